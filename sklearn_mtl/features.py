@@ -1,0 +1,201 @@
+"""X -> tensors for the nets: numeric scaling with imputation, categorical columns -> embedding indices.
+
+Rules (documented in the user guide):
+
+* Numeric and bool columns are standardized with the mean and standard deviation learned in
+  ``fit``. A NaN in a numeric column is replaced by the column's training median; every column
+  that had a NaN in ``fit`` also gets a 0/1 missing-indicator input (as scikit-learn's
+  ``SimpleImputer(add_indicator=True)``). A NaN at predict time in a column that had none in
+  ``fit`` is imputed with the median, without an indicator. Infinite values are an error.
+* Category, ``str`` and object columns, and the columns named in ``categorical_features``,
+  become embedding indices. Index 0 is reserved for "unknown": categories rarer than
+  ``min_frequency`` in ``fit`` and categories first seen at predict map to it. NaN is a
+  category of its own.
+* ``embedding_dim="auto"`` gives a column with ``k`` categories (the unknown bucket included)
+  ``min(50, round(1.6 * k ** 0.56))`` dimensions (the fast.ai rule of thumb).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+MAX_AUTO_EMBEDDING_DIM = 50
+
+
+def auto_embedding_dim(n_categories: int) -> int:
+    """Embedding width for a column with ``n_categories`` values (unknown bucket included)."""
+    return int(min(MAX_AUTO_EMBEDDING_DIM, max(1, round(1.6 * n_categories**0.56))))
+
+
+def _is_text_like(dtype) -> bool:
+    return not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+
+
+def categorical_columns(X, categorical_features) -> list:
+    """Columns of ``X`` that become embeddings: text-like columns plus the ones named.
+
+    ``X`` is a DataFrame (labels are column names) or a 2-D array (labels are positions).
+    """
+    is_frame = isinstance(X, pd.DataFrame)
+    columns = list(X.columns) if is_frame else list(range(X.shape[1]))
+    auto = [c for c in columns if is_frame and _is_text_like(X[c].dtype)]
+    if isinstance(categorical_features, str) and categorical_features == "auto":
+        return auto
+    if categorical_features is None:
+        named = []
+    else:
+        try:
+            named = list(categorical_features)
+        except TypeError:
+            raise ValueError(
+                f"categorical_features={categorical_features!r} is not valid: use 'auto', None "
+                "or a list of column names (DataFrame) or positions."
+            ) from None
+    chosen = []
+    for c in named:
+        if is_frame and c in columns:
+            chosen.append(c)
+        elif isinstance(c, numbers.Integral) and not isinstance(c, bool) and 0 <= c < len(columns):
+            chosen.append(columns[c])
+        else:
+            where = f"columns {columns[:20]}" if is_frame else f"{len(columns)} columns"
+            raise ValueError(
+                f"categorical_features names {c!r}, which is not a column of X ({where})."
+            )
+    return [c for c in columns if c in set(chosen) | set(auto)]
+
+
+def _column(X, c):
+    return X[c] if isinstance(X, pd.DataFrame) else X[:, c]
+
+
+class FeatureEncoder:
+    """Learn the numeric scaling and the category vocabularies of ``X``; encode to arrays.
+
+    ``transform`` returns ``(x_num, x_cat)``: a float32 (n, n_numeric + n_indicators) array and an
+    int64 (n, n_categorical) array of embedding indices (0 = unknown).
+
+    Parameters
+    ----------
+    categorical_features : "auto", None or list
+        As in ``MultiTaskRecommender``.
+    min_frequency : int, float or None
+        Categories seen fewer times than this in ``fit`` (a fraction of the rows when a float
+        in (0, 1)) map to the unknown index.
+    embedding_dim : "auto" or int
+        Width of every embedding, or the rule above.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"age": [20.0, 30.0, None], "city": ["a", "b", "a"]})
+    >>> enc = FeatureEncoder().fit(X)
+    >>> enc.categorical_columns_, enc.cardinalities_
+    (['city'], [3])
+    >>> x_num, x_cat = enc.transform(pd.DataFrame({"age": [25.0], "city": ["z"]}))
+    >>> x_cat.tolist()
+    [[0]]
+    """
+
+    def __init__(self, categorical_features="auto", min_frequency=None, embedding_dim="auto"):
+        self.categorical_features = categorical_features
+        self.min_frequency = min_frequency
+        self.embedding_dim = embedding_dim
+
+    def fit(self, X) -> FeatureEncoder:
+        n = X.shape[0]
+        self.categorical_columns_ = categorical_columns(X, self.categorical_features)
+        cat_set = set(self.categorical_columns_)
+        all_columns = list(X.columns) if isinstance(X, pd.DataFrame) else list(range(X.shape[1]))
+        self.numeric_columns_ = [c for c in all_columns if c not in cat_set]
+        min_count = self._min_count(n)
+
+        self.vocabularies_ = []
+        for c in self.categorical_columns_:
+            counts = pd.Series(np.asarray(_column(X, c), dtype=object)).value_counts(dropna=False)
+            kept = counts[counts >= min_count].index
+            self.vocabularies_.append(pd.Index(kept, dtype=object))
+        self.cardinalities_ = [len(v) + 1 for v in self.vocabularies_]
+        self.embedding_dims_ = [self._embedding_dim(k) for k in self.cardinalities_]
+
+        values = self._numeric_block(X)
+        missing = np.isnan(values)
+        self.indicator_columns_ = [
+            c for c, has in zip(self.numeric_columns_, missing.any(axis=0)) if has
+        ]
+        self._indicator_mask = missing.any(axis=0)
+        with np.errstate(all="ignore"):
+            median = np.nanmedian(values, axis=0) if values.shape[0] else np.zeros(values.shape[1])
+        self.median_ = np.where(np.isnan(median), 0.0, median)
+        filled = np.where(missing, self.median_, values)
+        self.mean_ = filled.mean(axis=0) if filled.size else np.zeros(values.shape[1])
+        std = filled.std(axis=0) if filled.size else np.ones(values.shape[1])
+        self.scale_ = np.where(std > 0, std, 1.0)
+        return self
+
+    @property
+    def n_numeric_inputs_(self) -> int:
+        return len(self.numeric_columns_) + len(self.indicator_columns_)
+
+    def _min_count(self, n: int) -> int:
+        mf = self.min_frequency
+        if mf is None:
+            return 1
+        if isinstance(mf, numbers.Integral) and not isinstance(mf, bool) and mf >= 1:
+            return int(mf)
+        if isinstance(mf, numbers.Real) and 0 < mf < 1:
+            return max(1, int(np.ceil(mf * n)))
+        raise ValueError(
+            f"min_frequency={mf!r} is not valid: use None, an int >= 1 or a float in (0, 1)."
+        )
+
+    def _embedding_dim(self, k: int) -> int:
+        d = self.embedding_dim
+        if isinstance(d, str) and d == "auto":
+            return auto_embedding_dim(k)
+        if isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1:
+            return int(d)
+        raise ValueError(f"embedding_dim={d!r} is not valid: use 'auto' or an int >= 1.")
+
+    def _numeric_block(self, X) -> np.ndarray:
+        if not self.numeric_columns_:
+            return np.zeros((X.shape[0], 0))
+        if isinstance(X, pd.DataFrame):
+            block = X[self.numeric_columns_]
+            try:
+                values = block.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError) as exc:
+                bad = [c for c in self.numeric_columns_ if _is_text_like(block[c].dtype)]
+                raise ValueError(
+                    f"Numeric columns {bad or self.numeric_columns_} of X cannot be read as "
+                    f"numbers: {exc}"
+                ) from exc
+        else:
+            values = X[:, self.numeric_columns_]
+            values = values.toarray() if sp.issparse(values) else np.asarray(values)
+            values = values.astype(np.float64)
+        inf = np.isinf(values)
+        if inf.any():
+            cols = [self.numeric_columns_[j] for j in np.flatnonzero(inf.any(axis=0))]
+            raise ValueError(
+                f"Input X contains infinity in column(s) {cols[:10]} "
+                f"({int(inf.sum())} values); replace them or use NaN for a missing value."
+            )
+        return values
+
+    def transform(self, X) -> tuple[np.ndarray, np.ndarray]:
+        values = self._numeric_block(X)
+        missing = np.isnan(values)
+        filled = np.where(missing, self.median_, values)
+        scaled = ((filled - self.mean_) / self.scale_).astype(np.float32)
+        if self.indicator_columns_:
+            scaled = np.hstack([scaled, missing[:, self._indicator_mask].astype(np.float32)])
+        codes = np.zeros((X.shape[0], len(self.categorical_columns_)), dtype=np.int64)
+        for j, (c, vocab) in enumerate(zip(self.categorical_columns_, self.vocabularies_)):
+            idx = vocab.get_indexer(np.asarray(_column(X, c), dtype=object))
+            codes[:, j] = idx + 1  # -1 (unknown or rare) -> 0
+        return np.ascontiguousarray(scaled), codes

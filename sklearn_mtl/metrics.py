@@ -1,0 +1,286 @@
+"""Per-task scores and scikit-learn scorers for multi-task estimators.
+
+Every estimator of the package (``MultiTaskRecommender``, ``PerTaskLGBM``) exposes ``tasks_``,
+``task_names_``, ``classes_``, ``predict`` and, for classification tasks, ``predict_proba``; the
+functions here score each task on the rows where its label is present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.utils.validation import check_is_fitted
+
+from .tasks import CLASSIFICATION_KINDS, as_target_frame
+
+# name -> (function(kind, y_true, proba_or_pred, classes) -> float, greater_is_better, kinds)
+_CLASSIFICATION = set(CLASSIFICATION_KINDS)
+_REGRESSION = {"regression"}
+
+
+def _roc_auc(kind, y, proba, classes):
+    if kind == "binary":
+        return skm.roc_auc_score(y == classes[1], proba[:, 1])
+    present = np.isin(classes, np.unique(y))
+    if present.sum() < len(classes):
+        # One-vs-rest AUC is undefined for classes absent from the labels; score the ones present.
+        proba = proba[:, present] / proba[:, present].sum(axis=1, keepdims=True)
+        classes = classes[present]
+    return skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+
+
+def _average_precision(kind, y, proba, classes):
+    if kind == "binary":
+        return skm.average_precision_score(y == classes[1], proba[:, 1])
+    indicator = (np.asarray(y)[:, None] == classes[None, :]).astype(int)
+    return skm.average_precision_score(indicator, proba, average="macro")
+
+
+METRICS: dict[str, tuple[Callable, bool, set, str]] = {
+    # name: (function, greater_is_better, task kinds, input) with input "proba" or "pred"
+    "roc_auc": (_roc_auc, True, _CLASSIFICATION, "proba"),
+    "average_precision": (_average_precision, True, _CLASSIFICATION, "proba"),
+    "log_loss": (
+        lambda kind, y, proba, classes: skm.log_loss(y, proba, labels=classes),
+        False,
+        _CLASSIFICATION,
+        "proba",
+    ),
+    "accuracy": (
+        lambda kind, y, pred, classes: skm.accuracy_score(y, pred),
+        True,
+        _CLASSIFICATION,
+        "pred",
+    ),
+    "rmse": (
+        lambda kind, y, pred, classes: skm.root_mean_squared_error(y, pred),
+        False,
+        _REGRESSION,
+        "pred",
+    ),
+    "mae": (
+        lambda kind, y, pred, classes: skm.mean_absolute_error(y, pred),
+        False,
+        _REGRESSION,
+        "pred",
+    ),
+    "r2": (lambda kind, y, pred, classes: skm.r2_score(y, pred), True, _REGRESSION, "pred"),
+}
+
+AUTO_METRIC = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "r2"}
+
+
+def greater_is_better(metric: str) -> bool:
+    """Whether a higher value of ``metric`` is better (``False`` for losses and errors)."""
+    _check_metric_name(metric)
+    return metric == "auto" or METRICS[metric][1]
+
+
+def _check_metric_name(metric) -> None:
+    if metric != "auto" and metric not in METRICS:
+        raise ValueError(
+            f"metric={metric!r} is not known; use 'auto' or one of {sorted(METRICS)}."
+        )
+
+
+def _resolve_metrics(metric, names, kinds) -> list[str]:
+    """One metric name per task from ``metric`` (str, list or {task: metric} dict)."""
+    if isinstance(metric, dict):
+        unknown = [k for k in metric if k not in names]
+        if unknown:
+            raise ValueError(f"metric names tasks {unknown} that the estimator does not have {names}.")
+        chosen = [metric.get(name, "auto") for name in names]
+    elif isinstance(metric, str):
+        chosen = [metric] * len(names)
+    else:
+        chosen = list(metric)
+        if len(chosen) != len(names):
+            raise ValueError(
+                f"metric has {len(chosen)} entries but the estimator has {len(names)} tasks {names}."
+            )
+    out = []
+    for name, kind, m in zip(names, kinds, chosen):
+        _check_metric_name(m)
+        m = AUTO_METRIC[kind] if m == "auto" else m
+        if kind not in METRICS[m][2]:
+            raise ValueError(
+                f"metric {m!r} does not apply to task {name!r}, which is {kind}; "
+                f"use one of {sorted(k for k, v in METRICS.items() if kind in v[2])}."
+            )
+        out.append(m)
+    return out
+
+
+def per_task_scores(estimator, X, Y, metric="auto") -> dict:
+    """Score a fitted multi-task estimator on each task, skipping rows without that task's label.
+
+    Parameters
+    ----------
+    estimator : fitted MultiTaskRecommender, PerTaskLGBM or any estimator with ``tasks_``,
+        ``task_names_``, ``classes_``, ``predict`` and ``predict_proba``.
+    X : array-like or DataFrame
+        Features.
+    Y : array-like or DataFrame of shape (n_samples, n_tasks)
+        True labels; NaN marks a missing label.
+    metric : str, list or dict, default="auto"
+        ``"auto"`` scores binary tasks with ROC AUC, multiclass tasks with accuracy and regression
+        tasks with R². A name (``"roc_auc"``, ``"average_precision"``, ``"log_loss"``,
+        ``"accuracy"``, ``"rmse"``, ``"mae"``, ``"r2"``) applies to every task; a list gives one
+        per task; a dict maps task names to metrics (others use ``"auto"``). Values are the raw
+        metric: lower is better for ``log_loss``, ``rmse`` and ``mae``.
+
+    Returns
+    -------
+    dict
+        ``{task name: score}`` in task order. A task with no label in ``Y`` scores NaN; a
+        metric that is undefined on the labels present (ROC AUC with one class) scores NaN.
+
+    Examples
+    --------
+    >>> from sklearn_mtl import PerTaskLGBM
+    >>> from sklearn_mtl.metrics import per_task_scores
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> Y = np.column_stack([X[:, 0] > 0, X[:, 1] + 0.1 * rng.normal(size=200)])
+    >>> model = PerTaskLGBM(n_estimators=20, verbose=-1).fit(X, Y)
+    >>> sorted(per_task_scores(model, X, Y))
+    ['task_0', 'task_1']
+    """
+    check_is_fitted(estimator)
+    frame, _ = as_target_frame(Y)
+    names = list(estimator.task_names_)
+    kinds = list(estimator.tasks_)
+    if frame.shape[1] != len(names):
+        raise ValueError(
+            f"Y has {frame.shape[1]} task columns but the estimator was fitted on {len(names)} "
+            f"tasks {names}."
+        )
+    if isinstance(Y, pd.DataFrame) and list(frame.columns) != names:
+        raise ValueError(
+            f"Y has task columns {list(frame.columns)} but the estimator was fitted on {names}."
+        )
+    chosen = _resolve_metrics(metric, names, kinds)
+    inputs = {METRICS[m][3] for m in chosen}
+    proba = pred = None
+    if "proba" in inputs:
+        proba = estimator.predict_proba(X)
+        if not isinstance(proba, list):
+            proba = [proba]
+    if "pred" in inputs:
+        pred = np.asarray(estimator.predict(X))
+        if pred.ndim == 1:
+            pred = pred.reshape(-1, 1)
+    scores = {}
+    for t, (name, kind, m) in enumerate(zip(names, kinds, chosen)):
+        column = frame.iloc[:, t]
+        mask = ~pd.isna(column).to_numpy()
+        fn, _, _, needs = METRICS[m]
+        y = column.to_numpy()[mask]
+        if kind == "regression":
+            y = y.astype(float)
+        if mask.sum() == 0:
+            scores[name] = float("nan")
+            continue
+        if kind in CLASSIFICATION_KINDS and m == "roc_auc" and len(np.unique(y)) < 2:
+            scores[name] = float("nan")
+            continue
+        given = proba[t][mask] if needs == "proba" else pred[mask, t]
+        classes = estimator.classes_[t]
+        scores[name] = float(fn(kind, y, given, classes))
+    return scores
+
+
+class MultiTaskScorer:
+    """A scikit-learn scorer (``scorer(estimator, X, Y) -> float``) over per-task scores.
+
+    Built by :func:`make_multitask_scorer`; picklable, so it works with ``n_jobs`` in
+    ``GridSearchCV`` and ``cross_validate``.
+    """
+
+    def __init__(self, metric="auto", task=None, aggregate="mean"):
+        self.metric = metric
+        self.task = task
+        self.aggregate = aggregate
+
+    def __call__(self, estimator, X, Y, sample_weight=None) -> float:
+        if sample_weight is not None:
+            raise ValueError("MultiTaskScorer does not take sample_weight.")
+        names = list(estimator.task_names_)
+        if self.task is None:
+            metric = self.metric
+        else:
+            index = _task_index(self.task, names)
+            metric = ["auto"] * len(names)
+            metric[index] = self.metric
+        scores = per_task_scores(estimator, X, Y, metric=metric)
+        chosen = _resolve_metrics(metric, names, list(estimator.tasks_))
+        signed = [
+            s if METRICS[m][1] else -s for s, m in zip(scores.values(), chosen)
+        ]
+        if self.task is not None:
+            return signed[_task_index(self.task, names)]
+        if callable(self.aggregate):
+            return float(self.aggregate(np.asarray(signed)))
+        return float({"mean": np.nanmean, "min": np.nanmin, "max": np.nanmax}[self.aggregate](signed))
+
+    def __repr__(self) -> str:
+        return (
+            f"make_multitask_scorer(metric={self.metric!r}, task={self.task!r}, "
+            f"aggregate={self.aggregate!r})"
+        )
+
+
+def _task_index(task, names) -> int:
+    if isinstance(task, (int, np.integer)) and not isinstance(task, bool):
+        if not -len(names) <= task < len(names):
+            raise ValueError(f"task={task} is out of range for {len(names)} tasks {names}.")
+        return int(task) % len(names)
+    if task in names:
+        return names.index(task)
+    raise ValueError(f"task={task!r} is not one of the estimator's tasks {names}.")
+
+
+def make_multitask_scorer(metric="auto", task=None, aggregate="mean") -> MultiTaskScorer:
+    """Make a scorer for ``scoring=`` in GridSearchCV, cross_validate or Optuna searches.
+
+    Parameters
+    ----------
+    metric : str, list or dict, default="auto"
+        As in :func:`per_task_scores`. Metrics where lower is better (``log_loss``, ``rmse``,
+        ``mae``) are negated, as scikit-learn's ``neg_*`` scorers are, so that greater is
+        always better.
+    task : None, str or int, default=None
+        Score one task (by name or index) with ``metric``; ``None`` aggregates over all tasks.
+    aggregate : {"mean", "min", "max"} or callable, default="mean"
+        How the per-task (signed) scores become one number when ``task`` is None. ``"min"``
+        scores a model by its worst task.
+
+    Returns
+    -------
+    MultiTaskScorer
+
+    Examples
+    --------
+    >>> from sklearn_mtl.metrics import make_multitask_scorer
+    >>> scoring = {"income": make_multitask_scorer("roc_auc", task="income"),
+    ...            "mean": make_multitask_scorer()}
+    >>> # GridSearchCV(model, grid, scoring=scoring, refit="income")
+    """
+    if not (callable(aggregate) or aggregate in ("mean", "min", "max")):
+        raise ValueError(
+            f"aggregate={aggregate!r} is not valid; use 'mean', 'min', 'max' or a callable."
+        )
+    if isinstance(metric, str):
+        _check_metric_name(metric)
+    if task is not None and not isinstance(metric, str):
+        raise ValueError("With task=..., metric must be one metric name.")
+    return MultiTaskScorer(metric=metric, task=task, aggregate=aggregate)
+
+
+def mean_score(estimator, X, Y) -> float:
+    """Mean over tasks of the "auto" per-task scores: the estimators' ``score``."""
+    return float(np.nanmean(list(per_task_scores(estimator, X, Y).values())))

@@ -1,0 +1,63 @@
+"""Multi-gate Mixture-of-Experts (Ma et al., KDD 2018)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .blocks import MLP, FeatureInput, MultiTaskModule, TaskHead
+
+
+class MMoENet(MultiTaskModule):
+    """``n_experts`` expert MLPs shared by all tasks and one softmax gate per task.
+
+    Task k sees ``f_k(x) = sum_i g_k(x)_i * e_i(x)`` with ``g_k(x) = softmax(W_k x)`` computed from
+    the same input as the experts, then its own tower and head.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = MMoENet(4, [], [], n_outputs=[1, 1], hidden_units=(8,), n_experts=3)
+    >>> g = net.gate_weights(torch.zeros(5, 4), torch.zeros(5, 0, dtype=torch.long))
+    >>> tuple(g.shape)
+    (5, 2, 3)
+    """
+
+    def __init__(
+        self,
+        n_numeric: int,
+        cardinalities: Sequence[int],
+        embedding_dims: Sequence[int],
+        n_outputs: Sequence[int],
+        hidden_units: Sequence[int] = (64, 32),
+        tower_units: Sequence[int] = (16,),
+        dropout: float = 0.0,
+        n_experts: int = 4,
+    ):
+        super().__init__(n_outputs)
+        self.input = FeatureInput(n_numeric, cardinalities, embedding_dims)
+        d_in = self.input.out_features
+        self.experts = nn.ModuleList(MLP(d_in, hidden_units, dropout) for _ in range(n_experts))
+        d_expert = self.experts[0].out_features
+        self.gates = nn.ModuleList(nn.Linear(d_in, n_experts) for _ in n_outputs)
+        self.heads = nn.ModuleList(TaskHead(d_expert, tower_units, k, dropout) for k in n_outputs)
+
+    def _mix(self, x_num, x_cat):
+        h = self.input(x_num, x_cat)
+        experts = torch.stack([e(h) for e in self.experts], dim=1)  # (n, E, d)
+        gates = torch.stack([torch.softmax(g(h), dim=1) for g in self.gates], dim=1)  # (n, T, E)
+        return gates, experts
+
+    def gate_weights(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
+        """The (n, n_tasks, n_experts) softmax gate weights; each row sums to 1 per task."""
+        return self._mix(x_num, x_cat)[0]
+
+    def task_outputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+        gates, experts = self._mix(x_num, x_cat)
+        mixed = torch.bmm(gates, experts)  # (n, T, d)
+        return [head(mixed[:, k]) for k, head in enumerate(self.heads)]
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return list(self.input.parameters()) + list(self.experts.parameters())

@@ -1,0 +1,35 @@
+"""scikit-learn's reference suite over MultiTaskRecommender."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_mtl import MultiTaskRecommender
+
+# Every check passes except these, each with the reason it cannot hold for this estimator.
+_MINIBATCH = (
+    "shuffled minibatch training with a validation split: a row weighted 2 is not the same run "
+    "as the row repeated"
+)
+EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data": _MINIBATCH,
+    "check_sample_weight_equivalence_on_sparse_data": _MINIBATCH,
+}
+
+
+def _small(architecture):
+    return MultiTaskRecommender(
+        architecture=architecture,
+        hidden_units=(8,),
+        tower_units=(4,),
+        n_experts=2,
+        max_epochs=3,
+        batch_size=32,
+        random_state=0,
+    )
+
+
+@parametrize_with_checks(
+    [_small(a) for a in ("hard", "mmoe", "soft", "single")],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
