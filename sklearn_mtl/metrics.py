@@ -114,13 +114,30 @@ def _resolve_metrics(metric, names, kinds) -> list[str]:
     return out
 
 
+def _task_owner(estimator):
+    """The estimator that holds ``tasks_``: the last step of a Pipeline, a search's best model."""
+    while not hasattr(estimator, "tasks_"):
+        if hasattr(estimator, "steps"):
+            estimator = estimator.steps[-1][1]
+        elif hasattr(estimator, "best_estimator_"):
+            estimator = estimator.best_estimator_
+        else:
+            check_is_fitted(estimator)
+            raise ValueError(
+                f"{type(estimator).__name__} is not a multi-task estimator: it has no tasks_ "
+                "attribute (expected MultiTaskRecommender, PerTaskLGBM, or a Pipeline ending in one)."
+            )
+    return estimator
+
+
 def per_task_scores(estimator, X, Y, metric="auto") -> dict:
     """Score a fitted multi-task estimator on each task, skipping rows without that task's label.
 
     Parameters
     ----------
-    estimator : fitted MultiTaskRecommender, PerTaskLGBM or any estimator with ``tasks_``,
-        ``task_names_``, ``classes_``, ``predict`` and ``predict_proba``.
+    estimator : fitted MultiTaskRecommender, PerTaskLGBM, a Pipeline ending in one, or any
+        estimator with ``tasks_``, ``task_names_``, ``classes_``, ``predict`` and
+        ``predict_proba``.
     X : array-like or DataFrame
         Features.
     Y : array-like or DataFrame of shape (n_samples, n_tasks)
@@ -151,9 +168,10 @@ def per_task_scores(estimator, X, Y, metric="auto") -> dict:
     ['task_0', 'task_1']
     """
     check_is_fitted(estimator)
+    owner = _task_owner(estimator)
     frame, _ = as_target_frame(Y)
-    names = list(estimator.task_names_)
-    kinds = list(estimator.tasks_)
+    names = list(owner.task_names_)
+    kinds = list(owner.tasks_)
     if frame.shape[1] != len(names):
         raise ValueError(
             f"Y has {frame.shape[1]} task columns but the estimator was fitted on {len(names)} "
@@ -189,7 +207,7 @@ def per_task_scores(estimator, X, Y, metric="auto") -> dict:
             scores[name] = float("nan")
             continue
         given = proba[t][mask] if needs == "proba" else pred[mask, t]
-        classes = estimator.classes_[t]
+        classes = owner.classes_[t]
         scores[name] = float(fn(kind, y, given, classes))
     return scores
 
@@ -209,7 +227,8 @@ class MultiTaskScorer:
     def __call__(self, estimator, X, Y, sample_weight=None) -> float:
         if sample_weight is not None:
             raise ValueError("MultiTaskScorer does not take sample_weight.")
-        names = list(estimator.task_names_)
+        owner = _task_owner(estimator)
+        names = list(owner.task_names_)
         if self.task is None:
             metric = self.metric
         else:
@@ -217,7 +236,7 @@ class MultiTaskScorer:
             metric = ["auto"] * len(names)
             metric[index] = self.metric
         scores = per_task_scores(estimator, X, Y, metric=metric)
-        chosen = _resolve_metrics(metric, names, list(estimator.tasks_))
+        chosen = _resolve_metrics(metric, names, list(owner.tasks_))
         signed = [
             s if METRICS[m][1] else -s for s, m in zip(scores.values(), chosen)
         ]

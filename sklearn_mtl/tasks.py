@@ -202,7 +202,7 @@ class TargetEncoder:
                 classes = np.unique(values.to_numpy())
                 if len(classes) < 2:
                     raise ValueError(
-                        f"Task {name!r} has only one class ({classes[0]!r}) among its "
+                        f"Task {name!r} has only one class ({classes.tolist()[0]!r}) among its "
                         f"{len(values)} labelled rows; a classification task needs at least two."
                     )
                 if kind == "binary" and len(classes) > 2:

@@ -1,0 +1,34 @@
+# Two commands on a fresh machine:  make run  (the main job)  and  make test  (the test suite).
+# Each creates the virtual environment it needs in .venv and installs the package into it.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CPU wheel of this torch release is what the tests run on; any CUDA build >= 2.1 works too
+# (install it first, then `make`: an installed torch is kept).
+TORCH ?= torch==2.13.0
+SKLEARN_MTL_DATA ?= $(abspath ../shared/data)
+export SKLEARN_MTL_DATA
+
+.PHONY: run test lint docs bench bench-quick clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) examples/quickstart.py
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+test: lint
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/bench_fit_speed.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
