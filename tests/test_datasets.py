@@ -1,0 +1,535 @@
+"""Tests of sklearn_mtl.datasets: the synthetic generator, the fetchers on the real files in the
+shared data folder, and the downloads against a real HTTP server on the loopback interface."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import io
+import os
+import tarfile
+import threading
+import zipfile
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sklearn_mtl.datasets import (
+    fetch_census_income,
+    fetch_movielens_100k,
+    get_data_home,
+    make_multitask_data,
+)
+from sklearn_mtl.datasets._census import COLUMNS as CENSUS_COLUMNS
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SKLEARN_MTL_DATA") or REPO.parent / "shared" / "data").resolve()
+CENSUS_TEST = DATA / "census-income-kdd" / "census-income.test.gz"
+ML_DIR = DATA / "ml-100k"
+
+
+def _cosines(W):
+    unit = W / np.linalg.norm(W, axis=1, keepdims=True)
+    return unit @ unit.T
+
+
+# --------------------------------------------------------------------------- synthetic
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0, -0.3, -1.0, 0.9999])
+def test_two_task_cosine_equals_task_correlation(p):
+    X, Y, W = make_multitask_data(
+        n_samples=50, n_features=10, task_correlation=p, random_state=0, return_weights=True
+    )
+    assert W.shape == (2, 10)
+    np.testing.assert_allclose(np.linalg.norm(W, axis=1), 1.0, atol=1e-12)
+    assert _cosines(W)[0, 1] == pytest.approx(p, abs=1e-12)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5, 1.0, -1 / 3])
+def test_many_task_pairwise_cosines_equal_task_correlation(p):
+    _, Y, W = make_multitask_data(
+        n_samples=20, n_features=6, n_tasks=4, task_correlation=p, random_state=1,
+        return_weights=True,
+    )  # fmt: skip
+    assert Y.shape == (20, 4)
+    expected = np.full((4, 4), p)
+    np.fill_diagonal(expected, 1.0)
+    np.testing.assert_allclose(_cosines(W), expected, atol=1e-12)
+
+
+def test_noise_free_linear_labels_are_projections():
+    X, Y, W = make_multitask_data(
+        n_samples=30, n_features=5, noise=0.0, n_sinusoids=0, random_state=3, return_weights=True
+    )
+    np.testing.assert_allclose(Y, X @ W.T, atol=1e-12)
+
+
+def test_noise_is_a_variance():
+    X, Y, W = make_multitask_data(
+        n_samples=20000, n_features=5, noise=0.25, n_sinusoids=0, random_state=4,
+        return_weights=True,
+    )  # fmt: skip
+    assert np.std(Y - X @ W.T) == pytest.approx(0.5, rel=0.03)
+
+
+def test_shapes_dtypes_and_defaults():
+    X, Y = make_multitask_data(n_samples=100, random_state=0)
+    assert X.shape == (100, 100) and X.dtype == np.float64
+    assert Y.shape == (100, 2) and Y.dtype == np.float64
+    _, Yb = make_multitask_data(n_samples=100, n_tasks=3, task_kinds="binary", random_state=0)
+    assert Yb.dtype == np.int64 and set(np.unique(Yb)) == {0, 1}
+    _, Ym = make_multitask_data(
+        n_samples=100, task_kinds=["binary", "regression"], random_state=0
+    )
+    assert Ym.dtype == np.float64
+    assert set(np.unique(Ym[:, 0])) == {0.0, 1.0}
+    assert len(np.unique(Ym[:, 1])) == 100
+
+
+def test_seeding_is_reproducible():
+    a = make_multitask_data(n_samples=40, n_features=8, random_state=7, return_weights=True)
+    b = make_multitask_data(
+        n_samples=40, n_features=8, random_state=np.random.RandomState(7), return_weights=True
+    )
+    c = make_multitask_data(n_samples=40, n_features=8, random_state=8, return_weights=True)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.allclose(a[0], c[0])
+
+
+@pytest.mark.parametrize("n_samples", [1000, 999])
+def test_binary_tasks_split_at_the_median(n_samples):
+    _, Y = make_multitask_data(
+        n_samples=n_samples, n_features=10, task_kinds="binary", random_state=0
+    )
+    for rate in Y.mean(axis=0):
+        assert abs(rate * n_samples - n_samples / 2) <= 0.5
+
+
+def test_regression_labels_of_correlated_tasks_are_correlated():
+    _, Y = make_multitask_data(n_samples=5000, n_features=20, task_correlation=0.9, random_state=0)
+    _, Y0 = make_multitask_data(n_samples=5000, n_features=20, task_correlation=0.0, random_state=0)
+    assert np.corrcoef(Y.T)[0, 1] > 0.5 > abs(np.corrcoef(Y0.T)[0, 1])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_samples": 0}, r"n_samples=0 must be an integer >= 1"),
+        ({"n_samples": 10.5}, r"n_samples=10\.5"),
+        ({"n_features": 2, "n_tasks": 3}, r"n_features=2 must be >= n_tasks=3"),
+        ({"n_tasks": 0}, r"n_tasks=0"),
+        ({"n_tasks": True}, r"n_tasks=True"),
+        ({"task_correlation": 1.5}, r"task_correlation=1\.5 must be in \[-1, 1\]"),
+        ({"task_correlation": float("nan")}, r"task_correlation=nan must be finite"),
+        ({"task_correlation": "high"}, r"task_correlation='high'"),
+        ({"task_correlation": -0.6, "n_tasks": 3}, r"task_correlation=-0\.6 is impossible"),
+        ({"task_kinds": "multiclass"}, r"task_kinds='multiclass' is not valid"),
+        ({"task_kinds": ["binary"]}, r"task_kinds=\['binary'\] has 1 entries but n_tasks=2"),
+        ({"task_kinds": ["binary", "ordinal"]}, r"contains 'ordinal'"),
+        ({"noise": -0.1}, r"noise=-0\.1 must be >= 0"),
+        ({"n_sinusoids": -1}, r"n_sinusoids=-1 must be an integer >= 0"),
+        ({"return_weights": "yes"}, r"return_weights='yes'"),
+    ],
+)
+def test_bad_parameters_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_multitask_data(**{"n_samples": 10, "n_features": 5, **kwargs})
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    """Serves files; under /short/ it promises the full length but sends half and hangs up."""
+
+    def do_GET(self):
+        if self.path.startswith("/short/"):
+            body = (Path(self.directory) / self.path[len("/short/") :]).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.close_connection = True
+            return
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A folder served over HTTP on 127.0.0.1; yields (folder, base URL)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=root))
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _census_rows(n, start=0):
+    lines = []
+    for i in range(start, start + n):
+        row = dict.fromkeys(CENSUS_COLUMNS, "Not in universe")
+        row.update(
+            {
+                "age": str(20 + i % 50),
+                "class of worker": "Private" if i % 3 else "Local government",
+                "detailed industry recode": str(i % 4),
+                "detailed occupation recode": str(10 + i % 3),
+                "wage per hour": "0",
+                "marital stat": "Never married" if i % 2 else "Married-civilian spouse present",
+                "capital gains": str(i),
+                "capital losses": "0",
+                "dividends from stocks": "0",
+                "instance weight": f"{1000 + i}.5",
+                "migration code-change in msa": "?" if i % 2 else "Nonmover",
+                "num persons worked for employer": str(i % 7),
+                "citizenship": "Foreign born- Not a citizen of U S ",
+                "own business or self employed": "0",
+                "veterans benefits": "2",
+                "weeks worked in year": "52",
+                "year": "94" if i % 2 else "95",
+                "income": "50000+." if i % 5 == 0 else "- 50000.",
+            }
+        )
+        lines.append(", ".join(row[c] for c in CENSUS_COLUMNS))
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def _write_census_split(folder, name, payload):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(gzip.compress(payload))
+
+
+def _census_zip(path, train=None, test=None):
+    """Official layout: a zip holding census.tar.gz holding the two gzip files."""
+    train = gzip.compress(_census_rows(10) if train is None else train)
+    test = gzip.compress(_census_rows(5, start=100) if test is None else test)
+    tar_buffer = io.BytesIO()
+    with tarfile.open(fileobj=tar_buffer, mode="w:gz") as tf:
+        for name, payload in [("census-income.data.gz", train), ("census-income.test.gz", test)]:
+            info = tarfile.TarInfo(f"census/{name}")
+            info.size = len(payload)
+            tf.addfile(info, io.BytesIO(payload))
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("census-income.names", "not needed")
+        zf.writestr("census.tar.gz", tar_buffer.getvalue())
+    return path
+
+
+GENRES = [
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
+    "Sci-Fi", "Thriller", "War", "Western",
+]  # fmt: skip
+
+
+def _ml_files():
+    flags = ["0"] * 19
+    items = [
+        "|".join(["1", "Toy Story (1995)", "01-Jan-1995", "", "http://x", *flags[:4], "1", *flags[5:]]),
+        "|".join(["2", "Café (1997)", "4-Feb-1997", "", "http://y", *flags[:15], "1", *flags[16:]]),
+        "|".join(["3", "unknown", "", "", "", "1", *flags[1:]]),
+    ]  # fmt: skip
+    return {
+        "u.data": "1\t1\t5\t881250949\n2\t1\t3\t881250950\n1\t2\t4\t881250951\n3\t3\t1\t881250952\n",
+        "u.user": "1|24|M|technician|85711\n2|53|F|other|94043\n3|23|M|writer|T8H1N\n",
+        "u.item": "\n".join(items) + "\n",
+        "u.genre": "".join(f"{g}|{i}\n" for i, g in enumerate(GENRES)) + "\n",
+    }
+
+
+def _ml_zip(path, files=None):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in (files or _ml_files()).items():
+            zf.writestr(f"ml-100k/{name}", text.encode("latin-1"))
+        zf.writestr("ml-100k/README", "tiny test tree")
+    return path
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.rglob("*")) if folder.exists() else []
+
+
+# --------------------------------------------------------------------------- data home
+
+
+def test_get_data_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("SKLEARN_MTL_DATA", str(tmp_path / "env"))
+    assert get_data_home() == tmp_path / "env"
+    assert get_data_home(tmp_path / "arg") == tmp_path / "arg"
+    monkeypatch.delenv("SKLEARN_MTL_DATA")
+    assert get_data_home() == Path("~/sklearn_mtl_data").expanduser().resolve()
+
+
+# --------------------------------------------------------------------------- census, real data
+
+
+@pytest.fixture(scope="module")
+def census_real():
+    if not CENSUS_TEST.is_file():
+        pytest.skip(f"real census data not found at {CENSUS_TEST} (set SKLEARN_MTL_DATA)")
+    return fetch_census_income(DATA, download_if_missing=False)
+
+
+def test_census_real_test_split(census_real):
+    b = census_real
+    assert b.splits == ("test",)
+    assert "test (census-income.test.gz)" in b.DESCR and "not used: train" in b.DESCR
+    assert b.data.shape == (99_762, 39)
+    assert list(b.target.columns) == b.target_names == ["income", "never_married"]
+    assert b.target.dtypes.eq(np.int64).all()
+    assert b.target["income"].mean() == pytest.approx(0.062, abs=0.0005)
+    assert b.target["never_married"].mean() == pytest.approx(0.432, abs=0.0005)
+    for gone in ("income", "marital stat", "instance weight"):
+        assert gone not in b.data.columns
+    assert len(b.sample_weight) == 99_762 and b.sample_weight.iloc[0] == pytest.approx(1032.38)
+    assert list(b.frame.columns) == b.feature_names + b.target_names
+
+
+def test_census_real_dtypes(census_real):
+    data = census_real.data
+    numeric = [c for c in data.columns if pd.api.types.is_numeric_dtype(data[c])]
+    assert set(numeric) == {
+        "age", "wage per hour", "capital gains", "capital losses", "dividends from stocks",
+        "num persons worked for employer", "weeks worked in year",
+    }  # fmt: skip
+    assert set(census_real.categorical_features) == set(data.columns) - set(numeric)
+    assert data["detailed industry recode"].cat.categories.tolist()[:3] == [0, 1, 2]
+    assert data["year"].cat.categories.tolist() == [94, 95]
+    assert "Private" in data["class of worker"].cat.categories
+    for col in census_real.categorical_features:
+        labels = data[col].cat.categories.astype(str)
+        assert not (labels.str.startswith(" ") | labels.str.endswith(" ")).any(), col
+        assert "?" not in data[col].cat.categories
+    # UCI's "?" (unknown) is a missing value.
+    assert data["migration code-change in msa"].isna().mean() == pytest.approx(0.5, abs=0.01)
+
+
+def test_census_absent_split_is_an_error_naming_the_path():
+    if not CENSUS_TEST.is_file():
+        pytest.skip(f"real census data not found at {CENSUS_TEST}")
+    with pytest.raises(OSError, match="census-income.data.gz") as info:
+        fetch_census_income(DATA, subset="train", download_if_missing=False)
+    assert "SKLEARN_MTL_DATA" in str(info.value)
+
+
+# --------------------------------------------------------------------------- census, local files
+
+
+def test_census_local_options(tmp_path):
+    folder = tmp_path / "census-income-kdd"
+    _write_census_split(folder, "census-income.data.gz", _census_rows(10))
+    _write_census_split(folder, "census-income.test.gz", _census_rows(5, start=100))
+    b = fetch_census_income(tmp_path, download_if_missing=False)
+    assert b.splits == ("train", "test") and b.data.shape == (15, 39)
+    assert b.row_split.tolist() == ["train"] * 10 + ["test"] * 5
+    assert b.data["class of worker"].dtype == "category"
+    assert b.data["citizenship"].cat.categories.tolist() == ["Foreign born- Not a citizen of U S"]
+    assert b.target["income"].tolist() == [int(i % 5 == 0) for i in [*range(10), *range(100, 105)]]
+
+    X, Y = fetch_census_income(
+        tmp_path, subset="test", tasks=("never_married", "income"), return_X_y=True
+    )
+    assert list(Y.columns) == ["never_married", "income"] and len(X) == 5
+    b = fetch_census_income(tmp_path, subset="train", tasks=["never_married"], as_frame=False)
+    assert b.target.shape == (10, 1) and b.target.dtype == np.int64
+    assert b.target[:, 0].tolist() == [i % 2 for i in range(10)]
+    assert b.data.dtype == np.float64 and b.data.shape == (10, 39) and b.frame is None
+    j = b.feature_names.index("class of worker")
+    assert b.categories["class of worker"][int(b.data[1, j])] == "Private"
+    assert "marital stat" not in b.feature_names
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"subset": "validation"}, "subset='validation'"),
+        ({"tasks": ("income", "age")}, "tasks=.*not valid"),
+        ({"tasks": ()}, "tasks=.*not valid"),
+    ],
+)
+def test_census_bad_parameters(tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fetch_census_income(tmp_path, download_if_missing=False, **kwargs)
+
+
+def test_census_missing_without_download(tmp_path):
+    with pytest.raises(OSError) as info:
+        fetch_census_income(tmp_path, download_if_missing=False)
+    message = str(info.value)
+    assert str(tmp_path / "census-income-kdd" / "census-income.data.gz") in message
+    assert "archive.ics.uci.edu" in message and "SKLEARN_MTL_DATA" in message
+    assert not (tmp_path / "census-income-kdd").exists()
+
+
+# --------------------------------------------------------------------------- census, downloads
+
+
+def test_census_download(served, tmp_path):
+    root, base = served
+    _census_zip(root / "census.zip")
+    home = tmp_path / "home"
+    b = fetch_census_income(home, url=f"{base}/census.zip")
+    assert b.splits == ("train", "test") and len(b.data) == 15
+    assert _leftovers(home) == [
+        "census-income-kdd", "census-income.data.gz", "census-income.test.gz",
+    ]  # fmt: skip
+    # Present files are used without touching the network.
+    b = fetch_census_income(home, subset="test", url=f"{base}/gone.zip")
+    assert len(b.data) == 5
+
+
+def test_census_download_of_one_missing_split_keeps_the_other(served, tmp_path):
+    root, base = served
+    _census_zip(root / "census.zip")
+    folder = tmp_path / "census-income-kdd"
+    _write_census_split(folder, "census-income.test.gz", _census_rows(3, start=500))
+    b = fetch_census_income(tmp_path, subset="train", url=f"{base}/census.zip")
+    assert len(b.data) == 10 and b.splits == ("train",)
+    assert len(fetch_census_income(tmp_path, subset="test").data) == 3
+
+
+def _broken_census(root, kind):
+    if kind == "404":
+        return "missing.zip"
+    good = _census_zip(root / "good.zip").read_bytes()
+    if kind == "truncated":
+        (root / "bad.zip").write_bytes(good[: len(good) * 2 // 3])
+    elif kind == "short transfer":
+        return "short/good.zip"
+    elif kind == "wrong columns":
+        _census_zip(root / "bad.zip", test=b"1, 2, 3\n4, 5, 6\n")
+    elif kind == "not an archive":
+        (root / "bad.zip").write_bytes(b"<html>maintenance</html>")
+    elif kind == "truncated member":
+        with zipfile.ZipFile(root / "bad.zip", "w") as zf:
+            zf.writestr("census-income.test.gz", gzip.compress(_census_rows(50))[:-40])
+    elif kind == "member missing":
+        with zipfile.ZipFile(root / "bad.zip", "w") as zf:
+            zf.writestr("census-income.data.gz", gzip.compress(_census_rows(3)))
+    return "bad.zip"
+
+
+@pytest.mark.parametrize(
+    "kind, match",
+    [
+        ("404", "HTTP 404"),
+        ("truncated", "neither a zip nor a tar archive"),
+        ("short transfer", "incomplete: received"),
+        ("wrong columns", "line 1 has 3 comma-separated values, expected 42"),
+        ("not an archive", "neither a zip nor a tar archive"),
+        ("truncated member", "census-income.test.gz from .* does not have the expected"),
+        ("member missing", r"does not contain \['census-income.test.gz'\]"),
+    ],
+)
+def test_census_broken_download_leaves_nothing(served, tmp_path, kind, match):
+    root, base = served
+    path = _broken_census(root, kind)
+    home = tmp_path / "home"
+    with pytest.raises(OSError, match=match):
+        fetch_census_income(home, subset="test", url=f"{base}/{path}")
+    assert _leftovers(home) in ([], ["census-income-kdd"])
+
+
+# --------------------------------------------------------------------------- movielens
+
+
+@pytest.fixture(scope="module")
+def movielens_real():
+    if not (ML_DIR / "u.data").is_file():
+        pytest.skip(f"real MovieLens 100K data not found at {ML_DIR} (set SKLEARN_MTL_DATA)")
+    return fetch_movielens_100k(DATA, download_if_missing=False)
+
+
+def test_movielens_real(movielens_real):
+    b = movielens_real
+    assert b.data.shape == (100_000, 26)
+    assert b.data["user_id"].nunique() == 943 and len(b.data["user_id"].cat.categories) == 943
+    assert b.data["item_id"].nunique() == 1682 and len(b.data["item_id"].cat.categories) == 1682
+    assert b.feature_names[:7] == [
+        "user_id", "item_id", "age", "gender", "occupation", "zip_code", "release_year",
+    ]  # fmt: skip
+    assert "genre_sci_fi" in b.feature_names and "genre_childrens" in b.feature_names
+    assert "timestamp" not in b.data.columns and len(b.timestamp) == 100_000
+    assert b.timestamp.dtype == np.int64 and b.timestamp.min() > 8.7e8
+    assert list(b.target.columns) == ["liked", "rating"]
+    assert b.target["liked"].dtype == np.int64 and b.target["rating"].dtype == np.float64
+    assert b.target["liked"].mean() == pytest.approx(0.554, abs=0.001)
+    assert set(b.target["rating"].unique()) == {1.0, 2.0, 3.0, 4.0, 5.0}
+    years = b.data["release_year"]
+    assert years.min() >= 1920 and years.max() <= 1998 and 0 < years.isna().sum() < 20
+    assert b.data["age"].dtype == np.int64 and b.data["gender"].dtype == "category"
+    # First u.data line: user 196 rated movie 242 (Kolya, 1997, a comedy) with 3.
+    first = b.frame.iloc[0]
+    assert (first["user_id"], first["item_id"], first["rating"]) == (196, 242, 3.0)
+    assert first["release_year"] == 1997 and first["genre_comedy"] == 1
+
+
+def test_movielens_download_and_options(served, tmp_path):
+    root, base = served
+    _ml_zip(root / "ml-100k.zip")
+    b = fetch_movielens_100k(tmp_path, url=f"{base}/ml-100k.zip")
+    assert sorted(p.name for p in (tmp_path / "ml-100k").iterdir()) == sorted(_ml_files())
+    assert b.data.shape == (4, 26)
+    assert b.target["liked"].tolist() == [1, 0, 1, 0]
+    assert b.timestamp.tolist() == [881250949, 881250950, 881250951, 881250952]
+    assert b.data["zip_code"].tolist() == ["85711", "94043", "85711", "T8H1N"]
+    np.testing.assert_array_equal(b.data["release_year"], [1995, 1995, 1997, np.nan])
+    assert b.data["genre_childrens"].tolist() == [1, 1, 0, 0]
+    assert b.data["genre_sci_fi"].tolist() == [0, 0, 1, 0]
+    assert b.data["genre_unknown"].tolist() == [0, 0, 0, 1]
+
+    X, Y = fetch_movielens_100k(tmp_path, as_frame=False, return_X_y=True)
+    assert X.dtype == np.float64 and X.shape == (4, 26)
+    assert Y.tolist() == [[1, 5], [0, 3], [1, 4], [0, 1]]
+    assert X[:, 0].tolist() == [0, 1, 0, 2]  # codes of user ids 1, 2, 1, 3
+
+
+@pytest.mark.parametrize(
+    "kind, match",
+    [
+        ("404", "HTTP 404"),
+        ("truncated", "neither a zip nor a tar archive"),
+        ("wrong columns", "u.data from .* does not have the expected structure"),
+    ],
+)
+def test_movielens_broken_download_leaves_nothing(served, tmp_path, kind, match):
+    root, base = served
+    if kind == "truncated":
+        good = _ml_zip(root / "good.zip").read_bytes()
+        (root / "ml.zip").write_bytes(good[: len(good) // 2])
+    elif kind == "wrong columns":
+        _ml_zip(root / "ml.zip", {**_ml_files(), "u.data": "1,1,5,881250949\n"})
+    with pytest.raises(OSError, match=match):
+        fetch_movielens_100k(tmp_path, url=f"{base}/ml.zip")
+    assert _leftovers(tmp_path / "ml-100k") == []
+
+
+def test_movielens_missing_without_download(tmp_path):
+    with pytest.raises(OSError) as info:
+        fetch_movielens_100k(tmp_path, download_if_missing=False)
+    message = str(info.value)
+    assert str(tmp_path / "ml-100k" / "u.data") in message
+    assert "files.grouplens.org" in message and "SKLEARN_MTL_DATA" in message
+
+
+def test_data_home_from_environment(monkeypatch, tmp_path):
+    folder = tmp_path / "ml-100k"
+    folder.mkdir()
+    for name, text in _ml_files().items():
+        (folder / name).write_text(text, encoding="latin-1")
+    monkeypatch.setenv("SKLEARN_MTL_DATA", str(tmp_path))
+    assert len(fetch_movielens_100k(download_if_missing=False).data) == 4
