@@ -21,7 +21,7 @@ from .losses import MultiTaskLoss
 from .metrics import mean_score
 from .nets import ARCHITECTURES, build_module
 from .tasks import TargetEncoder
-from .training import MultiTaskDataset, MultiTaskNeuralNet, TensorBatchLoader, as_numpy
+from .training import MultiTaskDataset, MultiTaskNeuralNet, TaskScoring, TensorBatchLoader, as_numpy
 
 
 def _check_units(name, value, allow_empty=True):
@@ -151,7 +151,9 @@ class MultiTaskRecommender(BaseEstimator):
     net_ : MultiTaskNeuralNet
         The fitted skorch net.
     history_ : skorch.History
-        Per-epoch training and validation loss.
+        Per epoch: training and validation loss, and with a validation split each task's
+        validation score (``valid_score_<task>``: ROC AUC, accuracy or R²) and their mean
+        (``valid_score``).
     n_epochs_ : int
         Number of epochs run.
     device_ : str
@@ -386,7 +388,13 @@ class MultiTaskRecommender(BaseEstimator):
             train_split = predefined_split(data.subset(order[:n_valid]))
             data = data.subset(np.sort(order[n_valid:]))
 
-        callbacks = [copy.deepcopy(cb) for cb in (self.callbacks or [])]
+        # Shallow copies: skorch initializes callbacks in place, and the user's instances stay
+        # untouched; a deep copy would also copy what a callback refers to (an Optuna trial).
+        callbacks = [copy.copy(cb) for cb in (self.callbacks or [])]
+        if use_valid:
+            callbacks.append(
+                ("task_scoring", TaskScoring(targets.kinds_, targets.names_, targets.n_outputs_))
+            )
         if self.early_stopping:
             monitor = "valid_loss" if use_valid else "train_loss"
             callbacks.append(

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from skorch import NeuralNet
+from skorch.callbacks import Callback
 from torch.utils.data import Dataset, Subset
 
 
@@ -108,6 +110,44 @@ class MultiTaskNeuralNet(NeuralNet):
             if penalty is not None:
                 loss = loss + self.sharing_strength * penalty
         return loss
+
+
+class TaskScoring(Callback):
+    """Record each task's validation score after every epoch in the history.
+
+    Scores on the internal validation split with the "auto" metric of each task kind (ROC AUC,
+    accuracy, R²) as ``valid_score_<task>`` and their mean as ``valid_score``, so that per-task
+    learning curves can be plotted and a pruner (e.g. optuna-integration's
+    ``SkorchPruningCallback(trial, monitor="valid_score")``) can watch them.
+    """
+
+    def __init__(self, kinds, names, n_outputs):
+        self.kinds = kinds
+        self.names = names
+        self.n_outputs = n_outputs
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if dataset_valid is None:
+            return
+        if isinstance(dataset_valid, Subset):
+            dataset_valid = dataset_valid.dataset.subset(dataset_valid.indices)
+        out = as_numpy(net.forward(dataset_valid))
+        y = as_numpy(dataset_valid.y)
+        bounds = np.cumsum([0, *self.n_outputs])
+        scores = []
+        for t, (kind, name) in enumerate(zip(self.kinds, self.names)):
+            mask = ~np.isnan(y[:, t])
+            target, pred = y[mask, t], out[mask, bounds[t] : bounds[t + 1]]
+            if kind == "binary":
+                score = roc_auc_score(target, pred[:, 0]) if len(np.unique(target)) == 2 else np.nan
+            elif kind == "multiclass":
+                score = accuracy_score(target, pred.argmax(axis=1)) if mask.any() else np.nan
+            else:
+                score = r2_score(target, pred[:, 0]) if mask.sum() > 1 else np.nan
+            net.history.record(f"valid_score_{name}", float(score))
+            scores.append(score)
+        mean = np.nan if np.all(np.isnan(scores)) else float(np.nanmean(scores))
+        net.history.record("valid_score", mean)
 
 
 def as_numpy(t: torch.Tensor) -> np.ndarray:
