@@ -212,13 +212,15 @@ def test_bad_inputs_name_the_task_or_column():
         Y = pd.DataFrame({"rating": ["good", "bad"] * 10})
         MultiTaskRecommender(tasks=["regression"], max_epochs=1).fit(X, Y)
     with pytest.raises(ValueError, match="Task 'genre' is declared binary but has 3 classes"):
-        MultiTaskRecommender(tasks="binary", max_epochs=1).fit(X, pd.DataFrame({"genre": list("abc") * 6 + ["a", "b"]}))
+        genre = pd.DataFrame({"genre": list("abc") * 6 + ["a", "b"]})
+        MultiTaskRecommender(tasks="binary", max_epochs=1).fit(X, genre)
     with pytest.raises(ValueError, match=r"categorical_features names 'user_id', which is not a column"):
         MultiTaskRecommender(categorical_features=["user_id"], max_epochs=1).fit(X, np.arange(20) % 2)
     with pytest.raises(ValueError, match=r"min_frequency=-1 is not valid"):
         MultiTaskRecommender(min_frequency=-1, max_epochs=1).fit(X, np.arange(20) % 2)
     with pytest.raises(ValueError, match=r"tasks names \['click'\] that are not columns of Y"):
-        MultiTaskRecommender(tasks={"click": "binary"}, max_epochs=1).fit(X, pd.DataFrame({"buy": np.arange(20) % 2}))
+        buy = pd.DataFrame({"buy": np.arange(20) % 2})
+        MultiTaskRecommender(tasks={"click": "binary"}, max_epochs=1).fit(X, buy)
     with pytest.raises(ValueError, match="Y has duplicate task names"):
         MultiTaskRecommender(max_epochs=1).fit(X, pd.DataFrame([[0, 1]] * 20, columns=["t", "t"]))
 
