@@ -6,7 +6,8 @@ Rules (documented in the user guide):
   ``fit``. A NaN in a numeric column is replaced by the column's training median; every column
   that had a NaN in ``fit`` also gets a 0/1 missing-indicator input (as scikit-learn's
   ``SimpleImputer(add_indicator=True)``). A NaN at predict time in a column that had none in
-  ``fit`` is imputed with the median, without an indicator. Infinite values are an error.
+  ``fit`` gets the column's training mean (0 after scaling), without an indicator. Infinite
+  values are an error.
 * Category, ``str`` and object columns, and the columns named in ``categorical_features``,
   become embedding indices. Index 0 is reserved for "unknown": categories rarer than
   ``min_frequency`` in ``fit`` and categories first seen at predict map to it. NaN is a
@@ -18,6 +19,7 @@ Rules (documented in the user guide):
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -122,19 +124,29 @@ class FeatureEncoder:
         self.cardinalities_ = [len(v) + 1 for v in self.vocabularies_]
         self.embedding_dims_ = [self._embedding_dim(k) for k in self.cardinalities_]
 
+        # One pass over the numeric block decides the fast path: no NaN, no infinity.
         values = self._numeric_block(X)
-        missing = np.isnan(values)
-        self.indicator_columns_ = [
-            c for c, has in zip(self.numeric_columns_, missing.any(axis=0)) if has
-        ]
-        self._indicator_mask = missing.any(axis=0)
-        with np.errstate(all="ignore"):
-            median = np.nanmedian(values, axis=0) if values.shape[0] else np.zeros(values.shape[1])
-        self.median_ = np.where(np.isnan(median), 0.0, median)
-        filled = np.where(missing, self.median_, values)
-        self.mean_ = filled.mean(axis=0) if filled.size else np.zeros(values.shape[1])
-        std = filled.std(axis=0) if filled.size else np.ones(values.shape[1])
+        has_nan = ~np.isfinite(values).all(axis=0)
+        self._check_infinite(values, has_nan)
+        self._indicator_mask = has_nan
+        self.indicator_columns_ = [c for c, has in zip(self.numeric_columns_, has_nan) if has]
+        # Medians only where fit saw a NaN; a column first missing at predict time gets its
+        # training mean (0 once scaled) instead, which saves a full sort of the data.
+        median = np.full(values.shape[1], np.nan)
+        if has_nan.any() and values.shape[0]:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column -> 0
+                median[has_nan] = np.nan_to_num(np.nanmedian(values[:, has_nan], axis=0))
+        self.median_ = median
+        filled = self._impute(values, has_nan)
+        if filled.shape[0]:
+            self.mean_ = filled.mean(axis=0, dtype=np.float64)
+            centered = filled - self.mean_.astype(filled.dtype)
+            std = np.sqrt(np.mean(np.square(centered), axis=0, dtype=np.float64))
+        else:
+            self.mean_, std = np.zeros(values.shape[1]), np.ones(values.shape[1])
         self.scale_ = np.where(std > 0, std, 1.0)
+        self.median_ = np.where(has_nan, median, self.mean_)
         return self
 
     @property
@@ -175,25 +187,47 @@ class FeatureEncoder:
                     f"numbers: {exc}"
                 ) from exc
         else:
-            values = X[:, self.numeric_columns_]
-            values = values.toarray() if sp.issparse(values) else np.asarray(values)
-            values = values.astype(np.float64)
-        inf = np.isinf(values)
+            # No copy when every column is numeric and already float: census one-hot is 35M values.
+            if len(self.numeric_columns_) < X.shape[1]:
+                X = X[:, self.numeric_columns_]
+            values = X.toarray() if sp.issparse(X) else np.asarray(X)
+            if values.dtype not in (np.float32, np.float64):
+                values = values.astype(np.float64)
+        return values
+
+    def _check_infinite(self, values, non_finite):
+        if not non_finite.any():
+            return
+        inf = np.isinf(values[:, non_finite])
         if inf.any():
-            cols = [self.numeric_columns_[j] for j in np.flatnonzero(inf.any(axis=0))]
+            cols = [c for c, bad in zip(np.array(self.numeric_columns_, dtype=object)[non_finite],
+                                        inf.any(axis=0)) if bad]
             raise ValueError(
                 f"Input X contains infinity in column(s) {cols[:10]} "
                 f"({int(inf.sum())} values); replace them or use NaN for a missing value."
             )
+
+    def _impute(self, values, has_nan):
+        """``values`` with NaN replaced by the training medians (a copy only when needed)."""
+        if not has_nan.any():
+            return values
+        values = values.copy()
+        sub = values[:, has_nan]
+        values[:, has_nan] = np.where(np.isnan(sub), self.median_[has_nan], sub)
         return values
 
     def transform(self, X) -> tuple[np.ndarray, np.ndarray]:
         values = self._numeric_block(X)
-        missing = np.isnan(values)
-        filled = np.where(missing, self.median_, values)
-        scaled = ((filled - self.mean_) / self.scale_).astype(np.float32)
+        has_nan = ~np.isfinite(values).all(axis=0)
+        self._check_infinite(values, has_nan)
+        indicators = None
         if self.indicator_columns_:
-            scaled = np.hstack([scaled, missing[:, self._indicator_mask].astype(np.float32)])
+            indicators = np.isnan(values[:, self._indicator_mask]).astype(np.float32)
+        filled = self._impute(values, has_nan)
+        scaled = np.subtract(filled, self.mean_, dtype=np.float32)
+        scaled /= self.scale_.astype(np.float32)
+        if indicators is not None:
+            scaled = np.hstack([scaled, indicators])
         codes = np.zeros((X.shape[0], len(self.categorical_columns_)), dtype=np.int64)
         for j, (c, vocab) in enumerate(zip(self.categorical_columns_, self.vocabularies_)):
             idx = vocab.get_indexer(np.asarray(_column(X, c), dtype=object))
