@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-
 EMBEDDING_INIT_STD = 0.05
 
 
