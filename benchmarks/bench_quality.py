@@ -7,7 +7,7 @@
   lr 5e-3 and 12 epochs (tasks binary + regression), PerTaskLGBM, and a plain PyTorch embedding
   MLP trained for 12 epochs at lr 5e-3 in the same process.
 
-    python benchmarks/bench_quality.py [--quick] [--only census|movielens]
+    python benchmarks/bench_quality.py [--quick] [--only census|movielens] [--seeds 5]
 
 Prints Markdown tables (copied into docs/benchmarks.md).
 """
@@ -41,7 +41,7 @@ def table(rows, columns):
     return "\n".join(lines)
 
 
-def census(quick: bool):
+def census(quick: bool, seeds: int):
     X, Y = fetch_census_income(return_X_y=True)
     if quick:
         X, Y = X.iloc[:10_000], Y.iloc[:10_000]
@@ -49,20 +49,35 @@ def census(quick: bool):
         X, Y, test_size=0.3, random_state=0, stratify=Y["income"]
     )
     extra = dict(max_epochs=3) if quick else {}
-    models = {a: MultiTaskRecommender(a, random_state=0, **extra) for a in ("hard", "soft", "mmoe", "single")}
+    factories = {a: (lambda s, a=a: MultiTaskRecommender(a, random_state=s, **extra))
+                 for a in ("hard", "soft", "mmoe", "single")}
     if PerTaskLGBM is not None:
-        models["PerTaskLGBM"] = PerTaskLGBM(random_state=0, **({"n_estimators": 50} if quick else {}))
+        lgbm_extra = {"n_estimators": 50} if quick else {}
+        factories["PerTaskLGBM"] = lambda s: PerTaskLGBM(random_state=s, **lgbm_extra)
     rows = []
-    for name, model in models.items():
-        start = time.perf_counter()
-        model.fit(X_train, Y_train)
-        seconds = time.perf_counter() - start
-        s = per_task_scores(model, X_test, Y_test)
-        epochs = getattr(model, "n_epochs_", "")
-        rows.append((name, s["income"], s["never_married"], epochs, f"{seconds:.0f}"))
-        print(f"census {name}: {s} in {seconds:.1f} s", flush=True)
-    print(f"\nCensus-Income, {len(X_train)} train / {len(X_test)} test rows, ROC AUC on the test part\n")
+    for name, make in factories.items():
+        income, married, epochs, seconds = [], [], [], []
+        for seed in range(seeds):
+            model = make(seed)
+            start = time.perf_counter()
+            model.fit(X_train, Y_train)
+            seconds.append(time.perf_counter() - start)
+            s = per_task_scores(model, X_test, Y_test)
+            income.append(s["income"])
+            married.append(s["never_married"])
+            epochs.append(getattr(model, "n_epochs_", 0))
+            print(f"census {name} seed {seed}: {s} in {seconds[-1]:.1f} s", flush=True)
+        rows.append((name, _spread(income), _spread(married), f"{np.mean(epochs):.0f}" if epochs[0] else "",
+                     f"{np.mean(seconds):.0f}"))
+    print(f"\nCensus-Income, {len(X_train)} train / {len(X_test)} test rows, ROC AUC on the test part, "
+          f"mean (min-max) over {seeds} seed(s)\n")
     print(table(rows, ["model", "income AUC", "never-married AUC", "epochs", "fit s"]))
+
+
+def _spread(values):
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{np.mean(values):.4f} ({min(values):.4f}-{max(values):.4f})"
 
 
 class PlainEmbeddingMLP(nn.Module):
@@ -146,9 +161,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small slices and few epochs (CI)")
     parser.add_argument("--only", choices=["census", "movielens"])
+    parser.add_argument("--seeds", type=int, default=1, help="repeat the census fits over seeds")
     args = parser.parse_args(argv)
     if args.only in (None, "census"):
-        census(args.quick)
+        census(args.quick, args.seeds)
     if args.only in (None, "movielens"):
         movielens(args.quick)
 
