@@ -4,11 +4,13 @@ Multi-task neural recommenders (hard sharing, soft sharing, MMoE) and per-task L
 baselines behind one scikit-learn ``fit / predict`` contract.
 """
 
+from .baselines import PerTaskLGBM
 from .estimator import MultiTaskRecommender
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MultiTaskRecommender",
+    "PerTaskLGBM",
     "__version__",
 ]

@@ -1,0 +1,332 @@
+"""PerTaskLGBM on the real census data: scikit-learn compatibility, quality, and the contract."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from functools import lru_cache
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.utils.estimator_checks import (
+    check_dataframe_column_names_consistency,
+    parametrize_with_checks,
+)
+
+from sklearn_mtl.baselines import PerTaskLGBM
+from sklearn_mtl.metrics import make_multitask_scorer, per_task_scores
+
+DATA_HOME = Path(os.environ.get("SKLEARN_MTL_DATA", Path(__file__).parents[1] / ".." / "shared"
+                                / "data"))
+CENSUS_FILE = DATA_HOME / "census-income-kdd" / "census-income.test.gz"
+# UCI's census-income.names order.
+CENSUS_COLUMNS = [
+    "age", "class of worker", "detailed industry recode", "detailed occupation recode",
+    "education", "wage per hour", "enroll in edu inst last wk", "marital stat",
+    "major industry code", "major occupation code", "race", "hispanic origin", "sex",
+    "member of a labor union", "reason for unemployment", "full or part time employment stat",
+    "capital gains", "capital losses", "dividends from stocks", "tax filer stat",
+    "region of previous residence", "state of previous residence",
+    "detailed household and family stat", "detailed household summary in household",
+    "instance weight", "migration code-change in msa", "migration code-change in reg",
+    "migration code-move within reg", "live in this house 1 year ago",
+    "migration prev res in sunbelt", "num persons worked for employer",
+    "family members under 18", "country of birth father", "country of birth mother",
+    "country of birth self", "citizenship", "own business or self employed",
+    "fill inc questionnaire for veteran's admin", "veterans benefits", "weeks worked in year",
+    "year", "income",
+]
+TASKS = ["income", "never_married"]
+SMALL = dict(n_estimators=40, random_state=0, n_jobs=1)
+
+# Every scikit-learn check passes; a failing one would be listed here with its reason.
+EXPECTED_FAILED_CHECKS: dict[str, str] = {}
+
+pytestmark = pytest.mark.skipif(not CENSUS_FILE.exists(), reason=f"{CENSUS_FILE} not found")
+
+
+@lru_cache(maxsize=1)
+def _raw_census() -> pd.DataFrame:
+    return pd.read_csv(CENSUS_FILE, header=None, names=CENSUS_COLUMNS, sep=",",
+                       skipinitialspace=True)
+
+
+def load_census(categorical: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """X (text columns as category, or left as str) and the two standard MMoE tasks."""
+    raw = _raw_census()
+    Y = pd.DataFrame({
+        "income": (raw["income"] == "50000+.").astype(int),
+        "never_married": (raw["marital stat"] == "Never married").astype(int),
+    })
+    X = raw.drop(columns=["income", "marital stat", "instance weight"])
+    if categorical:
+        text = X.select_dtypes(exclude="number").columns
+        X[text] = X[text].astype("category")
+    return X, Y
+
+
+def census_slice(n_train=5000, n_test=2000, categorical=True):
+    X, Y = load_census(categorical)
+    X_train, X_test, Y_train, Y_test = train_test_split(
+        X, Y, train_size=n_train, test_size=n_test, stratify=Y["income"], random_state=0
+    )
+    return (X_train.reset_index(drop=True), X_test.reset_index(drop=True),
+            Y_train.reset_index(drop=True), Y_test.reset_index(drop=True))
+
+
+@parametrize_with_checks(
+    [PerTaskLGBM(n_estimators=5, random_state=0, n_jobs=1)],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_dataframe_column_names_consistency():
+    # Not in parametrize_with_checks' default set, and DataFrames are this estimator's main input.
+    check_dataframe_column_names_consistency("PerTaskLGBM", PerTaskLGBM(n_estimators=5, n_jobs=1))
+
+
+@pytest.mark.slow
+def test_census_defaults_reach_reference_auc():
+    X, Y = load_census()
+    X_train, X_test, Y_train, Y_test = train_test_split(
+        X, Y, test_size=0.3, stratify=Y["income"], random_state=0
+    )
+    # n_jobs does not change the model; one thread keeps the test from crawling when the CPUs
+    # are shared (LightGBM's OpenMP threads spin-wait for each other when oversubscribed).
+    model = PerTaskLGBM(random_state=0, n_jobs=1).fit(X_train, Y_train)
+    scores = per_task_scores(model, X_test, Y_test)
+    assert scores["income"] >= 0.945
+    assert scores["never_married"] >= 0.99
+    assert model.score(X_test, Y_test) == pytest.approx(np.mean(list(scores.values())))
+
+
+def test_fitted_attributes_and_outputs():
+    X_train, X_test, Y_train, Y_test = census_slice()
+    model = PerTaskLGBM(**SMALL).fit(X_train, Y_train)
+    assert model.tasks_ == ["binary", "binary"]
+    assert model.task_names_ == TASKS
+    assert [c.tolist() for c in model.classes_] == [[0, 1], [0, 1]]
+    assert model.n_features_in_ == X_train.shape[1] == len(model.feature_names_in_)
+    assert [type(m) for m in model.estimators_] == [lgb.LGBMClassifier] * 2
+    assert model.feature_importances_.shape == (2, X_train.shape[1])
+    assert set(model.categories_) == set(X_train.select_dtypes("category").columns)
+    pred = model.predict(X_test)
+    assert pred.shape == (len(X_test), 2)
+    proba = model.predict_proba(X_test)
+    assert [p.shape for p in proba] == [(len(X_test), 2)] * 2
+    np.testing.assert_array_equal(pred[:, 1], proba[1].argmax(axis=1))
+    assert roc_auc_score(Y_test["never_married"], proba[1][:, 1]) > 0.97
+
+
+def test_one_d_target_string_labels_and_mixed_tasks():
+    X_train, X_test, _, _ = census_slice(n_train=3000, n_test=500)
+    raw = _raw_census()
+    income_text = raw["income"].iloc[:3000].to_numpy()
+    X3 = load_census()[0].iloc[:3000]
+    one = PerTaskLGBM(**SMALL).fit(X3, pd.Series(income_text, name="income"))
+    assert one.predict(X3).shape == (3000,)
+    assert set(one.predict(X3)) <= {"- 50000.", "50000+."}
+    assert one.predict_proba(X3).shape == (3000, 2)
+
+    # A regression task beside a classification one: raw values, None in predict_proba.
+    Y = pd.DataFrame({"income": income_text, "age": X3["age"].astype(float)})
+    # Whole years would be inferred as 91 classes: say that age is a quantity.
+    mixed = PerTaskLGBM(tasks={"age": "regression"}, **SMALL).fit(X3.drop(columns="age"), Y)
+    assert mixed.tasks_ == ["binary", "regression"]
+    pred = mixed.predict(X3.drop(columns="age"))
+    assert pred.dtype == object and pred.shape == (3000, 2)
+    assert 0 <= pred[:, 1].astype(float).mean() < 100  # years, not standardized units
+    proba = mixed.predict_proba(X3.drop(columns="age"))
+    assert proba[0].shape == (3000, 2) and proba[1] is None
+    regression_only = PerTaskLGBM(tasks="regression", **SMALL).fit(X3.drop(columns="age"), Y[["age"]])
+    assert not hasattr(regression_only, "predict_proba")
+
+
+def test_fits_the_package_census_fetcher_output():
+    # The fetcher's frame has integer-valued category columns and UCI's "?" as missing values.
+    from sklearn_mtl.datasets import fetch_census_income
+
+    X, Y = fetch_census_income(DATA_HOME, subset="test", download_if_missing=False,
+                               return_X_y=True)
+    model = PerTaskLGBM(**SMALL).fit(X.iloc[:3000], Y.iloc[:3000])
+    assert model.task_names_ == TASKS
+    assert model.score(X.iloc[3000:5000], Y.iloc[3000:5000]) > 0.9
+
+
+def test_grid_search_with_per_task_scoring_refits_on_one_task():
+    X_train, _, Y_train, _ = census_slice(n_train=3000)
+    scoring = {task: make_multitask_scorer("roc_auc", task=task) for task in TASKS}
+    search = GridSearchCV(
+        PerTaskLGBM(n_estimators=20, n_jobs=1, random_state=0),
+        {"num_leaves": [4, 15]},
+        scoring=scoring,
+        refit="income",
+        cv=2,
+    ).fit(X_train, Y_train)
+    results = search.cv_results_
+    assert {"mean_test_income", "mean_test_never_married"} <= set(results)
+    assert search.best_index_ == int(np.argmax(results["mean_test_income"]))
+    assert search.best_estimator_.num_leaves == search.best_params_["num_leaves"]
+    assert np.all(results["mean_test_never_married"] > 0.9)
+
+
+def test_missing_labels_train_each_task_on_its_labelled_rows():
+    X_train, X_test, Y_train, Y_test = census_slice()
+    rng = np.random.default_rng(0)
+    Y_missing = Y_train.astype(float)
+    Y_missing.loc[rng.random(len(Y_missing)) < 0.3, "never_married"] = np.nan
+    model = PerTaskLGBM(**SMALL).fit(X_train, Y_missing)
+    labelled = Y_missing["never_married"].notna().to_numpy()
+    alone = lgb.LGBMClassifier(**model.estimators_[1].get_params()).fit(
+        model._validate_X(X_train, reset=False)[labelled],
+        Y_train["never_married"][labelled],
+    )
+    np.testing.assert_allclose(
+        model.predict_proba(X_test)[1],
+        alone.predict_proba(model._validate_X(X_test, reset=False)),
+    )
+    Y_test_missing = Y_test.astype(float)
+    Y_test_missing.iloc[::3, 1] = np.nan
+    scores = per_task_scores(model, X_test, Y_test_missing)
+    assert scores["never_married"] > 0.97
+    assert np.isfinite(model.score(X_test, Y_test_missing))
+
+
+def test_text_columns_and_unseen_categories_at_predict():
+    X_train, X_test, Y_train, _ = census_slice(categorical=False)  # str columns straight in
+    model = PerTaskLGBM(**SMALL).fit(X_train, Y_train)
+    assert "education" in model.categories_
+    unseen, missing = X_test.copy(), X_test.copy()
+    unseen["education"] = "Postdoc from Mars"
+    missing["education"] = np.nan
+    np.testing.assert_allclose(model.predict_proba(unseen)[0], model.predict_proba(missing)[0])
+    # Category dtype at predict with a different category list decodes by value, not by code.
+    as_category = X_test.copy()
+    as_category["education"] = pd.Categorical(
+        X_test["education"], categories=sorted(X_test["education"].unique(), reverse=True)
+    )
+    np.testing.assert_allclose(model.predict_proba(as_category)[0], model.predict_proba(X_test)[0])
+
+
+def test_per_task_params_override_one_task():
+    X_train, _, Y_train, _ = census_slice(n_train=2000)
+    model = PerTaskLGBM(**SMALL, per_task_params={"never_married": {"n_estimators": 7}})
+    model.fit(X_train, Y_train)
+    assert model.estimators_[0].n_estimators == 40
+    assert model.estimators_[1].n_estimators == 7
+    assert model.estimators_[1].booster_.num_trees() == 7
+    with pytest.raises(ValueError, match=r"per_task_params names tasks \['married'\]"):
+        model.set_params(per_task_params={"married": {}}).fit(X_train, Y_train)
+
+
+def test_early_stopping_with_validation_fraction():
+    X_train, _, Y_train, _ = census_slice(n_train=3000)
+    model = PerTaskLGBM(n_estimators=2000, learning_rate=0.3, validation_fraction=0.2,
+                        early_stopping_rounds=5, random_state=0, n_jobs=1)
+    model.fit(X_train, Y_train)
+    assert all(0 < m.best_iteration_ < 2000 for m in model.estimators_)
+
+
+def test_pickle_round_trip_gives_equal_predictions():
+    X_train, X_test, Y_train, _ = census_slice(n_train=2000)
+    model = PerTaskLGBM(**SMALL).fit(X_train, Y_train)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X_test), model.predict(X_test))
+    np.testing.assert_array_equal(restored.predict_proba(X_test)[0],
+                                  model.predict_proba(X_test)[0])
+
+
+def test_lightgbm_kwargs_survive_get_params_set_params_and_clone():
+    model = PerTaskLGBM(n_estimators=5, n_jobs=1, min_split_gain=0.5, importance_type="gain")
+    params = model.get_params()
+    assert params["min_split_gain"] == 0.5 and params["importance_type"] == "gain"
+    copy = clone(model)
+    assert copy.get_params() == params
+    copy.set_params(min_split_gain=0.25, extra_trees=True, num_leaves=7)
+    assert copy.get_params()["min_split_gain"] == 0.25
+    assert copy.get_params()["extra_trees"] is True and copy.num_leaves == 7
+    assert model.get_params()["min_split_gain"] == 0.5  # the clone owns its kwargs
+    assert "min_split_gain=0.5" in repr(model)
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        copy.set_params(estimator__depth=3)
+    X_train, _, Y_train, _ = census_slice(n_train=1000)
+    copy.fit(X_train, Y_train)
+    assert copy.estimators_[0].get_params()["extra_trees"] is True
+    assert copy.feature_importances_.dtype.kind == "f"  # "gain" importances are floats
+
+
+def test_sample_weight_changes_the_fit():
+    X_train, X_test, Y_train, _ = census_slice(n_train=2000)
+    base = PerTaskLGBM(**SMALL).fit(X_train, Y_train)
+    ones = PerTaskLGBM(**SMALL).fit(X_train, Y_train, sample_weight=np.ones(len(X_train)))
+    np.testing.assert_allclose(ones.predict_proba(X_test)[0], base.predict_proba(X_test)[0])
+    weight = np.where(Y_train["income"] == 1, 10.0, 1.0)
+    weighted = PerTaskLGBM(**SMALL).fit(X_train, Y_train, sample_weight=weight)
+    assert weighted.predict_proba(X_test)[0][:, 1].mean() > base.predict_proba(X_test)[0][:, 1].mean()
+
+
+def test_sparse_input_matches_dense():
+    X_train, X_test, Y_train, _ = census_slice(n_train=2000, n_test=300)
+    numeric = X_train.select_dtypes("number").to_numpy(dtype=float)
+    dense = PerTaskLGBM(**SMALL).fit(numeric, Y_train)
+    sparse_model = PerTaskLGBM(**SMALL).fit(sparse.csr_matrix(numeric), Y_train)
+    test = X_test.select_dtypes("number").to_numpy(dtype=float)
+    np.testing.assert_allclose(sparse_model.predict_proba(sparse.csc_matrix(test))[0],
+                               dense.predict_proba(test)[0])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"per_task_params": [("income", {})]}, "per_task_params must be None or a dict"),
+        ({"per_task_params": {"income": 3}}, "per_task_params must be None or a dict"),
+        ({"validation_fraction": 1.5}, r"validation_fraction must be None .* got 1.5"),
+        ({"validation_fraction": 0}, r"validation_fraction must be None .* got 0"),
+        ({"n_estimators": 0}, r"n_estimators must be an integer >= 1, got 0"),
+        ({"learning_rate": -0.1}, r"learning_rate must be a positive number, got -0.1"),
+        ({"early_stopping_rounds": 2.5}, r"early_stopping_rounds must be an integer"),
+        ({"tasks": "ranking"}, r"tasks='ranking' is not valid"),
+    ],
+)
+def test_bad_parameters_raise_naming_them(params, match):
+    X_train, _, Y_train, _ = census_slice(n_train=500, n_test=100)
+    with pytest.raises(ValueError, match=match):
+        PerTaskLGBM(n_estimators=5, n_jobs=1).set_params(**params).fit(X_train, Y_train)
+
+
+def test_bad_inputs_raise_clear_errors():
+    X_train, X_test, Y_train, _ = census_slice(n_train=500, n_test=100)
+    model = PerTaskLGBM(n_estimators=5, n_jobs=1)
+    with pytest.raises(NotFittedError):
+        model.predict(X_test)
+    with pytest.raises(ValueError, match="requires y to be passed, but the target y is None"):
+        model.fit(X_train, None)
+    with pytest.raises(ValueError, match="X has 500 rows but y has 499"):
+        model.fit(X_train, Y_train.iloc[:499])
+    with pytest.raises(ValueError, match="Column 'when' has dtype datetime64"):
+        model.fit(X_train.assign(when=pd.Timestamp("2020-01-01")), Y_train)
+    half_labelled = Y_train.astype(float)
+    half_labelled.loc[:249, "never_married"] = np.nan
+    weight = np.r_[np.ones(250), np.zeros(250)]
+    with pytest.raises(ValueError, match="'never_married': the sample weights of its labelled"):
+        model.fit(X_train, half_labelled, sample_weight=weight)
+    model.fit(X_train, Y_train)
+    with pytest.raises(ValueError, match="The feature names should match"):
+        model.predict(X_test.rename(columns={"age": "years"}))
+    with pytest.raises(ValueError, match="X has 38 features, but PerTaskLGBM is expecting 39 "):
+        with pytest.warns(UserWarning, match="X does not have valid feature names"):
+            model.predict(X_test.iloc[:, :-1].to_numpy())
+    numeric = X_train.select_dtypes("number")
+    array_model = PerTaskLGBM(n_estimators=5, n_jobs=1).fit(numeric.to_numpy(), Y_train)
+    with pytest.raises(ValueError, match="X has 3 features, but PerTaskLGBM is expecting"):
+        array_model.predict(numeric.to_numpy()[:, :3])
