@@ -1,0 +1,117 @@
+"""Per-task scores and scorers, shared by both estimators."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+from sklearn.model_selection import KFold, cross_validate, train_test_split
+
+from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM
+from sklearn_mtl.metrics import make_multitask_scorer, per_task_scores
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=900), "b": rng.normal(size=900), "c": rng.normal(size=900)})
+    Y = pd.DataFrame({
+        "click": np.where(X["a"] + 0.5 * rng.normal(size=900) > 0, "yes", "no"),
+        "genre": np.select([X["b"] < -0.4, X["b"] > 0.4], ["low", "high"], "mid"),
+        "dwell": 60 + 20 * X["c"] + 5 * rng.normal(size=900),
+    })
+    return train_test_split(X, Y, test_size=0.3, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(mixed):
+    X_train, _, Y_train, _ = mixed
+    return {
+        "single": MultiTaskRecommender("single", lr=1e-2, max_epochs=15, random_state=0).fit(
+            X_train, Y_train
+        ),
+        "lgbm": PerTaskLGBM(n_estimators=50, n_jobs=1, random_state=0).fit(X_train, Y_train),
+    }
+
+
+@pytest.mark.parametrize("name", ["single", "lgbm"])
+def test_both_estimators_score_through_the_same_code(fitted, mixed, name):
+    _, X_test, _, Y_test = mixed
+    model = fitted[name]
+    assert model.tasks_ == ["binary", "multiclass", "regression"]
+    auto = per_task_scores(model, X_test, Y_test)
+    proba = model.predict_proba(X_test)
+    pred = model.predict(X_test)
+    assert auto["click"] == pytest.approx(skm.roc_auc_score(Y_test["click"] == "yes", proba[0][:, 1]))
+    assert auto["genre"] == pytest.approx(skm.accuracy_score(Y_test["genre"], pred[:, 1]))
+    assert auto["dwell"] == pytest.approx(skm.r2_score(Y_test["dwell"], pred[:, 2].astype(float)))
+    assert model.score(X_test, Y_test) == pytest.approx(np.mean(list(auto.values())))
+    named = per_task_scores(
+        model, X_test, Y_test, metric={"click": "log_loss", "genre": "roc_auc", "dwell": "rmse"}
+    )
+    assert named["click"] == pytest.approx(skm.log_loss(Y_test["click"], proba[0], labels=["no", "yes"]))
+    assert named["dwell"] == pytest.approx(
+        skm.root_mean_squared_error(Y_test["dwell"], pred[:, 2].astype(float))
+    )
+    assert 0.5 < named["genre"] <= 1.0  # one-vs-rest AUC on three classes
+    assert auto["click"] > 0.8 and auto["genre"] > 0.7 and auto["dwell"] > 0.7
+
+
+def test_missing_labels_are_skipped_per_task(fitted, mixed):
+    _, X_test, _, Y_test = mixed
+    Y = Y_test.copy()
+    Y.loc[Y.index[:100], "dwell"] = np.nan
+    Y["click"] = Y["click"].astype(object)
+    Y.loc[Y.index[50:150], "click"] = None
+    model = fitted["lgbm"]
+    scores = per_task_scores(model, X_test, Y)
+    keep = ~Y["dwell"].isna()
+    pred = model.predict(X_test[keep])
+    assert scores["dwell"] == pytest.approx(skm.r2_score(Y["dwell"][keep], pred[:, 2].astype(float)))
+
+
+def test_scorers_negate_losses_and_pick_tasks(fitted, mixed):
+    _, X_test, _, Y_test = mixed
+    model = fitted["single"]
+    rmse = make_multitask_scorer("rmse", task="dwell")(model, X_test, Y_test)
+    assert rmse == pytest.approx(-per_task_scores(model, X_test, Y_test, metric={"dwell": "rmse"})["dwell"])
+    by_index = make_multitask_scorer("accuracy", task=1)(model, X_test, Y_test)
+    assert by_index == pytest.approx(per_task_scores(model, X_test, Y_test)["genre"])
+    worst = make_multitask_scorer(aggregate="min")(model, X_test, Y_test)
+    assert worst == pytest.approx(min(per_task_scores(model, X_test, Y_test).values()))
+
+
+def test_cross_validate_with_multi_metric_scoring(mixed):
+    X_train, _, Y_train, _ = mixed
+    scoring = {
+        "click_auc": make_multitask_scorer("roc_auc", task="click"),
+        "dwell_mae": make_multitask_scorer("mae", task="dwell"),
+        "mean": make_multitask_scorer(),
+    }
+    result = cross_validate(PerTaskLGBM(n_estimators=20, n_jobs=1), X_train, Y_train,
+                            cv=KFold(3), scoring=scoring)
+    assert np.all(result["test_click_auc"] > 0.7)
+    assert np.all(result["test_dwell_mae"] < 0)  # negated: greater is better
+
+
+def test_bad_metric_inputs(fitted, mixed):
+    _, X_test, _, Y_test = mixed
+    model = fitted["lgbm"]
+    with pytest.raises(ValueError, match="metric='auc' is not known"):
+        per_task_scores(model, X_test, Y_test, metric="auc")
+    with pytest.raises(ValueError, match="metric 'rmse' does not apply to task 'click', which is binary"):
+        per_task_scores(model, X_test, Y_test, metric="rmse")
+    with pytest.raises(ValueError, match=r"metric names tasks \['views'\]"):
+        per_task_scores(model, X_test, Y_test, metric={"views": "r2"})
+    with pytest.raises(ValueError, match="Y has 2 task columns but the estimator was fitted on 3 tasks"):
+        per_task_scores(model, X_test, Y_test.iloc[:, :2])
+    with pytest.raises(ValueError, match=r"task='views' is not one of the estimator's tasks"):
+        make_multitask_scorer("r2", task="views")(model, X_test, Y_test)
+    with pytest.raises(ValueError, match="aggregate='median' is not valid"):
+        make_multitask_scorer(aggregate="median")
+    from sklearn.linear_model import LinearRegression
+
+    plain = LinearRegression().fit(X_test, Y_test["dwell"])
+    with pytest.raises(ValueError, match="LinearRegression is not a multi-task estimator"):
+        per_task_scores(plain, X_test, Y_test)
