@@ -27,8 +27,14 @@ lint: $(VENV)/.installed
 test: lint
 	$(PY) -m pytest
 
+docs: $(VENV)/.installed
+	$(VENV)/bin/mkdocs build --strict
+
 bench: $(VENV)/.installed
-	$(PY) benchmarks/bench_fit_speed.py
+	$(PY) benchmarks/run_all.py
+
+bench-quick: $(VENV)/.installed
+	$(PY) benchmarks/run_all.py --quick
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .ruff_cache

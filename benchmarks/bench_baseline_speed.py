@@ -76,7 +76,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-estimators", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="5,000 rows, 50 trees, 1 repeat")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.n_rows, args.n_estimators, args.repeats = 5000, 50, 1
 
     X, Y = load_census(args.n_rows)
     per_task = PerTaskLGBM(n_estimators=args.n_estimators, n_jobs=args.n_jobs, random_state=0)

@@ -1,0 +1,42 @@
+"""Run every benchmark script in turn; ``--quick`` is the small smoke run CI makes once.
+
+    python benchmarks/run_all.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = [
+    "bench_fit_speed.py",
+    "bench_predict_memory.py",
+    "bench_quality.py",
+    "bench_baseline_speed.py",
+    "bench_correlation.py",
+]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    failed = []
+    for script in SCRIPTS:
+        command = [sys.executable, str(HERE / script)] + (["--quick"] if args.quick else [])
+        print(f"\n### {' '.join(command[1:])}", flush=True)
+        start = time.perf_counter()
+        if subprocess.run(command).returncode != 0:
+            failed.append(script)
+        print(f"### {script}: {time.perf_counter() - start:.0f} s", flush=True)
+    if failed:
+        print(f"failed: {failed}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
