@@ -6,11 +6,14 @@ baselines behind one scikit-learn ``fit / predict`` contract.
 
 from .baselines import PerTaskLGBM
 from .estimator import MultiTaskRecommender
+from .transfer import TransferReport, compare_transfer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MultiTaskRecommender",
     "PerTaskLGBM",
+    "TransferReport",
+    "compare_transfer",
     "__version__",
 ]

@@ -180,7 +180,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str):
     start = time.perf_counter()
     report = compare_transfer(
         models, X, Y, reference=_reference(tasks, max_epochs, args.seed), cv=args.cv,
-        n_jobs=args.n_jobs, random_state=args.seed, verbose=1,
+        n_jobs=args.n_jobs, random_state=args.seed, verbose=10,
     )
     print(f"   done in {time.perf_counter() - start:.0f} s\n")
     print(report)
