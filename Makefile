@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) examples/quickstart.py
+	$(VENV)/bin/sklearn-mtl compare
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

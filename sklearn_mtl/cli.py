@@ -1,8 +1,7 @@
-"""The ``sklearn-mtl`` command: compare sharing against single-task models, tune, list datasets.
+"""The ``sklearn-mtl`` command: compare sharing against single-task models, list datasets.
 
     sklearn-mtl compare                      # built-in generator, related and unrelated tasks
     sklearn-mtl compare --data census --models hard,mmoe,lgbm --cv 3 --out results/
-    sklearn-mtl tune --data census --model mmoe --n-trials 30 --storage sqlite:///tune.db
     sklearn-mtl datasets
 """
 
@@ -80,27 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--n-jobs", type=int, default=None, help="parallel jobs (joblib)")
     cmp.add_argument("--out", default="sklearn-mtl-results", help="output folder")
     cmp.add_argument("--seed", type=int, default=0)
-
-    tune = sub.add_parser(
-        "tune",
-        help="Optuna search over one model",
-        description="Tune one model with Optuna (sklearn_mtl.tuning.tune): default search space, "
-        "pruning, resumable storage; prints the best parameters and scores.",
-    )
-    tune.add_argument("--data", default="census", help=data_help)
-    tune.add_argument("--targets", default=None)
-    tune.add_argument("--data-home", default=None, help="data folder (default: $SKLEARN_MTL_DATA)")
-    tune.add_argument("--download", action="store_true", help="download missing data files")
-    tune.add_argument("--model", choices=MODEL_CHOICES, default="mmoe")
-    tune.add_argument("--n-trials", type=_positive_int, default=20)
-    tune.add_argument("--timeout", type=float, default=None, help="seconds")
-    tune.add_argument("--objectives", default="mean", help="mean or per_task (Pareto front)")
-    tune.add_argument("--storage", default=None, help="Optuna storage URL, e.g. sqlite:///tune.db")
-    tune.add_argument("--study-name", default=None)
-    tune.add_argument("--max-epochs", type=_positive_int, default=None)
-    tune.add_argument("--n-rows", type=_positive_int, default=None)
-    tune.add_argument("--n-jobs", type=int, default=1)
-    tune.add_argument("--seed", type=int, default=0)
 
     sub.add_parser(
         "datasets",
@@ -215,26 +193,6 @@ def cmd_compare(args) -> int:
     return 0
 
 
-def cmd_tune(args) -> int:
-    from .tuning import tune
-
-    X, Y, tasks = _load(args)
-    max_epochs = args.max_epochs or 20
-    model = _models([args.model], tasks, max_epochs, args.seed)[args.model]
-    result = tune(
-        model, X, Y, n_trials=args.n_trials, timeout=args.timeout, objectives=args.objectives,
-        storage=args.storage, study_name=args.study_name, n_jobs=args.n_jobs,
-        random_state=args.seed, verbose=1, refit=False,
-    )
-    study = result.study
-    print(f"\n{len(study.trials)} trials in study {study.study_name!r}")
-    if args.objectives == "mean":
-        print(f"best mean score {study.best_value:.4f} with {result.best_params_}")
-    else:
-        print(result.pareto_front().to_string())
-    return 0
-
-
 def cmd_datasets(args) -> int:
     from .datasets import get_data_home
     from .datasets._census import SPLIT_FILES, SUBDIR
@@ -260,7 +218,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"compare": cmd_compare, "tune": cmd_tune, "datasets": cmd_datasets}[args.command](args)
+        return {"compare": cmd_compare, "datasets": cmd_datasets}[args.command](args)
     except OSError as exc:  # missing data: say where and how to get it
         print(f"sklearn-mtl: {exc}", file=sys.stderr)
         print("sklearn-mtl: pass --download to fetch it, or --data-home DIR for a folder that has it",

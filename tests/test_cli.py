@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from sklearn_mtl.cli import main
@@ -18,7 +20,7 @@ def run(*args, env=None):
 def test_help_of_the_command_and_each_subcommand():
     out = run("--help")
     assert out.returncode == 0 and "negative transfer" in out.stdout
-    for sub in ("compare", "tune", "datasets"):
+    for sub in ("compare", "datasets"):
         out = run(sub, "--help")
         assert out.returncode == 0, out.stderr
         assert f"usage: sklearn-mtl {sub}" in out.stdout
@@ -60,3 +62,31 @@ def test_datasets_lists_where_each_fetcher_looks(data_home, capsys, monkeypatch)
 def test_unknown_data_file(argv, capsys):
     assert main(argv) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_compare_on_the_generator_writes_table_csv_and_png(tmp_path):
+    out = run("compare", "--n-rows", "600", "--max-epochs", "3", "--cv", "2", "--models", "hard,lgbm",
+              "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "correlation 0.9" in out.stdout and "correlation 0.0" in out.stdout
+    assert "negative_transfer" in out.stdout
+    for stem in ("related_", "unrelated_"):
+        summary = pd.read_csv(tmp_path / f"{stem}summary.csv")
+        assert set(summary["model"]) == {"hard", "lgbm"}
+        assert (tmp_path / f"{stem}scores.csv").exists()
+        assert (tmp_path / f"{stem}negative_transfer.png").stat().st_size > 5000
+
+
+def test_compare_on_a_csv_file(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x1": rng.normal(size=400), "x2": rng.normal(size=400),
+                          "city": rng.choice(["a", "b"], size=400)})
+    frame["click"] = (frame["x1"] > 0).astype(int)
+    frame["dwell"] = 3 * frame["x2"] + rng.normal(size=400)
+    path = tmp_path / "events.csv"
+    frame.to_csv(path, index=False)
+    code = main(["compare", "--data", str(path), "--targets", "click,dwell", "--models", "hard",
+                 "--max-epochs", "3", "--cv", "2", "--out", str(tmp_path / "out")])
+    assert code == 0
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert list(summary["task"]) == ["click", "dwell"]
