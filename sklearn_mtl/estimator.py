@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, v
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
+from .diagnostics import GradientConflict
 from .features import FeatureEncoder
 from .losses import MultiTaskLoss
 from .metrics import mean_score
@@ -134,6 +135,10 @@ class MultiTaskRecommender(BaseEstimator):
         ``1`` prints skorch's table of epochs.
     callbacks : list of skorch callbacks or None, default=None
         Passed to the skorch net (copied, so the instances you give are not changed).
+    track_gradient_conflict : bool, default=False
+        Record after every epoch the cosine similarity between the tasks' gradients on the
+        shared parameters ("hard", "mmoe") in ``history_`` (``grad_cosine``,
+        ``grad_cosine_mean``); see :class:`sklearn_mtl.diagnostics.GradientConflict`.
 
     Attributes
     ----------
@@ -198,6 +203,7 @@ class MultiTaskRecommender(BaseEstimator):
         random_state=None,
         verbose=0,
         callbacks=None,
+        track_gradient_conflict=False,
     ):
         self.architecture = architecture
         self.tasks = tasks
@@ -221,6 +227,7 @@ class MultiTaskRecommender(BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.track_gradient_conflict = track_gradient_conflict
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -259,6 +266,10 @@ class MultiTaskRecommender(BaseEstimator):
         if self.validation_fraction is not None:
             _check_number("validation_fraction", self.validation_fraction, low=0, high=1,
                           low_open=True, high_open=True)
+        if not isinstance(self.track_gradient_conflict, (bool, np.bool_)):
+            raise ValueError(
+                f"track_gradient_conflict={self.track_gradient_conflict!r} is not valid: use True or False."
+            )
         if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
             raise ValueError(f"callbacks={self.callbacks!r} is not valid: use a list or None.")
         return hidden, tower
@@ -395,6 +406,8 @@ class MultiTaskRecommender(BaseEstimator):
             callbacks.append(
                 ("task_scoring", TaskScoring(targets.kinds_, targets.names_, targets.n_outputs_))
             )
+        if self.track_gradient_conflict:
+            callbacks.append(("gradient_conflict", GradientConflict(targets.names_)))
         if self.early_stopping:
             monitor = "valid_loss" if use_valid else "train_loss"
             callbacks.append(

@@ -63,6 +63,14 @@ def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names)
     return name, fold, scores, fitted_names, model
 
 
+def _gradient_cosines(name, fold, model) -> list[dict]:
+    history = getattr(_final_step(model), "history_", None)
+    if history is None or not len(history) or "grad_cosine_mean" not in history[-1]:
+        return []
+    return [dict(model=name, fold=fold, epoch=e + 1, pair=pair, cosine=value)
+            for e, row in enumerate(history) for pair, value in row["grad_cosine"].items()]
+
+
 def compare_transfer(
     models: dict,
     X,
@@ -147,7 +155,7 @@ def compare_transfer(
         for fold, (train, test) in enumerate(folds)
         for name, est in jobs
     )
-    rows, estimators = [], {}
+    rows, estimators, cosines = [], {}, []
     for name, fold, scores, fitted_names, model in results:
         if scores is None:
             raise ValueError(
@@ -155,6 +163,7 @@ def compare_transfer(
                 f"{targets.names_}; every model and the reference must see the same task set."
             )
         rows += [dict(model=name, task=t, fold=fold, score=s) for t, s in scores.items()]
+        cosines += _gradient_cosines(name, fold, model)
         if return_estimators:
             estimators[(name, fold)] = model
     return TransferReport(
@@ -162,6 +171,7 @@ def compare_transfer(
         metrics=dict(zip(targets.names_, metrics)),
         n_folds=len(folds),
         estimators=estimators if return_estimators else None,
+        gradient_conflict=pd.DataFrame(cosines, columns=["model", "fold", "epoch", "pair", "cosine"]),
     )
 
 
@@ -177,13 +187,22 @@ class TransferReport:
     n_folds : int
     estimators : dict or None
         ``{(model, fold): fitted estimator}`` with ``return_estimators=True``.
+    gradient_conflict : DataFrame
+        ``model``, ``fold``, ``epoch``, ``pair``, ``cosine`` for the models fitted with
+        ``track_gradient_conflict=True`` (empty otherwise): the cosine between two tasks'
+        gradients on the shared parameters after each epoch.
     """
 
-    def __init__(self, scores: pd.DataFrame, metrics: dict, n_folds: int, estimators=None):
+    def __init__(self, scores: pd.DataFrame, metrics: dict, n_folds: int, estimators=None,
+                 gradient_conflict: pd.DataFrame | None = None):
         self.scores = scores
         self.metrics = metrics
         self.n_folds = n_folds
         self.estimators = estimators
+        self.gradient_conflict = (
+            gradient_conflict if gradient_conflict is not None
+            else pd.DataFrame(columns=["model", "fold", "epoch", "pair", "cosine"])
+        )
         self.greater_is_better = {t: METRICS[m][1] for t, m in metrics.items()}
 
     def summary(self, alpha: float = 0.05, test: str = "ttest") -> pd.DataFrame:
@@ -297,5 +316,13 @@ class TransferReport:
         flagged = summary[summary["negative_transfer"]].index.tolist()
         verdict = (f"negative transfer: {', '.join(f'{m} on {t}' for m, t in flagged)}"
                    if flagged else "no negative transfer at alpha=0.05")
-        return (f"TransferReport: {self.n_folds}-fold CV against the single-task reference, "
+        text = (f"TransferReport: {self.n_folds}-fold CV against the single-task reference, "
                 f"paired t-test\n{body}\n{verdict}")
+        if len(self.gradient_conflict):
+            last = self.gradient_conflict.groupby(["model", "fold"])["epoch"].transform("max")
+            final = self.gradient_conflict[self.gradient_conflict["epoch"] == last]
+            means = final.groupby("model")["cosine"].mean()
+            text += "\ngradient cosine on shared parameters, last epoch (mean over folds): " + ", ".join(
+                f"{m} {c:+.3f}" for m, c in means.items()
+            )
+        return text

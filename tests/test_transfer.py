@@ -140,3 +140,30 @@ def test_runs_on_a_dask_cluster_with_the_same_scores(census_slice):
     # The fits ran as tasks on the cluster's worker processes.
     assert stream.data and {task["worker"] for task in stream.data} <= workers
     pd.testing.assert_frame_equal(local.scores, remote.scores)
+
+
+def test_gradient_conflict_is_recorded_without_changing_the_fit():
+    from sklearn_mtl.diagnostics import GradientConflict
+
+    X, Y = make_multitask_data(n_samples=800, n_features=6, task_correlation=0.0, random_state=0)
+    params = dict(max_epochs=4, hidden_units=(8,), random_state=0)
+    tracked = MultiTaskRecommender("hard", track_gradient_conflict=True, **params).fit(X, Y)
+    plain = MultiTaskRecommender("hard", **params).fit(X, Y)
+    np.testing.assert_array_equal(tracked.predict(X), plain.predict(X))  # no side effects
+    cosines = tracked.history_[:, "grad_cosine_mean"]
+    assert len(cosines) == tracked.n_epochs_ and all(-1 <= c <= 1 for c in cosines)
+    assert set(tracked.history_[-1, "grad_cosine"]) == {"task_0|task_1"}
+    single = MultiTaskRecommender("single", track_gradient_conflict=True, **params).fit(X, Y)
+    assert "grad_cosine_mean" not in single.history_[-1]  # nothing is shared
+    with_callback = MultiTaskRecommender(
+        "mmoe", callbacks=[GradientConflict(["task_0", "task_1"], sample_size=100)], **params
+    ).fit(X, Y)
+    assert np.isfinite(with_callback.history_[-1, "grad_cosine_mean"])
+    rep = compare_transfer(
+        {"hard": MultiTaskRecommender("hard", track_gradient_conflict=True, **params)}, X, Y, cv=2
+    )
+    assert set(rep.gradient_conflict.columns) == {"model", "fold", "epoch", "pair", "cosine"}
+    assert set(rep.gradient_conflict["model"]) == {"hard"}
+    assert "gradient cosine on shared parameters" in repr(rep)
+    with pytest.raises(ValueError, match="track_gradient_conflict='yes' is not valid"):
+        MultiTaskRecommender(track_gradient_conflict="yes").fit(X, Y)
