@@ -27,24 +27,8 @@ import sklearn
 from sklearn.multioutput import MultiOutputClassifier
 
 from sklearn_mtl.baselines import PerTaskLGBM
+from sklearn_mtl.datasets._census import COLUMNS as CENSUS_COLUMNS  # UCI's column order
 
-# UCI's census-income.names order (see ../shared/data/README.md).
-CENSUS_COLUMNS = [
-    "age", "class of worker", "detailed industry recode", "detailed occupation recode",
-    "education", "wage per hour", "enroll in edu inst last wk", "marital stat",
-    "major industry code", "major occupation code", "race", "hispanic origin", "sex",
-    "member of a labor union", "reason for unemployment", "full or part time employment stat",
-    "capital gains", "capital losses", "dividends from stocks", "tax filer stat",
-    "region of previous residence", "state of previous residence",
-    "detailed household and family stat", "detailed household summary in household",
-    "instance weight", "migration code-change in msa", "migration code-change in reg",
-    "migration code-move within reg", "live in this house 1 year ago",
-    "migration prev res in sunbelt", "num persons worked for employer",
-    "family members under 18", "country of birth father", "country of birth mother",
-    "country of birth self", "citizenship", "own business or self employed",
-    "fill inc questionnaire for veteran's admin", "veterans benefits", "weeks worked in year",
-    "year", "income",
-]
 OWN_PARAMS = ("tasks", "per_task_params", "validation_fraction", "early_stopping_rounds")
 
 

@@ -22,28 +22,12 @@ from sklearn.utils.estimator_checks import (
 )
 
 from sklearn_mtl.baselines import PerTaskLGBM
+from sklearn_mtl.datasets._census import COLUMNS as CENSUS_COLUMNS  # UCI's column order
 from sklearn_mtl.metrics import make_multitask_scorer, per_task_scores
 
 DATA_HOME = Path(os.environ.get("SKLEARN_MTL_DATA", Path(__file__).parents[1] / ".." / "shared"
                                 / "data"))
 CENSUS_FILE = DATA_HOME / "census-income-kdd" / "census-income.test.gz"
-# UCI's census-income.names order.
-CENSUS_COLUMNS = [
-    "age", "class of worker", "detailed industry recode", "detailed occupation recode",
-    "education", "wage per hour", "enroll in edu inst last wk", "marital stat",
-    "major industry code", "major occupation code", "race", "hispanic origin", "sex",
-    "member of a labor union", "reason for unemployment", "full or part time employment stat",
-    "capital gains", "capital losses", "dividends from stocks", "tax filer stat",
-    "region of previous residence", "state of previous residence",
-    "detailed household and family stat", "detailed household summary in household",
-    "instance weight", "migration code-change in msa", "migration code-change in reg",
-    "migration code-move within reg", "live in this house 1 year ago",
-    "migration prev res in sunbelt", "num persons worked for employer",
-    "family members under 18", "country of birth father", "country of birth mother",
-    "country of birth self", "citizenship", "own business or self employed",
-    "fill inc questionnaire for veteran's admin", "veterans benefits", "weeks worked in year",
-    "year", "income",
-]
 TASKS = ["income", "never_married"]
 SMALL = dict(n_estimators=40, random_state=0, n_jobs=1)
 
