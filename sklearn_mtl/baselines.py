@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import re
-from numbers import Integral, Real
 
 import lightgbm as lgb
 import numpy as np
@@ -27,6 +26,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._validation import check_number
 from .metrics import mean_score
 from .tasks import TargetEncoder
 
@@ -253,15 +253,11 @@ class PerTaskLGBM(BaseEstimator):
 
     def _check_params(self) -> None:
         for name, low in (("n_estimators", 1), ("num_leaves", 2), ("early_stopping_rounds", 1)):
-            value = getattr(self, name)
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
-        if not isinstance(self.learning_rate, Real) or not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}.")
+            check_number(name, getattr(self, name), low=low, integer=True)
+        check_number("learning_rate", self.learning_rate, low=0, low_open=True)
         fraction, per_task = self.validation_fraction, self.per_task_params
-        if fraction is not None and not (isinstance(fraction, Real) and 0 < fraction < 1):
-            raise ValueError(f"validation_fraction must be None or a number in (0, 1), got "
-                             f"{fraction!r}.")
+        if fraction is not None:
+            check_number("validation_fraction", fraction, low=0, high=1, low_open=True, high_open=True)
         if per_task is not None and not (
             isinstance(per_task, dict) and all(isinstance(v, dict) for v in per_task.values())
         ):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import numbers
 import warnings
 
 import numpy as np
@@ -16,6 +15,9 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, v
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
+from ._validation import check_number as _check_number
+from ._validation import check_units as _check_units
+from ._validation import resolve_device as _resolve_device
 from .diagnostics import GradientConflict
 from .features import FeatureEncoder
 from .losses import MultiTaskLoss
@@ -23,55 +25,6 @@ from .metrics import mean_score
 from .nets import ARCHITECTURES, build_module
 from .tasks import TargetEncoder
 from .training import MultiTaskDataset, MultiTaskNeuralNet, TaskScoring, TensorBatchLoader, as_numpy
-
-
-def _check_units(name, value, allow_empty=True):
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (value,)
-    try:
-        units = tuple(value)
-    except TypeError:
-        raise ValueError(f"{name}={value!r} is not valid: use a tuple of layer widths.") from None
-    if not all(isinstance(u, numbers.Integral) and not isinstance(u, bool) and u >= 1 for u in units):
-        raise ValueError(f"{name}={value!r} is not valid: every layer width must be an int >= 1.")
-    if not units and not allow_empty:
-        raise ValueError(f"{name}={value!r} is not valid: at least one layer is needed.")
-    return tuple(int(u) for u in units)
-
-
-def _check_number(name, value, *, low=None, high=None, integer=False, low_open=False,
-                  high_open=False):
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool) and np.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        lo = "" if low is None else ("(" if low_open else "[") + f"{low}, "
-        hi = "inf)" if high is None else f"{high}" + (")" if high_open else "]")
-        what = "an int" if integer else "a number"
-        raise ValueError(f"{name}={value!r} is not valid: it must be {what} in {lo}{hi}.")
-    return value
-
-
-def _resolve_device(device) -> str:
-    if isinstance(device, torch.device):
-        device = str(device)
-    if not isinstance(device, str):
-        raise ValueError(f"device={device!r} is not valid: use 'auto', 'cpu' or 'cuda'.")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
-        return device
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} was requested but CUDA is not available on this machine "
-                "(torch.cuda.is_available() is False); use device='auto' or 'cpu'."
-            )
-        return device
-    raise ValueError(f"device={device!r} is not valid: use 'auto', 'cpu' or 'cuda'.")
 
 
 class MultiTaskRecommender(BaseEstimator):

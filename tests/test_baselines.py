@@ -274,11 +274,11 @@ def test_sparse_input_matches_dense():
     [
         ({"per_task_params": [("income", {})]}, "per_task_params must be None or a dict"),
         ({"per_task_params": {"income": 3}}, "per_task_params must be None or a dict"),
-        ({"validation_fraction": 1.5}, r"validation_fraction must be None .* got 1.5"),
-        ({"validation_fraction": 0}, r"validation_fraction must be None .* got 0"),
-        ({"n_estimators": 0}, r"n_estimators must be an integer >= 1, got 0"),
-        ({"learning_rate": -0.1}, r"learning_rate must be a positive number, got -0.1"),
-        ({"early_stopping_rounds": 2.5}, r"early_stopping_rounds must be an integer"),
+        ({"validation_fraction": 1.5}, r"validation_fraction=1.5 is not valid: .* in \(0, 1\)"),
+        ({"validation_fraction": 0}, r"validation_fraction=0 is not valid"),
+        ({"n_estimators": 0}, r"n_estimators=0 is not valid: it must be an int in \[1, inf\)"),
+        ({"learning_rate": -0.1}, r"learning_rate=-0.1 is not valid: it must be a number in \(0, inf\)"),
+        ({"early_stopping_rounds": 2.5}, r"early_stopping_rounds=2.5 is not valid: it must be an int"),
         ({"tasks": "ranking"}, r"tasks='ranking' is not valid"),
     ],
 )

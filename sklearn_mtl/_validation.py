@@ -1,0 +1,63 @@
+"""Parameter checks shared by the estimators: the error names the parameter and the bad value."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+
+def check_units(name: str, value, allow_empty: bool = True) -> tuple[int, ...]:
+    """Layer widths as a tuple of ints (an int is one layer); ValueError naming ``name``."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (value,)
+    try:
+        units = tuple(value)
+    except TypeError:
+        raise ValueError(f"{name}={value!r} is not valid: use a tuple of layer widths.") from None
+    if not all(isinstance(u, numbers.Integral) and not isinstance(u, bool) and u >= 1 for u in units):
+        raise ValueError(f"{name}={value!r} is not valid: every layer width must be an int >= 1.")
+    if not units and not allow_empty:
+        raise ValueError(f"{name}={value!r} is not valid: at least one layer is needed.")
+    return tuple(int(u) for u in units)
+
+
+def check_number(name: str, value, *, low=None, high=None, integer: bool = False,
+                 low_open: bool = False, high_open: bool = False):
+    """Return ``value`` if it is a finite number (an int with ``integer``) in the given range.
+
+    Otherwise raise ``ValueError("name=value is not valid: it must be ... in [low, high)")``.
+    """
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool) and np.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        lo = "(-inf, " if low is None else ("(" if low_open else "[") + f"{low}, "
+        hi = "inf)" if high is None else f"{high}" + (")" if high_open else "]")
+        what = "an int" if integer else "a number"
+        raise ValueError(f"{name}={value!r} is not valid: it must be {what} in {lo}{hi}.")
+    return value
+
+
+def resolve_device(device) -> str:
+    """The torch device for ``"auto"``, ``"cpu"`` or ``"cuda[:n]"``; ValueError without CUDA."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        raise ValueError(f"device={device!r} is not valid: use 'auto', 'cpu' or 'cuda'.")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        return device
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available on this machine "
+                "(torch.cuda.is_available() is False); use device='auto' or 'cpu'."
+            )
+        return device
+    raise ValueError(f"device={device!r} is not valid: use 'auto', 'cpu' or 'cuda'.")
