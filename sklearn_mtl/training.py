@@ -132,13 +132,21 @@ class TaskScoring(Callback):
         self.names = names
         self.n_outputs = n_outputs
 
-    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
-        if dataset_valid is None:
+    def on_epoch_begin(self, net, **kwargs):
+        self._outputs, self._targets = [], []
+
+    def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
+        # The validation pass already computed the outputs: keep them instead of a second forward.
+        if not training and y_pred is not None:
+            self._outputs.append(y_pred.detach())
+            self._targets.append(batch[1]["y"])
+
+    def on_epoch_end(self, net, **kwargs):
+        if not getattr(self, "_outputs", None):
             return
-        if isinstance(dataset_valid, Subset):
-            dataset_valid = dataset_valid.dataset.subset(dataset_valid.indices)
-        out = as_numpy(net.forward(dataset_valid))
-        y = as_numpy(dataset_valid.y)
+        out = as_numpy(torch.cat(self._outputs))
+        y = as_numpy(torch.cat(self._targets))
+        self._outputs, self._targets = [], []
         bounds = np.cumsum([0, *self.n_outputs])
         scores = []
         for t, (kind, name) in enumerate(zip(self.kinds, self.names)):
