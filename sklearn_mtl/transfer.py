@@ -18,7 +18,7 @@ from scipy import stats
 from sklearn.base import clone
 from sklearn.model_selection import KFold, check_cv
 
-from .metrics import METRICS, _resolve_metrics, per_task_scores
+from .metrics import _resolve_metrics, greater_is_better, per_task_scores
 from .tasks import TargetEncoder, as_target_frame
 
 REFERENCE = "reference"
@@ -203,7 +203,7 @@ class TransferReport:
             gradient_conflict if gradient_conflict is not None
             else pd.DataFrame(columns=["model", "fold", "epoch", "pair", "cosine"])
         )
-        self.greater_is_better = {t: METRICS[m][1] for t, m in metrics.items()}
+        self.greater_is_better = {t: greater_is_better(m) for t, m in metrics.items()}
 
     def summary(self, alpha: float = 0.05, test: str = "ttest") -> pd.DataFrame:
         """One row per (model, task): mean, std, reference_mean, delta, relative_delta, p_value,
