@@ -10,6 +10,7 @@ Surgery for Multi-Task Learning", NeurIPS 2020, call it conflicting gradients).
 
 from __future__ import annotations
 
+import numbers
 from itertools import combinations
 
 import numpy as np
@@ -23,7 +24,13 @@ class GradientConflict(Callback):
 
     Adds to the history, per epoch, ``grad_cosine`` (``{"task_a|task_b": cosine}``) and
     ``grad_cosine_mean``. Nothing is recorded for architectures without shared parameters
-    ("soft", "single"). The measurement uses the module in eval mode and changes no parameter.
+    ("soft", "single") or for a single task. The measurement runs the module in eval mode,
+    takes gradients with ``torch.autograd.grad`` (no ``.grad`` buffer, no optimizer step) and
+    restores the mode, so the fit is the same with or without it. It costs one forward and one
+    backward pass per task on ``sample_size`` rows per epoch.
+
+    ``MultiTaskRecommender(track_gradient_conflict=True)`` adds it with the fitted task names;
+    pass it yourself through ``callbacks=`` to choose ``sample_size``.
 
     Parameters
     ----------
@@ -40,11 +47,21 @@ class GradientConflict(Callback):
     >>> m = MultiTaskRecommender("hard", track_gradient_conflict=True, max_epochs=2).fit(X, Y)
     >>> -1 <= m.history_[-1, "grad_cosine_mean"] <= 1
     True
+    >>> cb = GradientConflict(["task_0", "task_1"], sample_size=256)
+    >>> m = MultiTaskRecommender("mmoe", callbacks=[cb], max_epochs=2).fit(X, Y)
+    >>> list(m.history_[-1, "grad_cosine"])
+    ['task_0|task_1']
     """
 
     def __init__(self, names, sample_size: int = 2048):
         self.names = names
         self.sample_size = sample_size
+
+    def initialize(self):
+        if (not isinstance(self.sample_size, numbers.Integral) or isinstance(self.sample_size, bool)
+                or self.sample_size < 1):
+            raise ValueError(f"sample_size={self.sample_size!r} is not valid: it must be an int >= 1.")
+        return super().initialize()
 
     def on_epoch_end(self, net, dataset_train=None, **kwargs):
         module = net.module_
@@ -55,19 +72,17 @@ class GradientConflict(Callback):
             dataset_train = dataset_train.dataset.subset(dataset_train.indices)
         X, y = dataset_train.take(slice(0, self.sample_size))
         was_training = module.training
+        # eval(): no dropout, so the measurement draws no random numbers and the fit that
+        # follows is the one it would have been without the callback.
         module.eval()
         try:
-            losses, present = net.criterion_.task_losses(module(**X), y["y"], y.get("w"))
-            grads = []
-            for k in range(len(self.names)):
-                if not bool(present[k]):
-                    grads.append(None)
-                    continue
-                g = torch.autograd.grad(losses[k], shared, retain_graph=True, allow_unused=True)
-                grads.append(torch.cat([
-                    (gi if gi is not None else torch.zeros_like(p)).flatten()
-                    for gi, p in zip(g, shared)
-                ]))
+            with torch.enable_grad():
+                losses, present = net.criterion_.task_losses(module(**X), y["y"], y.get("w"))
+                if len(losses) != len(self.names):
+                    raise ValueError(f"GradientConflict got {len(self.names)} task names "
+                                     f"{list(self.names)} for a net with {len(losses)} tasks.")
+                grads = [self._flat_grad(losses[k], shared) if bool(present[k]) else None
+                         for k in range(len(self.names))]
         finally:
             module.train(was_training)
         cosines = {}
@@ -78,3 +93,10 @@ class GradientConflict(Callback):
             cosines[f"{self.names[a]}|{self.names[b]}"] = float(cos)
         net.history.record("grad_cosine", cosines)
         net.history.record("grad_cosine_mean", float(np.mean(list(cosines.values()))) if cosines else np.nan)
+
+    @staticmethod
+    def _flat_grad(loss, params) -> torch.Tensor:
+        # autograd.grad, not backward(): the parameters' .grad buffers stay untouched.
+        grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+        return torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()
+                          for g, p in zip(grads, params)])

@@ -9,6 +9,7 @@ the folds at the chosen significance level.
 from __future__ import annotations
 
 import numbers
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +18,13 @@ from joblib import Parallel, delayed
 from scipy import stats
 from sklearn.base import clone
 from sklearn.model_selection import KFold, check_cv
+from sklearn.utils import _safe_indexing
 
 from .metrics import _resolve_metrics, greater_is_better, per_task_scores
 from .tasks import TargetEncoder, as_target_frame
 
 REFERENCE = "reference"
+_CONFLICT_COLUMNS = ["model", "fold", "epoch", "pair", "task_a", "task_b", "cosine"]
 
 
 def _final_step(estimator):
@@ -29,8 +32,11 @@ def _final_step(estimator):
 
 
 def _is_multitask(estimator) -> bool:
+    # Duck typing before any fit: both estimators of the package declare their tasks as a
+    # parameter, which no single-task scikit-learn estimator does.
     final = _final_step(estimator)
-    return hasattr(final, "fit") and "tasks" in final.get_params(deep=False)
+    return (hasattr(final, "fit") and hasattr(final, "predict") and hasattr(final, "get_params")
+            and "tasks" in final.get_params(deep=False))
 
 
 def _default_reference(models: dict):
@@ -39,10 +45,7 @@ def _default_reference(models: dict):
     for estimator in models.values():
         if isinstance(_final_step(estimator), MultiTaskRecommender):
             reference = clone(estimator)
-            if hasattr(reference, "steps"):
-                reference.steps[-1][1].set_params(architecture="single")
-            else:
-                reference.set_params(architecture="single")
+            _final_step(reference).set_params(architecture="single")
             return reference
     raise ValueError(
         "compare_transfer needs a reference: none of the models is a MultiTaskRecommender whose "
@@ -50,60 +53,77 @@ def _default_reference(models: dict):
     )
 
 
-def _rows(X, index):
-    return X.iloc[index] if hasattr(X, "iloc") else X[index]
-
-
-def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names):
-    model = clone(estimator).fit(_rows(X, train), _rows(Y, train))
-    fitted_names = list(_final_step(model).task_names_)
-    if fitted_names != task_names:  # compare_transfer names the culprit
-        return name, fold, None, fitted_names, model
-    scores = per_task_scores(model, _rows(X, test), _rows(Y, test), metric=metric)
-    return name, fold, scores, fitted_names, model
-
-
-def _gradient_cosines(name, fold, model) -> list[dict]:
-    history = getattr(_final_step(model), "history_", None)
-    if history is None or not len(history) or "grad_cosine_mean" not in history[-1]:
+def _gradient_cosines(name, fold, owner, names) -> list[dict]:
+    history = getattr(owner, "history_", None)
+    if history is None or not len(history) or "grad_cosine" not in history[-1]:
         return []
-    return [dict(model=name, fold=fold, epoch=e + 1, pair=pair, cosine=value)
-            for e, row in enumerate(history) for pair, value in row["grad_cosine"].items()]
+    # Map "a|b" keys back to task names exactly, whatever characters the names contain.
+    pairs = {f"{a}|{b}": (a, b) for a, b in combinations(names, 2)}
+    return [dict(model=name, fold=fold, epoch=epoch + 1, pair=key, task_a=pairs[key][0],
+                 task_b=pairs[key][1], cosine=value)
+            for epoch, row in enumerate(history) if "grad_cosine" in row
+            for key, value in row["grad_cosine"].items() if key in pairs]
 
 
-def compare_transfer(
-    models: dict,
-    X,
-    Y,
-    *,
-    reference=None,
-    cv=5,
-    metric="auto",
-    n_jobs=None,
-    random_state=None,
-    return_estimators: bool = False,
-    verbose: int = 0,
-) -> TransferReport:
+def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names, keep):
+    # Runs on a joblib worker (a Dask worker under parallel_backend("dask")): return only what
+    # the report needs, and the fitted model only when asked for.
+    model = clone(estimator).fit(_safe_indexing(X, train), _safe_indexing(Y, train))
+    owner = _final_step(model)
+    names, kinds = list(owner.task_names_), list(owner.tasks_)
+    result = dict(name=name, fold=fold, names=names, kinds=kinds, scores=None, metrics=None,
+                  cosines=_gradient_cosines(name, fold, owner, names), model=model if keep else None)
+    if names == task_names:  # otherwise compare_transfer names the culprit
+        result["metrics"] = _resolve_metrics(metric, names, kinds)
+        result["scores"] = per_task_scores(model, _safe_indexing(X, test), _safe_indexing(Y, test),
+                                           metric=result["metrics"])
+    return result
+
+
+def _folds(cv, frame: pd.DataFrame, random_state) -> list:
+    n = frame.shape[0]
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+        if not 2 <= cv <= n:
+            raise ValueError(f"cv={cv} is not valid for {n} rows: it must be between 2 and {n}.")
+        cv = KFold(int(cv), shuffle=True, random_state=random_state)
+    splitter = check_cv(cv)
+    # A splitter that needs y (StratifiedKFold) gets the first task's labels when complete.
+    first = frame.iloc[:, 0]
+    y = None if first.isna().any() else first.to_numpy()
+    return list(splitter.split(np.zeros((n, 1)), y))
+
+
+def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, metric="auto",
+                     n_jobs: int | None = None, random_state=None, return_estimators: bool = False,
+                     verbose: int = 0) -> TransferReport:
     """Train every model and the single-task reference on the same folds and compare per task.
 
     Parameters
     ----------
     models : dict of str -> estimator
         Multi-task estimators (``MultiTaskRecommender``, ``PerTaskLGBM`` or a Pipeline ending in
-        one), by the name the report shows.
-    X, Y : features and (n_samples, n_tasks) targets; NaN in ``Y`` is a missing label.
+        one), by the name the report shows. ``"reference"`` is reserved for the reference.
+    X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+    Y : array-like or DataFrame of shape (n_samples, n_tasks) or (n_samples,)
+        Targets; NaN is a missing label. One task is allowed.
     reference : estimator, default=None
-        The single-task reference; default: a clone of the first ``MultiTaskRecommender`` in
-        ``models`` with ``architecture="single"`` (the same settings, no sharing).
-    cv : int or splitter, default=5
-        An int gives ``KFold(cv, shuffle=True, random_state=random_state)``.
+        The single-task reference, named ``"reference"`` in the report. Default: a clone of
+        the first ``MultiTaskRecommender`` in ``models`` (the last step of a Pipeline, whose
+        other steps are kept) with ``architecture="single"``: the same settings and per-task
+        capacity, no sharing. Required when ``models`` holds no ``MultiTaskRecommender``.
+    cv : int, splitter or iterable of (train, test) indices, default=5
+        An int gives ``KFold(cv, shuffle=True, random_state=random_state)``. A splitter's
+        ``split`` receives the first task's labels as ``y`` when that task has no missing
+        label (so ``StratifiedKFold`` stratifies on it); for groups pass the folds themselves,
+        e.g. ``list(GroupKFold(5).split(X, groups=g))``.
     metric : str, list or dict, default="auto"
-        As in :func:`sklearn_mtl.metrics.per_task_scores`.
+        As in :func:`sklearn_mtl.metrics.per_task_scores`; resolved per task from the task
+        kinds of the fitted models, which must agree.
     n_jobs : int, default=None
-        Jobs for the (model, fold) fits, through joblib: under
-        ``joblib.parallel_backend("dask")`` they run on a Dask cluster.
+        Parallel (model, fold) fits through joblib: under ``joblib.parallel_backend("dask")``
+        with a ``dask.distributed.Client`` they run on the cluster's workers.
     random_state : int, default=None
-        Seeds the folds.
+        Seeds the folds of an int ``cv`` (the models keep their own ``random_state``).
     return_estimators : bool, default=False
         Keep the fitted models in ``report.estimators[(name, fold)]``.
     verbose : int, default=0
@@ -113,14 +133,25 @@ def compare_transfer(
     -------
     TransferReport
 
+    Raises
+    ------
+    ValueError
+        ``models`` is not a non-empty dict; a model or the reference is not a multi-task
+        estimator; no reference can be derived; ``cv`` exceeds the number of rows; a fitted
+        model has other task names or task kinds than the reference.
+
     Examples
     --------
-    >>> from sklearn_mtl import MultiTaskRecommender, compare_transfer
+    >>> from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM, compare_transfer
     >>> from sklearn_mtl.datasets import make_multitask_data
     >>> X, Y = make_multitask_data(n_samples=600, n_features=8, random_state=0)
-    >>> report = compare_transfer({"hard": MultiTaskRecommender("hard", max_epochs=3)}, X, Y, cv=2)
-    >>> sorted(report.summary().columns)[:3]
-    ['delta', 'mean', 'negative_transfer']
+    >>> models = {"hard": MultiTaskRecommender("hard", max_epochs=3, random_state=0),
+    ...           "lgbm": PerTaskLGBM(n_estimators=20, n_jobs=1, verbose=-1)}
+    >>> report = compare_transfer(models, X, Y, cv=3, random_state=0)
+    >>> report.summary().index.tolist()
+    [('hard', 'task_0'), ('lgbm', 'task_0'), ('hard', 'task_1'), ('lgbm', 'task_1')]
+    >>> report.metric
+    {'task_0': 'r2', 'task_1': 'r2'}
     """
     if not isinstance(models, dict) or not models:
         raise ValueError(f"models must be a non-empty dict of name -> estimator, got {models!r}.")
@@ -134,195 +165,269 @@ def compare_transfer(
             )
     reference = _default_reference(models) if reference is None else reference
     if not _is_multitask(reference):
-        raise ValueError(
-            f"reference ({type(_final_step(reference)).__name__}) is not a multi-task estimator."
-        )
+        raise ValueError(f"reference ({type(_final_step(reference)).__name__}) is not a multi-task "
+                         "estimator: use MultiTaskRecommender('single'), PerTaskLGBM or a Pipeline.")
     frame, _ = as_target_frame(Y)
-    n = frame.shape[0]
-    if isinstance(cv, numbers.Integral):
-        if not 2 <= cv <= n:
-            raise ValueError(f"cv={cv} is not valid for {n} rows: it must be between 2 and {n}.")
-        cv = KFold(int(cv), shuffle=True, random_state=random_state)
-    splitter = check_cv(cv)
-    folds = list(splitter.split(np.zeros(n)))
-    targets = TargetEncoder().fit(Y)
-    kinds = targets.kinds_
-    metrics = _resolve_metrics(metric, targets.names_, kinds)
+    folds = _folds(cv, frame, random_state)
+    # Fail on a bad metric before any fit, with the task kinds the reference declares.
+    targets = TargetEncoder(_final_step(reference).get_params()["tasks"]).fit(Y)
+    _resolve_metrics(metric, targets.names_, targets.kinds_)
 
-    jobs = [(name, est) for name, est in models.items()] + [(REFERENCE, reference)]
+    jobs = [*models.items(), (REFERENCE, reference)]
     results = Parallel(n_jobs=n_jobs, verbose=verbose)(
-        delayed(_fit_and_score)(name, est, X, Y, train, test, fold, metric, targets.names_)
+        delayed(_fit_and_score)(name, est, X, Y, train, test, fold, metric, targets.names_,
+                                return_estimators)
         for fold, (train, test) in enumerate(folds)
         for name, est in jobs
     )
-    rows, estimators, cosines = [], {}, []
-    for name, fold, scores, fitted_names, model in results:
-        if scores is None:
+    for r in results:
+        if r["scores"] is None:
             raise ValueError(
-                f"model {name!r} was fitted on tasks {fitted_names} but Y has tasks "
+                f"model {r['name']!r} was fitted on tasks {r['names']} but Y has tasks "
                 f"{targets.names_}; every model and the reference must see the same task set."
             )
-        rows += [dict(model=name, task=t, fold=fold, score=s) for t, s in scores.items()]
-        cosines += _gradient_cosines(name, fold, model)
+    reference_run = next(r for r in results if r["name"] == REFERENCE)
+    rows, estimators, cosines = [], {}, []
+    for r in results:
+        if r["metrics"] != reference_run["metrics"]:
+            raise ValueError(
+                f"model {r['name']!r} treats the tasks as {r['kinds']} (scored with {r['metrics']}) "
+                f"but the reference treats them as {reference_run['kinds']} (scored with "
+                f"{reference_run['metrics']}); give every model the same tasks=."
+            )
+        rows += [dict(model=r["name"], task=t, fold=r["fold"], score=s) for t, s in r["scores"].items()]
+        cosines += r["cosines"]
         if return_estimators:
-            estimators[(name, fold)] = model
+            estimators[(r["name"], r["fold"])] = r["model"]
     return TransferReport(
-        pd.DataFrame(rows),
-        metrics=dict(zip(targets.names_, metrics)),
+        pd.DataFrame(rows, columns=["model", "task", "fold", "score"]),
+        metric=dict(zip(targets.names_, reference_run["metrics"])),
         n_folds=len(folds),
         estimators=estimators if return_estimators else None,
-        gradient_conflict=pd.DataFrame(cosines, columns=["model", "fold", "epoch", "pair", "cosine"]),
+        gradient_conflict=pd.DataFrame(cosines, columns=_CONFLICT_COLUMNS),
     )
+
+
+def _paired_p_value(values: np.ndarray, ref: np.ndarray, test: str) -> float:
+    diff = values - ref
+    if len(diff) < 2 or not np.any(diff != 0):  # no variation to test: undefined, not 1
+        return np.nan
+    result = stats.ttest_rel(values, ref) if test == "ttest" else stats.wilcoxon(values, ref)
+    return float(result.pvalue)
+
+
+def _cell(value, column) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "**yes**" if value else "no"
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return "n/a"
+        return {"delta": f"{value:+.4f}", "relative_delta": f"{value:+.2%}",
+                "grad_cosine": f"{value:+.3f}"}.get(column, f"{value:.4f}")
+    return str(value).replace("|", r"\|")
 
 
 class TransferReport:
     """Per-fold, per-task scores of every model and the reference, and the verdict per task.
 
+    Built by :func:`compare_transfer`.
+
     Attributes
     ----------
     scores : DataFrame
         Long format: ``model``, ``task``, ``fold``, ``score`` (the reference is ``"reference"``).
-    metrics : dict
-        The metric of each task; ``greater_is_better`` tells its direction.
+    metric : dict
+        ``{task: metric name}``; ``metrics`` is the same dict.
+    greater_is_better : dict
+        ``{task: bool}``: False for ``log_loss``, ``rmse`` and ``mae``.
     n_folds : int
     estimators : dict or None
         ``{(model, fold): fitted estimator}`` with ``return_estimators=True``.
     gradient_conflict : DataFrame
-        ``model``, ``fold``, ``epoch``, ``pair``, ``cosine`` for the models fitted with
-        ``track_gradient_conflict=True`` (empty otherwise): the cosine between two tasks'
-        gradients on the shared parameters after each epoch.
+        ``model``, ``fold``, ``epoch``, ``pair`` (``"task_a|task_b"``), ``task_a``, ``task_b``,
+        ``cosine`` for the nets fitted with ``track_gradient_conflict=True`` or a
+        :class:`~sklearn_mtl.diagnostics.GradientConflict` callback (empty otherwise): the
+        cosine between two tasks' gradients on the shared parameters after each epoch.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_mtl import TransferReport
+    >>> scores = pd.DataFrame({"model": ["hard"] * 3 + ["reference"] * 3, "task": "ctr",
+    ...                        "fold": [0, 1, 2] * 2, "score": [.70, .71, .69, .74, .75, .74]})
+    >>> report = TransferReport(scores, metric={"ctr": "roc_auc"}, n_folds=3)
+    >>> report.summary().loc[("hard", "ctr"), "negative_transfer"]
+    np.True_
     """
 
-    def __init__(self, scores: pd.DataFrame, metrics: dict, n_folds: int, estimators=None,
+    def __init__(self, scores: pd.DataFrame, metric: dict, n_folds: int, estimators=None,
                  gradient_conflict: pd.DataFrame | None = None):
         self.scores = scores
-        self.metrics = metrics
+        self.metric = dict(metric)
         self.n_folds = n_folds
         self.estimators = estimators
-        self.gradient_conflict = (
-            gradient_conflict if gradient_conflict is not None
-            else pd.DataFrame(columns=["model", "fold", "epoch", "pair", "cosine"])
-        )
-        self.greater_is_better = {t: greater_is_better(m) for t, m in metrics.items()}
+        self.gradient_conflict = (pd.DataFrame(columns=_CONFLICT_COLUMNS) if gradient_conflict is None
+                                  else gradient_conflict)
+        self.greater_is_better = {t: greater_is_better(m) for t, m in self.metric.items()}
+
+    @property
+    def metrics(self) -> dict:
+        """Alias of ``metric``."""
+        return self.metric
+
+    def _final_cosines(self) -> pd.DataFrame:
+        """The gradient cosines of each (model, fold)'s last recorded epoch."""
+        conflict = self.gradient_conflict
+        if not len(conflict):
+            return conflict
+        last = conflict.groupby(["model", "fold"])["epoch"].transform("max")
+        return conflict[conflict["epoch"] == last]
 
     def summary(self, alpha: float = 0.05, test: str = "ttest") -> pd.DataFrame:
-        """One row per (model, task): mean, std, reference_mean, delta, relative_delta, p_value,
-        negative_transfer.
+        """One row per (model, task) with the comparison against the reference.
 
-        ``delta`` is the model's mean score minus the reference's. ``p_value`` is two-sided and
-        paired across folds (``"ttest"``: scipy's ``ttest_rel``; ``"wilcoxon"``: the signed-rank
-        test). ``negative_transfer`` is True when ``p_value < alpha`` and the model is worse:
-        a lower score, or a higher one for metrics where lower is better (log_loss, rmse, mae).
+        Parameters
+        ----------
+        alpha : float, default=0.05
+            Significance level of the ``negative_transfer`` flag.
+        test : {"ttest", "wilcoxon"}, default="ttest"
+            Paired test across folds: scipy's ``ttest_rel`` or the Wilcoxon signed-rank test.
+
+        Returns
+        -------
+        DataFrame indexed by (model, task), the reference excluded, with columns
+            ``metric``; ``mean``, ``std`` (over folds); ``reference_mean``; ``delta`` =
+            ``mean - reference_mean`` (raw: positive is better only for greater-is-better
+            metrics); ``delta_std`` (std of the per-fold differences); ``relative_delta`` =
+            ``delta / |reference_mean|``; ``p_value``, two-sided, NaN when undefined (fewer
+            than 2 folds, or every difference 0); ``negative_transfer`` = ``p_value < alpha``
+            and the model is worse (lower score, or higher for log_loss, rmse, mae);
+            ``grad_cosine``, the mean last-epoch gradient cosine over the pairs with this task
+            (NaN when not recorded). Folds where either score is NaN are left out.
         """
         if test not in ("ttest", "wilcoxon"):
             raise ValueError(f"test={test!r} is not valid: use 'ttest' or 'wilcoxon'.")
         if not 0 < alpha < 1:
             raise ValueError(f"alpha={alpha!r} is not valid: it must be in (0, 1).")
-        wide = self.scores.pivot_table(index=["task", "fold"], columns="model", values="score")
+        wide = self.scores.pivot(index=["task", "fold"], columns="model", values="score")
         models = [m for m in dict.fromkeys(self.scores["model"]) if m != REFERENCE]
+        final = self._final_cosines()
         out = []
-        for task in self.metrics:
+        for task in self.metric:
             block = wide.loc[task]
-            ref = block[REFERENCE].to_numpy()
             for model in models:
-                values = block[model].to_numpy()
+                values, ref = block[model].to_numpy(float), block[REFERENCE].to_numpy(float)
+                paired = np.isfinite(values) & np.isfinite(ref)
+                values, ref = values[paired], ref[paired]
                 diff = values - ref
-                p = np.nan
-                if len(diff) > 1 and np.any(diff != 0) and np.all(np.isfinite(diff)):
-                    if test == "ttest":
-                        p = float(stats.ttest_rel(values, ref).pvalue)
-                    else:
-                        p = float(stats.wilcoxon(values, ref).pvalue)
-                delta = float(np.mean(diff))
+                p = _paired_p_value(values, ref, test)
+                delta = float(diff.mean()) if len(diff) else np.nan
                 worse = delta < 0 if self.greater_is_better[task] else delta > 0
+                ref_mean = float(ref.mean()) if len(ref) else np.nan
+                mine = final[(final["model"] == model)
+                             & ((final["task_a"] == task) | (final["task_b"] == task))]
                 out.append(dict(
-                    model=model, task=task, metric=self.metrics[task], mean=float(values.mean()),
+                    model=model, task=task, metric=self.metric[task],
+                    mean=float(values.mean()) if len(values) else np.nan,
                     std=float(values.std(ddof=1)) if len(values) > 1 else np.nan,
-                    reference_mean=float(ref.mean()), delta=delta,
+                    reference_mean=ref_mean, delta=delta,
                     delta_std=float(diff.std(ddof=1)) if len(diff) > 1 else np.nan,
-                    relative_delta=delta / abs(ref.mean()) if ref.mean() != 0 else np.nan,
+                    relative_delta=delta / abs(ref_mean) if ref_mean else np.nan,
                     p_value=p, negative_transfer=bool(worse and p < alpha),
+                    grad_cosine=float(mine["cosine"].mean()) if len(mine) else np.nan,
                 ))
         return pd.DataFrame(out).set_index(["model", "task"])
 
+    def _protocol(self, test: str = "ttest", alpha: float = 0.05) -> str:
+        metrics = set(self.metric.values())
+        named = (f"metric {metrics.pop()}" if len(metrics) == 1
+                 else "metrics " + ", ".join(f"{t}: {m}" for t, m in self.metric.items()))
+        return (f"{self.n_folds}-fold CV, {named}, against the single-task reference "
+                f"(paired {'t-test' if test == 'ttest' else 'Wilcoxon test'}, alpha={alpha})")
+
     def to_markdown(self, alpha: float = 0.05, test: str = "ttest") -> str:
-        """The summary as a Markdown table."""
+        """The summary as a Markdown table (no ``tabulate`` needed).
+
+        ``grad_cosine`` appears when gradient conflict was recorded; NaN shows as ``n/a``.
+        """
         table = self.summary(alpha, test).reset_index()
         columns = ["model", "task", "metric", "mean", "reference_mean", "delta", "relative_delta",
                    "p_value", "negative_transfer"]
+        if table["grad_cosine"].notna().any():
+            columns.append("grad_cosine")
         lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        for _, row in table[columns].iterrows():
-            cells = []
-            for c in columns:
-                v = row[c]
-                if c == "relative_delta":
-                    cells.append(f"{v:+.2%}")
-                elif c == "delta":
-                    cells.append(f"{v:+.4f}")
-                elif isinstance(v, (bool, np.bool_)):
-                    cells.append("**yes**" if v else "no")
-                elif isinstance(v, float):
-                    cells.append(f"{v:.4f}")
-                else:
-                    cells.append(str(v))
-            lines.append("| " + " | ".join(cells) + " |")
+        for row in table[columns].itertuples(index=False):
+            lines.append("| " + " | ".join(_cell(v, c) for v, c in zip(row, columns)) + " |")
         return "\n".join(lines)
 
-    def to_csv(self, directory) -> tuple[Path, Path]:
-        """Write ``scores.csv`` and ``summary.csv`` into ``directory``; return their paths."""
+    def to_csv(self, directory, alpha: float = 0.05, test: str = "ttest") -> list[Path]:
+        """Write ``scores.csv``, ``summary.csv`` and, when recorded, ``gradient_conflict.csv``.
+
+        ``directory`` is created if needed; returns the paths written.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        scores, summary = directory / "scores.csv", directory / "summary.csv"
-        self.scores.to_csv(scores, index=False)
-        self.summary().to_csv(summary)
-        return scores, summary
+        paths = [directory / "scores.csv", directory / "summary.csv"]
+        self.scores.to_csv(paths[0], index=False)
+        self.summary(alpha, test).to_csv(paths[1])
+        if len(self.gradient_conflict):
+            paths.append(directory / "gradient_conflict.csv")
+            self.gradient_conflict.to_csv(paths[2], index=False)
+        return paths
 
-    def plot(self, ax=None, alpha: float = 0.05):
-        """Bar chart of each model's delta against the reference per task (matplotlib Axes).
+    def plot(self, ax=None, alpha: float = 0.05, test: str = "ttest"):
+        """Bar chart of each model's delta against the reference, grouped by task.
 
-        Error bars are the standard deviation of the per-fold differences; hatched red bars
-        are negative transfer at ``alpha``.
+        Error bars are the standard deviation of the per-fold differences; bars with a red,
+        hatched edge are negative transfer at ``alpha``. Returns the matplotlib Axes (nothing
+        is shown: save it with ``ax.figure.savefig(path)``).
         """
         import matplotlib.pyplot as plt
+        from matplotlib.patches import Patch
 
-        summary = self.summary(alpha).reset_index()
+        summary = self.summary(alpha, test).reset_index()
+        tasks = list(self.metric)
         if ax is None:
-            _, ax = plt.subplots(figsize=(1.8 + 1.6 * len(self.metrics), 3.6))
+            _, ax = plt.subplots(figsize=(1.8 + 1.6 * len(tasks), 3.6))
         models = list(dict.fromkeys(summary["model"]))
-        tasks = list(self.metrics)
         width = 0.8 / len(models)
+        handles = []
         for i, model in enumerate(models):
             part = summary[summary["model"] == model].set_index("task").loc[tasks]
             x = np.arange(len(tasks)) + (i - (len(models) - 1) / 2) * width
-            bars = ax.bar(x, part["delta"], width, yerr=part["delta_std"].fillna(0), capsize=3,
-                          label=model)
+            bars = ax.bar(x, part["delta"], width, yerr=part["delta_std"].fillna(0), capsize=3)
             for bar, negative in zip(bars, part["negative_transfer"]):
                 if negative:
                     bar.set_hatch("//")
                     bar.set_edgecolor("red")
+            # Own legend handles: matplotlib's would copy the first bar's hatch, if flagged.
+            handles.append(Patch(facecolor=bars[0].get_facecolor(), label=model))
+        handles.append(Patch(facecolor="white", edgecolor="red", hatch="//",
+                             label=f"negative transfer (p < {alpha})"))
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xticks(np.arange(len(tasks)))
-        ax.set_xticklabels([f"{t}\n({self.metrics[t]})" for t in tasks])
-        ax.set_ylabel("score − single-task reference")
-        ax.set_title(f"Transfer per task, {self.n_folds}-fold CV (hatched: negative transfer)")
-        ax.legend(fontsize="small")
+        # Deltas are raw metric differences, so each tick says which way is better.
+        ax.set_xticklabels([f"{t}\n{self.metric[t]}, {'↑' if self.greater_is_better[t] else '↓'} better"
+                            for t in tasks])
+        ax.set_ylabel("model − single-task reference")
+        names = sorted(set(self.metric.values()))
+        ax.set_title(f"Δ {' / '.join(names)} against the single-task reference, "
+                     f"{self.n_folds}-fold CV", fontsize="medium")
+        ax.legend(handles=handles, fontsize="small")
         return ax
 
     def __repr__(self) -> str:
         summary = self.summary()
-        cols = ["metric", "mean", "reference_mean", "delta", "p_value", "negative_transfer"]
+        cols = ["mean", "reference_mean", "delta", "p_value", "negative_transfer"]
         with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
             body = summary[cols].to_string()
         flagged = summary[summary["negative_transfer"]].index.tolist()
         verdict = (f"negative transfer: {', '.join(f'{m} on {t}' for m, t in flagged)}"
-                   if flagged else "no negative transfer at alpha=0.05")
-        text = (f"TransferReport: {self.n_folds}-fold CV against the single-task reference, "
-                f"paired t-test\n{body}\n{verdict}")
-        if len(self.gradient_conflict):
-            last = self.gradient_conflict.groupby(["model", "fold"])["epoch"].transform("max")
-            final = self.gradient_conflict[self.gradient_conflict["epoch"] == last]
-            means = final.groupby("model")["cosine"].mean()
-            text += "\ngradient cosine on shared parameters, last epoch (mean over folds): " + ", ".join(
-                f"{m} {c:+.3f}" for m, c in means.items()
-            )
+                   if flagged else "no negative transfer shown")
+        text = f"TransferReport: {self._protocol()}\n{body}\n{verdict}"
+        final = self._final_cosines()
+        if len(final):
+            means = final.groupby("model", sort=False)["cosine"].mean()
+            text += ("\ngradient cosine on the shared parameters, last epoch (mean over folds and "
+                     "task pairs): " + ", ".join(f"{m} {c:+.3f}" for m, c in means.items()))
         return text
