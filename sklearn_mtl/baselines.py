@@ -298,7 +298,7 @@ class PerTaskLGBM(BaseEstimator):
             self.categories_ = _learn_categories(X)
         return _encode_frame(X, self._fit_columns, self.categories_)
 
-    def fit(self, X, y, sample_weight=None) -> PerTaskLGBM:
+    def fit(self, X, y, sample_weight=None, callbacks=None) -> PerTaskLGBM:
         """Fit one LightGBM model per task on the rows that have that task's label.
 
         Parameters
@@ -309,12 +309,24 @@ class PerTaskLGBM(BaseEstimator):
             Targets, one column per task; NaN (or None / ``pd.NA``) marks a missing label.
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights, shared by all tasks.
+        callbacks : list of callable or None, default=None
+            LightGBM callbacks (``LGBMModel.fit(callbacks=...)``) given to every task's fit, one
+            task after the other, after the early-stopping callback. They see the validation
+            rows only when ``validation_fraction`` is set. For example
+            ``sklearn_mtl.tuning.LGBMTaskPruningCallback`` or ``lightgbm.log_evaluation(10)``.
 
         Returns
         -------
         self : PerTaskLGBM
         """
         self._check_params()
+        if callbacks is not None and (
+            not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks)
+        ):
+            raise ValueError(
+                f"callbacks={callbacks!r} is not valid: use a list of LightGBM callbacks "
+                "(callables taking a lightgbm.callback.CallbackEnv) or None."
+            )
         data = self._validate_X(X, reset=True)
         encoder = TargetEncoder(self.tasks).fit(y)
         encoded = encoder.transform(y, standardize=False)
@@ -343,7 +355,7 @@ class PerTaskLGBM(BaseEstimator):
                 raise ValueError(f"Task {name!r}: the sample weights of its labelled rows are zero.")
             model_class = lgb.LGBMRegressor if kind == "regression" else lgb.LGBMClassifier
             model = model_class(**{**base, **per_task.get(name, {})})
-            fit_kwargs = {}
+            fit_kwargs = {"callbacks": list(callbacks or [])}
             if self.validation_fraction is not None:
                 rows, val_rows, target, y_val, weight, w_val = self._split(
                     rows, target, weight, kind, rng
@@ -353,7 +365,8 @@ class PerTaskLGBM(BaseEstimator):
                     **({"eval_X": X_val, "eval_y": y_val} if _HAS_EVAL_XY
                        else {"eval_set": [(X_val, y_val)]}),
                     "eval_sample_weight": None if w_val is None else [w_val],
-                    "callbacks": [lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+                    "callbacks": [lgb.early_stopping(self.early_stopping_rounds, verbose=False),
+                                  *fit_kwargs["callbacks"]],
                 }
             X_task = data if len(rows) == n_rows else _safe_indexing(data, rows)
             self.estimators_.append(model.fit(X_task, target, sample_weight=weight, **fit_kwargs))

@@ -221,6 +221,24 @@ def test_early_stopping_with_validation_fraction():
     assert all(0 < m.best_iteration_ < 2000 for m in model.estimators_)
 
 
+def test_lightgbm_callbacks_reach_every_task_fit():
+    X_train, _, Y_train, _ = census_slice(n_train=2000)
+    seen = []
+
+    def record(env):
+        seen.append((env.iteration, [entry[:2] for entry in env.evaluation_result_list]))
+
+    model = PerTaskLGBM(n_estimators=2000, learning_rate=0.3, validation_fraction=0.2,
+                        early_stopping_rounds=5, random_state=0, n_jobs=1)
+    model.fit(X_train, Y_train, callbacks=[record])
+    # Every round of both tasks, up to 5 (early_stopping_rounds) past each task's best one.
+    rounds = [m.best_iteration_ + 5 for m in model.estimators_]
+    assert [it for it, _ in seen] == [*range(rounds[0]), *range(rounds[1])]
+    assert seen[0][1] == [("valid_0", "binary_logloss")]
+    with pytest.raises(ValueError, match=r"callbacks=<function.*use a list of LightGBM callbacks"):
+        model.fit(X_train, Y_train, callbacks=record)
+
+
 def test_pickle_round_trip_gives_equal_predictions():
     X_train, X_test, Y_train, _ = census_slice(n_train=2000)
     model = PerTaskLGBM(**SMALL).fit(X_train, Y_train)
