@@ -44,6 +44,13 @@ def census_small(census):
 
 
 @pytest.fixture(scope="session")
+def census_1500(census_small):
+    """The first 1,500 rows of ``census_small``: enough for cross-validated comparisons."""
+    X, Y = census_small
+    return X.iloc[:1500].reset_index(drop=True), Y.iloc[:1500].reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
 def movielens(data_home):
     from sklearn_mtl.datasets import fetch_movielens_100k
 

@@ -26,14 +26,8 @@ LGBM = dict(n_estimators=20, n_jobs=1, random_state=0, verbose=-1)
 
 
 @pytest.fixture(scope="module")
-def census_slice(census_small):
-    X, Y = census_small
-    return X.iloc[:1500].reset_index(drop=True), Y.iloc[:1500].reset_index(drop=True)
-
-
-@pytest.fixture(scope="module")
-def report(census_slice):
-    X, Y = census_slice
+def report(census_1500):
+    X, Y = census_1500
     models = {"mmoe": MultiTaskRecommender("mmoe", **NET), "lgbm": PerTaskLGBM(**LGBM)}
     return compare_transfer(models, X, Y, cv=3, random_state=0, return_estimators=True)
 
@@ -160,8 +154,8 @@ def test_one_task_pipeline_and_splitter():
     assert reference[-1].architecture == "single" and pipe[-1].architecture == "hard"
 
 
-def test_bad_inputs(census_slice):
-    X, Y = census_slice
+def test_bad_inputs(census_1500):
+    X, Y = census_1500
     net = MultiTaskRecommender("hard", **NET)
     with pytest.raises(ValueError, match="models must be a non-empty dict"):
         compare_transfer({}, X, Y)
@@ -208,9 +202,9 @@ def test_models_must_agree_on_task_kinds():
 
 
 @pytest.mark.slow
-def test_runs_on_a_dask_cluster_with_the_same_scores(census_slice):
+def test_runs_on_a_dask_cluster_with_the_same_scores(census_1500):
     distributed = pytest.importorskip("dask.distributed")
-    X, Y = census_slice
+    X, Y = census_1500
     models = {"lgbm": PerTaskLGBM(**LGBM, deterministic=True),
               "hard": MultiTaskRecommender("hard", **NET)}
     reference = MultiTaskRecommender("single", **NET)

@@ -1,0 +1,24 @@
+"""Optuna tuning for the package's estimators: search spaces, ``tune()``, pruning, storages.
+
+``MultiTaskRecommender`` and ``PerTaskLGBM`` also work unchanged in ``GridSearchCV`` and
+optuna-integration's ``OptunaSearchCV`` (score them with
+:func:`sklearn_mtl.metrics.make_multitask_scorer`); :func:`tune` adds what those do not: the
+default search space of each estimator, pruning after every epoch, one objective per task
+(Pareto front), and studies in a database that survive a killed run and are shared by workers.
+See ``docs/tuning.md``.
+"""
+
+from ._pruning import LGBMTaskPruningCallback, NetPruningCallback
+from ._result import TuneResult
+from ._spaces import decode_units, default_search_space, encode_units
+from ._tune import tune
+
+__all__ = [
+    "LGBMTaskPruningCallback",
+    "NetPruningCallback",
+    "TuneResult",
+    "decode_units",
+    "default_search_space",
+    "encode_units",
+    "tune",
+]

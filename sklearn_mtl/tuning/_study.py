@@ -1,0 +1,158 @@
+"""The study around a tuning run: objectives and directions, storage, creation, progress log."""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+
+import numpy as np
+import optuna
+from optuna.storages import BaseStorage, RDBStorage
+
+from ..metrics import _resolve_metrics, greater_is_better
+
+# Study user attribute holding what tune() needs to resume or join a study consistently.
+STUDY_ATTR = "sklearn_mtl"
+
+
+def resolve_objectives(objectives, metric, names: list, kinds: list) -> tuple[list[str], bool]:
+    """One metric per task, and whether the study is multi-objective (one objective per task)."""
+    if isinstance(objectives, str):
+        if objectives not in ("mean", "per_task"):
+            raise ValueError(
+                f"objectives={objectives!r} is not valid: use 'mean', 'per_task' or a list of "
+                f"one metric per task (Y has {len(names)} tasks {names})."
+            )
+        return _resolve_metrics(metric, names, kinds), objectives == "per_task"
+    try:
+        chosen = list(objectives)
+    except TypeError:
+        raise ValueError(
+            f"objectives={objectives!r} is not valid: use 'mean', 'per_task' or a list of metrics."
+        ) from None
+    if len(chosen) != len(names):
+        raise ValueError(
+            f"objectives has {len(chosen)} entries {chosen} but Y has {len(names)} tasks {names}: "
+            "give one metric per task."
+        )
+    if not (isinstance(metric, str) and metric == "auto"):
+        raise ValueError(
+            f"objectives={chosen} already names each task's metric; leave metric='auto' "
+            f"(got metric={metric!r})."
+        )
+    return _resolve_metrics(chosen, names, kinds), True
+
+
+def directions_for(metrics: list[str], multi_objective: bool) -> list[str]:
+    # One objective: the mean of make_multitask_scorer's signed scores (losses negated), so
+    # "maximize" always holds and agrees with the per-epoch scores reported for pruning.
+    if not multi_objective:
+        return ["maximize"]
+    return ["maximize" if greater_is_better(m) else "minimize" for m in metrics]
+
+
+def objective_value(scores: dict, metrics: list[str], multi_objective: bool):
+    values = list(scores.values())
+    if multi_objective:
+        return tuple(values)
+    signed = [v if greater_is_better(m) else -v for v, m in zip(values, metrics)]
+    # All NaN -> NaN, which Optuna records as a failed trial instead of crashing the study.
+    return float(np.nanmean(signed)) if not np.all(np.isnan(signed)) else float("nan")
+
+
+def make_storage(storage):
+    """An Optuna storage from ``None``, a database URL or a storage object."""
+    if storage is None or isinstance(storage, BaseStorage):
+        return storage
+    if isinstance(storage, str):
+        engine_kwargs = {}
+        if storage.startswith("sqlite"):
+            # Workers sharing one SQLite file wait for the write lock instead of failing.
+            engine_kwargs = {"connect_args": {"timeout": 60}}
+        with warnings.catch_warnings():
+            # Heartbeats are "experimental" in Optuna but are what lets a later run mark a
+            # trial left RUNNING by a killed worker as FAIL (after the grace period).
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return _retry(lambda: RDBStorage(storage, engine_kwargs=engine_kwargs,
+                                             heartbeat_interval=60, grace_period=180))
+    raise ValueError(
+        f"storage={storage!r} is not valid: use None, a database URL such as "
+        "'sqlite:///tune.db' or an optuna storage object."
+    )
+
+
+def _retry(fn, tries: int = 5):
+    # Workers starting together race to create the schema (a duplicate alembic_version row)
+    # and the study in one database; the loser finds them made on its next try.
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in range(tries):
+        try:
+            return fn()
+        except (IntegrityError, OperationalError):
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.5 * 2**attempt)
+
+
+def create_study(storage, study_name, load_if_exists, sampler, pruner, directions, info):
+    """Create or load the study and check it is the same tuning problem (tasks, metrics)."""
+    study = _retry(lambda: optuna.create_study(
+        storage=storage, sampler=sampler, pruner=pruner, study_name=study_name,
+        directions=directions, load_if_exists=load_if_exists,
+    ))
+    found = [d.name.lower() for d in study.directions]
+    if found != directions:
+        raise ValueError(
+            f"Study {study.study_name!r} in this storage has directions {found}, but these "
+            f"objectives need {directions}; use another study_name."
+        )
+    stored = study.user_attrs.get(STUDY_ATTR)
+    if stored is None:
+        study.set_user_attr(STUDY_ATTR, info)
+        return study, info
+    for key in ("tasks", "metrics", "multi_objective"):
+        if stored.get(key) != info[key]:
+            raise ValueError(
+                f"Study {study.study_name!r} was tuned with {key}={stored.get(key)!r}, not "
+                f"{info[key]!r}; use another study_name to tune a different problem."
+            )
+    return study, stored
+
+
+class ProgressLog:
+    """A study callback printing one line per finished trial: state, scores per task, best."""
+
+    def __init__(self, multi_objective: bool, verbose: int, stream=None):
+        self.multi_objective = multi_objective
+        self.verbose = verbose
+        self.stream = stream
+
+    def __call__(self, study, trial) -> None:
+        scores = trial.user_attrs.get("scores") or {}
+        per_task = " ".join(f"{task}={value:.4f}" for task, value in scores.items())
+        state = trial.state.name
+        if state == "COMPLETE":
+            what = per_task if self.multi_objective else f"{trial.value:.4f} ({per_task})"
+        elif state == "PRUNED" and trial.intermediate_values:
+            step = max(trial.intermediate_values)
+            what = f"at step {step} ({trial.intermediate_values[step]:.4f})"
+        else:
+            what = ""
+        line = f"[tune] trial {trial.number:>3} {state:<8} {what}"
+        if trial.duration is not None:
+            line += f"  {trial.duration.total_seconds():.1f}s"
+        line += f" | {self._best(study)}"
+        if self.verbose >= 2:
+            line += f" | {trial.params}"
+        print(line, file=self.stream or sys.stdout, flush=True)
+
+    def _best(self, study) -> str:
+        try:
+            if self.multi_objective:
+                return f"Pareto front: {len(study.best_trials)} trial(s)"
+            best = study.best_trial
+        except ValueError:  # no complete trial yet
+            return "no complete trial yet"
+        return f"best: trial {best.number} {best.value:.4f}"
