@@ -1,13 +1,15 @@
-"""The ``sklearn-mtl`` command: compare sharing against single-task models, list datasets.
+"""The ``sklearn-mtl`` command: compare sharing against single-task models, tune, list datasets.
 
     sklearn-mtl compare                      # built-in generator, related and unrelated tasks
     sklearn-mtl compare --data census --models hard,mmoe,lgbm --cv 3 --out results/
+    sklearn-mtl tune --data census --model mmoe --n-trials 30 --storage sqlite:///tune.db
     sklearn-mtl datasets
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 MODEL_CHOICES = ("hard", "soft", "mmoe", "single", "lgbm")
+PRUNER_CHOICES = ("median", "hyperband", "successive_halving", "none")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +47,29 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{value} must be > 0")
+    return value
+
+
+def _add_data_arguments(parser, default: str | None, default_text: str) -> None:
+    parser.add_argument(
+        "--data", default=default,
+        help="synthetic (MMoE paper generator), census, movielens, or a CSV file (with --targets)"
+        f" (default: {default_text})",
+    )
+    parser.add_argument("--targets", default=None, help="comma-separated target columns of a CSV file")
+    parser.add_argument("--data-home", default=None, help="data folder (default: $SKLEARN_MTL_DATA)")
+    parser.add_argument("--download", action="store_true", help="download missing data files")
+    parser.add_argument("--n-rows", type=_positive_int, default=None,
+                        help="use a random subset of this many rows")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sklearn-mtl",
@@ -52,9 +78,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    data_help = (
-        "synthetic (MMoE paper generator), census, movielens, or a CSV file (with --targets)"
-    )
     cmp = sub.add_parser(
         "compare",
         help="per-task scores of multi-task models against the single-task reference",
@@ -64,21 +87,51 @@ def build_parser() -> argparse.ArgumentParser:
         "runs the built-in generator twice: related tasks (correlation 0.9) and unrelated "
         "tasks (correlation 0.0).",
     )
-    cmp.add_argument("--data", default=None, help=data_help)
-    cmp.add_argument("--targets", default=None, help="comma-separated target columns of a CSV file")
-    cmp.add_argument("--data-home", default=None, help="data folder (default: $SKLEARN_MTL_DATA)")
-    cmp.add_argument("--download", action="store_true", help="download missing data files")
+    _add_data_arguments(cmp, None, "the generator, related and unrelated tasks")
     cmp.add_argument("--models", type=_model_list, default=["hard", "mmoe", "lgbm"],
                      help="comma-separated subset of %(choices)s (default: hard,mmoe,lgbm)"
                      .replace("%(choices)s", ",".join(MODEL_CHOICES)))
     cmp.add_argument("--cv", type=_positive_int, default=3, help="number of folds (default: 3)")
     cmp.add_argument("--max-epochs", type=_positive_int, default=None,
                      help="epochs for the nets (default: 30 synthetic, 20 otherwise)")
-    cmp.add_argument("--n-rows", type=_positive_int, default=None,
-                     help="use a random subset of this many rows")
     cmp.add_argument("--n-jobs", type=int, default=None, help="parallel jobs (joblib)")
     cmp.add_argument("--out", default="sklearn-mtl-results", help="output folder")
     cmp.add_argument("--seed", type=int, default=0)
+
+    tun = sub.add_parser(
+        "tune",
+        help="Optuna search over one model's hyper-parameters (sklearn_mtl.tuning.tune)",
+        description="Tune one model with its default search space; print a line per trial and "
+        "the best parameters; write trials.csv, best_params.json and (with --objectives "
+        "per_task) pareto_front.csv into --out. With --storage and --study-name the study is "
+        "kept in a database: rerun the same command to continue it after a crash, or start it "
+        "in several processes (or machines) to share the trials.",
+    )
+    _add_data_arguments(tun, "synthetic", "synthetic")
+    tun.add_argument("--model", choices=MODEL_CHOICES, default="mmoe",
+                     help="the model to tune (default: mmoe)")
+    tun.add_argument("--n-trials", type=_positive_int, default=20,
+                     help="trials this process runs (default: 20)")
+    tun.add_argument("--timeout", type=_positive_float, default=None,
+                     help="stop starting new trials after this many seconds")
+    tun.add_argument("--cv", type=_positive_int, default=None,
+                     help="cross-validate each trial with this many folds (default: one 20%% "
+                     "hold-out, which allows pruning after every epoch)")
+    tun.add_argument("--objectives", choices=("mean", "per_task"), default="mean",
+                     help="mean: one objective, the mean task score; per_task: one objective per "
+                     "task and a Pareto front (default: mean)")
+    tun.add_argument("--pruner", choices=PRUNER_CHOICES, default="median",
+                     help="Optuna pruner for --objectives mean (default: median)")
+    tun.add_argument("--storage", default=None,
+                     help="database URL, e.g. sqlite:///tune.db or postgresql://user@host/db "
+                     "(default: in memory)")
+    tun.add_argument("--study-name", default=None, help="study name in --storage (to resume or share)")
+    tun.add_argument("--max-epochs", type=_positive_int, default=None,
+                     help="epoch limit of the nets (default: the model's, 20 synthetic)")
+    tun.add_argument("--out", default="sklearn-mtl-tune", help="output folder")
+    tun.add_argument("--seed", type=int, default=0,
+                     help="seeds the sampler, the hold-out split and the model (default: 0)")
+    tun.add_argument("--quiet", action="store_true", help="no line per trial")
 
     sub.add_parser(
         "datasets",
@@ -193,6 +246,60 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    from .tuning import tune
+
+    if args.storage is not None and args.study_name is None:
+        raise ValueError("--study-name is required with --storage: it names the study to "
+                         "continue or share")
+    X, Y, tasks = _load(args)
+    if args.data == "synthetic" and args.max_epochs is None:
+        args.max_epochs = 20
+    if args.model == "lgbm":
+        from .baselines import PerTaskLGBM
+
+        # A validation split lets the pruner stop a trial between boosting rounds.
+        model = PerTaskLGBM(tasks=tasks, validation_fraction=0.1, random_state=args.seed)
+    else:
+        from .estimator import MultiTaskRecommender
+
+        extra = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
+        model = MultiTaskRecommender(args.model, tasks=tasks, random_state=args.seed, **extra)
+    pruner = None if args.pruner == "none" else args.pruner
+    print(f"== tuning {type(model).__name__}({args.model!r}) on {args.data}: {len(X)} rows, "
+          f"{args.n_trials} trials, " + (f"{args.cv}-fold CV" if args.cv else "20% hold-out"),
+          flush=True)
+    result = tune(model, X, Y, n_trials=args.n_trials, timeout=args.timeout, cv=args.cv,
+                  objectives=args.objectives, storage=args.storage, study_name=args.study_name,
+                  pruner=pruner, random_state=args.seed, refit=False, verbose=0 if args.quiet else 1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result.study.trials_dataframe().to_csv(out / "trials.csv", index=False)
+    written = ["trials.csv"]
+    if result.best_trial_ is None:
+        print("\nno trial completed", file=sys.stderr)
+        return 1
+    states = pd.Series([t.state.name for t in result.study.trials]).value_counts()
+    print(f"\nstudy {result.study.study_name!r}: "
+          + ", ".join(f"{n} {state.lower()}" for state, n in states.items()))
+    if result.multi_objective_:
+        front = result.pareto_front()
+        front.to_csv(out / "pareto_front.csv", index=False)
+        written.append("pareto_front.csv")
+        print(f"Pareto front ({len(front)} trials):")
+        print(front.to_string(index=False))
+    print(f"best trial {result.best_trial_.number}: score {result.best_score_}, "
+          f"per task {result.best_trial_.user_attrs.get('scores')}")
+    print(f"best parameters: {result.best_params_}")
+    with open(out / "best_params.json", "w") as f:
+        json.dump({"trial": result.best_trial_.number, "score": result.best_score_,
+                   "scores": result.best_trial_.user_attrs.get("scores"),
+                   "params": result.best_params_}, f, indent=2, default=str)
+    written.append("best_params.json")
+    print(f"\nwrote {', '.join(written)} to {out.resolve()}")
+    return 0
+
+
 def cmd_datasets(args) -> int:
     from .datasets import get_data_home
     from .datasets._census import SPLIT_FILES, SUBDIR
@@ -218,7 +325,8 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"compare": cmd_compare, "datasets": cmd_datasets}[args.command](args)
+        commands = {"compare": cmd_compare, "tune": cmd_tune, "datasets": cmd_datasets}
+        return commands[args.command](args)
     except OSError as exc:  # missing data: say where and how to get it
         print(f"sklearn-mtl: {exc}", file=sys.stderr)
         print("sklearn-mtl: pass --download to fetch it, or --data-home DIR for a folder that has it",

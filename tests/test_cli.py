@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -20,7 +21,7 @@ def run(*args, env=None):
 def test_help_of_the_command_and_each_subcommand():
     out = run("--help")
     assert out.returncode == 0 and "negative transfer" in out.stdout
-    for sub in ("compare", "datasets"):
+    for sub in ("compare", "tune", "datasets"):
         out = run(sub, "--help")
         assert out.returncode == 0, out.stderr
         assert f"usage: sklearn-mtl {sub}" in out.stdout
@@ -33,6 +34,11 @@ def test_bad_arguments_print_usage_and_exit_2():
     out = run("compare", "--cv", "0")
     assert out.returncode == 2 and "0 must be >= 1" in out.stderr
     assert run("frobnicate").returncode == 2
+    out = run("tune", "--pruner", "always")
+    assert out.returncode == 2 and "usage: sklearn-mtl tune" in out.stderr
+    assert "invalid choice: 'always'" in out.stderr
+    out = run("tune", "--storage", "sqlite:///x.db")
+    assert out.returncode == 2 and "--study-name is required with --storage" in out.stderr
 
 
 def test_missing_data_names_the_path_and_exits_1(tmp_path, capsys):
@@ -90,3 +96,35 @@ def test_compare_on_a_csv_file(tmp_path, capsys):
     assert code == 0
     summary = pd.read_csv(tmp_path / "out" / "summary.csv")
     assert list(summary["task"]) == ["click", "dwell"]
+
+
+def test_tune_on_a_csv_file_writes_trials_and_resumes_from_its_storage(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x1": rng.normal(size=500), "x2": rng.normal(size=500),
+                          "city": rng.choice(["a", "b"], size=500)})
+    frame["click"] = (frame["x1"] + rng.normal(size=500) > 0).astype(int)
+    frame["like"] = (frame["x2"] + rng.normal(size=500) > 0).astype(int)
+    path = tmp_path / "events.csv"
+    frame.to_csv(path, index=False)
+    argv = ["tune", "--data", str(path), "--targets", "click,like", "--model", "lgbm",
+            "--n-trials", "3", "--storage", f"sqlite:///{tmp_path / 'tune.db'}",
+            "--study-name", "events", "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.count("[tune] trial") == 3 and "best parameters: {" in out
+    assert main(argv) == 0  # the same command again continues the study
+    trials = pd.read_csv(tmp_path / "out" / "trials.csv")
+    assert list(trials["number"]) == [0, 1, 2, 3, 4, 5]
+    best = json.loads((tmp_path / "out" / "best_params.json").read_text())
+    assert {"num_leaves", "learning_rate"} <= set(best["params"])
+    assert set(best["scores"]) == {"click", "like"}
+
+
+def test_tune_per_task_writes_the_pareto_front(tmp_path, capsys):
+    code = main(["tune", "--n-rows", "600", "--max-epochs", "3", "--model", "hard", "--n-trials", "3",
+                 "--objectives", "per_task", "--out", str(tmp_path), "--quiet"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Pareto front (" in out and "[tune] trial" not in out
+    front = pd.read_csv(tmp_path / "pareto_front.csv")
+    assert {"number", "task_0", "task_1"} <= set(front.columns) and len(front) >= 1
