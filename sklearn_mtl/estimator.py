@@ -87,7 +87,10 @@ class MultiTaskRecommender(BaseEstimator):
     verbose : int, default=0
         ``1`` prints skorch's table of epochs.
     callbacks : list of skorch callbacks or None, default=None
-        Passed to the skorch net (copied, so the instances you give are not changed).
+        Passed to the skorch net (copied, so the instances you give are not changed). They run
+        after the net's per-task validation scoring and before early stopping, so they can read
+        the epoch's ``valid_score`` and ``valid_score_<task>``: optuna-integration's
+        ``SkorchPruningCallback(trial, "valid_score")`` works as it is.
     track_gradient_conflict : bool, default=False
         Record after every epoch the cosine similarity between the tasks' gradients on the
         shared parameters ("hard", "mmoe") in ``history_`` (``grad_cosine``,
@@ -352,15 +355,18 @@ class MultiTaskRecommender(BaseEstimator):
             train_split = predefined_split(data.subset(order[:n_valid]))
             data = data.subset(np.sort(order[n_valid:]))
 
-        # Shallow copies: skorch initializes callbacks in place, and the user's instances stay
-        # untouched; a deep copy would also copy what a callback refers to (an Optuna trial).
-        callbacks = [copy.copy(cb) for cb in (self.callbacks or [])]
+        # The net's own scoring runs first, so that user callbacks (optuna-integration's
+        # SkorchPruningCallback, a checkpoint) find valid_score_* in the epoch's history row.
+        callbacks = []
         if use_valid:
             callbacks.append(
                 ("task_scoring", TaskScoring(targets.kinds_, targets.names_, targets.n_outputs_))
             )
         if self.track_gradient_conflict:
             callbacks.append(("gradient_conflict", GradientConflict(targets.names_)))
+        # Shallow copies: skorch initializes callbacks in place, and the user's instances stay
+        # untouched; a deep copy would also copy what a callback refers to (an Optuna trial).
+        callbacks += [copy.copy(cb) for cb in (self.callbacks or [])]
         if self.early_stopping:
             monitor = "valid_loss" if use_valid else "train_loss"
             callbacks.append(

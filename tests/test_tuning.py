@@ -160,6 +160,32 @@ def test_pruning_stops_lagging_trials(census_1500, capsys):
     assert any("income=" in line and "best: trial" in line for line in out)
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_optuna_integration_skorch_pruning_callback_works_as_given(small):
+    from optuna_integration import SkorchPruningCallback
+
+    X, Y = small
+
+    def objective(trial):
+        model = MultiTaskRecommender(
+            "hard", lr=trial.suggest_categorical("lr", [1e-7, 1e-2]), max_epochs=5,
+            batch_size=64, random_state=0, device="cpu",
+            callbacks=[SkorchPruningCallback(trial, "valid_score")])
+        model.fit(X, Y)
+        return model.history_[-1, "valid_score"]
+
+    study = optuna.create_study(direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=0),
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=2))
+    study.optimize(objective, n_trials=6)
+    assert all(t.state != TrialState.FAIL for t in study.trials)
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    # One report per epoch, read in the epoch it was recorded.
+    assert all(sorted(t.intermediate_values) == list(range(len(t.intermediate_values)))
+               and len(t.intermediate_values) >= 1 for t in complete)
+    assert study.best_params == {"lr": 1e-2}
+
+
 def test_lgbm_trials_are_pruned_by_boosting_round(census_1500):
     X, Y = census_1500
     # A learning rate of 1e-6 leaves the validation log-loss where it starts.

@@ -31,10 +31,11 @@ class NetPruningCallback(Callback):
 
     The net records ``valid_score`` (mean over tasks of ROC AUC, accuracy or R², greater is
     better) when it has a validation split (``early_stopping=True`` and ``validation_fraction``
-    set). The study must maximize. Unlike optuna-integration's ``SkorchPruningCallback``, it
-    does not need ``valid_score`` to exist when it runs: user callbacks run before the net's
-    own scoring callback, so a missing value is reported at the start of the next epoch (or at
-    the end of training) instead of raising ``KeyError``.
+    set). The study must maximize. optuna-integration's ``SkorchPruningCallback(trial,
+    "valid_score")`` works too; this one also skips NaN scores (a validation split with one
+    class), which would make Optuna's pruners prune the trial, checks the study's direction, and
+    reports a value that a callback ordered before the net's scoring could not see yet at the
+    start of the next epoch instead of raising ``KeyError``.
 
     Parameters
     ----------
