@@ -39,6 +39,14 @@ def _is_multitask(estimator) -> bool:
             and "tasks" in final.get_params(deep=False))
 
 
+def _shares_parameters(estimator) -> bool:
+    """Whether the model shares parameters between tasks, so that it can transfer at all."""
+    from .estimator import MultiTaskRecommender
+
+    final = _final_step(estimator)
+    return isinstance(final, MultiTaskRecommender) and final.architecture != "single"
+
+
 def _default_reference(models: dict):
     from .estimator import MultiTaskRecommender
 
@@ -205,6 +213,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, metric="auto",
         n_folds=len(folds),
         estimators=estimators if return_estimators else None,
         gradient_conflict=pd.DataFrame(cosines, columns=_CONFLICT_COLUMNS),
+        shared={name: _shares_parameters(est) for name, est in models.items()},
     )
 
 
@@ -248,6 +257,11 @@ class TransferReport:
         ``cosine`` for the nets fitted with ``track_gradient_conflict=True`` or a
         :class:`~sklearn_mtl.diagnostics.GradientConflict` callback (empty otherwise): the
         cosine between two tasks' gradients on the shared parameters after each epoch.
+    shared : dict
+        ``{model: bool}``: whether the model shares parameters between tasks. Only those can
+        show negative transfer; a model that shares nothing (``PerTaskLGBM``,
+        ``MultiTaskRecommender("single")``) can only be ``significantly_worse``. Models not
+        named in the ``shared`` argument count as sharing.
 
     Examples
     --------
@@ -261,7 +275,7 @@ class TransferReport:
     """
 
     def __init__(self, scores: pd.DataFrame, metric: dict, n_folds: int, estimators=None,
-                 gradient_conflict: pd.DataFrame | None = None):
+                 gradient_conflict: pd.DataFrame | None = None, shared: dict | None = None):
         self.scores = scores
         self.metric = dict(metric)
         self.n_folds = n_folds
@@ -269,6 +283,13 @@ class TransferReport:
         self.gradient_conflict = (pd.DataFrame(columns=_CONFLICT_COLUMNS) if gradient_conflict is None
                                   else gradient_conflict)
         self.greater_is_better = {t: greater_is_better(m) for t, m in self.metric.items()}
+        given = {} if shared is None else {str(k): bool(v) for k, v in dict(shared).items()}
+        models = [str(m) for m in dict.fromkeys(scores["model"]) if m != REFERENCE]
+        unknown = sorted(set(given) - set(models))
+        if unknown:
+            raise ValueError(f"shared names models {unknown} that are not in scores; "
+                             f"the models are {models}.")
+        self.shared = {m: given.get(m, True) for m in models}
 
     @property
     def metrics(self) -> dict:
@@ -300,8 +321,10 @@ class TransferReport:
             ``mean - reference_mean`` (raw: positive is better only for greater-is-better
             metrics); ``delta_std`` (std of the per-fold differences); ``relative_delta`` =
             ``delta / |reference_mean|``; ``p_value``, two-sided, NaN when undefined (fewer
-            than 2 folds, or every difference 0); ``negative_transfer`` = ``p_value < alpha``
+            than 2 folds, or every difference 0); ``significantly_worse`` = ``p_value < alpha``
             and the model is worse (lower score, or higher for log_loss, rmse, mae);
+            ``shares_parameters`` (see ``shared``); ``negative_transfer`` =
+            ``significantly_worse`` for a model that shares parameters, False otherwise;
             ``grad_cosine``, the mean last-epoch gradient cosine over the pairs with this task
             (NaN when not recorded). Folds where either score is NaN are left out.
         """
@@ -333,7 +356,9 @@ class TransferReport:
                     reference_mean=ref_mean, delta=delta,
                     delta_std=float(diff.std(ddof=1)) if len(diff) > 1 else np.nan,
                     relative_delta=delta / abs(ref_mean) if ref_mean else np.nan,
-                    p_value=p, negative_transfer=bool(worse and p < alpha),
+                    p_value=p, significantly_worse=bool(worse and p < alpha),
+                    shares_parameters=self.shared.get(str(model), True),
+                    negative_transfer=bool(worse and p < alpha) and self.shared.get(str(model), True),
                     grad_cosine=float(mine["cosine"].mean()) if len(mine) else np.nan,
                 ))
         return pd.DataFrame(out).set_index(["model", "task"])
@@ -353,6 +378,8 @@ class TransferReport:
         table = self.summary(alpha, test).reset_index()
         columns = ["model", "task", "metric", "mean", "reference_mean", "delta", "relative_delta",
                    "p_value", "negative_transfer"]
+        if not table["shares_parameters"].all():
+            columns.insert(-1, "significantly_worse")
         if table["grad_cosine"].notna().any():
             columns.append("grad_cosine")
         lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -379,7 +406,8 @@ class TransferReport:
         """Bar chart of each model's delta against the reference, grouped by task.
 
         Error bars are the standard deviation of the per-fold differences; bars with a red,
-        hatched edge are negative transfer at ``alpha``. Returns the matplotlib Axes (nothing
+        hatched edge are negative transfer at ``alpha``, dotted grey ones are significantly worse
+        models that share no parameters (``PerTaskLGBM``). Returns the matplotlib Axes (nothing
         is shown: save it with ``ax.figure.savefig(path)``).
         """
         import matplotlib.pyplot as plt
@@ -396,14 +424,21 @@ class TransferReport:
             part = summary[summary["model"] == model].set_index("task").loc[tasks]
             x = np.arange(len(tasks)) + (i - (len(models) - 1) / 2) * width
             bars = ax.bar(x, part["delta"], width, yerr=part["delta_std"].fillna(0), capsize=3)
-            for bar, negative in zip(bars, part["negative_transfer"]):
+            for bar, negative, worse in zip(bars, part["negative_transfer"],
+                                            part["significantly_worse"]):
                 if negative:
                     bar.set_hatch("//")
                     bar.set_edgecolor("red")
+                elif worse:  # worse, but the model shares nothing: not transfer
+                    bar.set_hatch("..")
+                    bar.set_edgecolor("dimgrey")
             # Own legend handles: matplotlib's would copy the first bar's hatch, if flagged.
             handles.append(Patch(facecolor=bars[0].get_facecolor(), label=model))
         handles.append(Patch(facecolor="white", edgecolor="red", hatch="//",
                              label=f"negative transfer (p < {alpha})"))
+        if (summary["significantly_worse"] & ~summary["shares_parameters"]).any():
+            handles.append(Patch(facecolor="white", edgecolor="dimgrey", hatch="..",
+                                 label=f"worse, shares nothing (p < {alpha})"))
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xticks(np.arange(len(tasks)))
         # Deltas are raw metric differences, so each tick says which way is better.
@@ -424,6 +459,10 @@ class TransferReport:
         flagged = summary[summary["negative_transfer"]].index.tolist()
         verdict = (f"negative transfer: {', '.join(f'{m} on {t}' for m, t in flagged)}"
                    if flagged else "no negative transfer shown")
+        unshared = summary[summary["significantly_worse"] & ~summary["shares_parameters"]]
+        if len(unshared):
+            verdict += ("\nworse than the reference, but shares no parameters (not transfer): "
+                        + ", ".join(f"{m} on {t}" for m, t in unshared.index))
         text = f"TransferReport: {self._protocol()}\n{body}\n{verdict}"
         final = self._final_cosines()
         if len(final):

@@ -123,7 +123,7 @@ def test_fit_leaves_the_global_torch_rng_alone():
 def _bottom_distance(model):
     module = model.net_.module_
     a, b = module.bottom_parameters(0), module.bottom_parameters(1)
-    return float(sum((p - q).pow(2).sum() for p, q in zip(a, b)))
+    return float(sum((p - q).pow(2).sum() for p, q in zip(a, b)).detach())
 
 
 def test_soft_sharing_strength_pulls_the_bottoms_together(split):

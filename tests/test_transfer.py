@@ -105,6 +105,36 @@ def test_verdict_follows_the_metric_direction():
     plt.close(ax.figure)
 
 
+def test_a_model_that_shares_nothing_is_worse_not_negative_transfer(report):
+    """PerTaskLGBM or a 'single' net cannot transfer: a loss is flagged, but not as transfer."""
+    assert report.shared == {"mmoe": True, "lgbm": False}
+    assert not report.summary().loc["lgbm", "shares_parameters"].any()
+    folds = np.arange(4)
+    ref = [0.80, 0.82, 0.79, 0.81]
+    rows = [dict(model="reference", task="ctr", fold=f, score=s) for f, s in zip(folds, ref)]
+    for model in ("hard", "lgbm"):
+        rows += [dict(model=model, task="ctr", fold=f, score=s - 0.05 - 0.002 * f)
+                 for f, s in zip(folds, ref)]
+    rep = TransferReport(pd.DataFrame(rows), metric={"ctr": "roc_auc"}, n_folds=4,
+                         shared={"lgbm": False})
+    assert rep.shared == {"hard": True, "lgbm": False}  # not named: counts as sharing
+    summary = rep.summary()
+    assert summary["significantly_worse"].all()
+    assert summary["negative_transfer"].tolist() == [True, False]
+    text = repr(rep)
+    assert "negative transfer: hard on ctr" in text
+    assert "shares no parameters (not transfer): lgbm on ctr" in text
+    header = rep.to_markdown().splitlines()[0]
+    assert "| significantly_worse | negative_transfer |" in header
+    ax = rep.plot()
+    assert [p.get_hatch() for p in ax.patches] == ["//", ".."]
+    assert "worse, shares nothing (p < 0.05)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="shared"):
+        TransferReport(pd.DataFrame(rows), metric={"ctr": "roc_auc"}, n_folds=4,
+                       shared={"lgmb": False})
+
+
 def test_lower_is_better_metric_on_real_fits():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(600, 5))

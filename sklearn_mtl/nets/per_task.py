@@ -35,7 +35,7 @@ class PerTaskNet(MultiTaskModule):
     --------
     >>> import torch
     >>> net = PerTaskNet(4, [], [], n_outputs=[1, 1], hidden_units=(8,), soft=True)
-    >>> float(net.sharing_penalty()) > 0
+    >>> net.sharing_penalty().detach().item() > 0
     True
     """
 
