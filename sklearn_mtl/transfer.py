@@ -346,6 +346,7 @@ class TransferReport:
                 p = _paired_p_value(values, ref, test)
                 delta = float(diff.mean()) if len(diff) else np.nan
                 worse = delta < 0 if self.greater_is_better[task] else delta > 0
+                significant, shares = bool(worse and p < alpha), self.shared[str(model)]
                 ref_mean = float(ref.mean()) if len(ref) else np.nan
                 mine = final[(final["model"] == model)
                              & ((final["task_a"] == task) | (final["task_b"] == task))]
@@ -356,9 +357,8 @@ class TransferReport:
                     reference_mean=ref_mean, delta=delta,
                     delta_std=float(diff.std(ddof=1)) if len(diff) > 1 else np.nan,
                     relative_delta=delta / abs(ref_mean) if ref_mean else np.nan,
-                    p_value=p, significantly_worse=bool(worse and p < alpha),
-                    shares_parameters=self.shared.get(str(model), True),
-                    negative_transfer=bool(worse and p < alpha) and self.shared.get(str(model), True),
+                    p_value=p, significantly_worse=significant, shares_parameters=shares,
+                    negative_transfer=significant and shares,
                     grad_cosine=float(mine["cosine"].mean()) if len(mine) else np.nan,
                 ))
         return pd.DataFrame(out).set_index(["model", "task"])
