@@ -47,6 +47,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _fold_count(text: str) -> int:
+    value = _positive_int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{value} fold is not cross-validation: use at least 2")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -91,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--models", type=_model_list, default=["hard", "mmoe", "lgbm"],
                      help="comma-separated subset of %(choices)s (default: hard,mmoe,lgbm)"
                      .replace("%(choices)s", ",".join(MODEL_CHOICES)))
-    cmp.add_argument("--cv", type=_positive_int, default=3, help="number of folds (default: 3)")
+    cmp.add_argument("--cv", type=_fold_count, default=3, help="number of folds (default: 3)")
     cmp.add_argument("--max-epochs", type=_positive_int, default=None,
                      help="epochs for the nets (default: 30 synthetic, 20 otherwise)")
     cmp.add_argument("--n-jobs", type=int, default=None, help="parallel jobs (joblib)")
@@ -114,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="trials this process runs (default: 20)")
     tun.add_argument("--timeout", type=_positive_float, default=None,
                      help="stop starting new trials after this many seconds")
-    tun.add_argument("--cv", type=_positive_int, default=None,
+    tun.add_argument("--cv", type=_fold_count, default=None,
                      help="cross-validate each trial with this many folds (default: one 20%% "
                      "hold-out, which allows pruning after every epoch)")
     tun.add_argument("--objectives", choices=("mean", "per_task"), default="mean",

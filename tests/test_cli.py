@@ -33,6 +33,10 @@ def test_bad_arguments_print_usage_and_exit_2():
     assert "usage: sklearn-mtl compare" in out.stderr and "unknown model(s) ['deep']" in out.stderr
     out = run("compare", "--cv", "0")
     assert out.returncode == 2 and "0 must be >= 1" in out.stderr
+    for command in ("compare", "tune"):
+        out = run(command, "--cv", "1")
+        assert out.returncode == 2 and f"usage: sklearn-mtl {command}" in out.stderr
+        assert "1 fold is not cross-validation: use at least 2" in out.stderr
     assert run("frobnicate").returncode == 2
     out = run("tune", "--pruner", "always")
     assert out.returncode == 2 and "usage: sklearn-mtl tune" in out.stderr
