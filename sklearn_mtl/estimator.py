@@ -117,6 +117,9 @@ class MultiTaskRecommender(BaseEstimator):
         (``valid_score``).
     n_epochs_ : int
         Number of epochs run.
+    n_params_ : int
+        Trainable parameters of the torch module (embeddings included): the capacity that
+        :func:`~sklearn_mtl.compare_transfer` reports next to the verdict.
     device_ : str
         Device the net was trained on.
 
@@ -420,6 +423,7 @@ class MultiTaskRecommender(BaseEstimator):
         self.task_names_ = list(targets.names_)
         self.classes_ = list(targets.classes_)
         self.task_weights_ = net.criterion_.effective_weights()
+        self.n_params_ = int(sum(p.numel() for p in net.module_.parameters() if p.requires_grad))
         return self
 
     def __setstate__(self, state):
