@@ -3,7 +3,7 @@
     python benchmarks/bench_recsys_data.py ids         # 2,000-row click/purchase CSV from MovieLens
     python benchmarks/bench_recsys_data.py small       # 8,400 census rows, max_epochs=4
     python benchmarks/bench_recsys_data.py census ARCH # census at defaults, 70/30 split, seed 0
-    python benchmarks/bench_recsys_data.py coldstart   # time-ordered MovieLens split (80 % / 20 %)
+    python benchmarks/bench_recsys_data.py coldstart [ARCH ...]  # time-ordered MovieLens split
 
 Each part prints a Markdown table (copied into docs/recommender-data.md).
 """
@@ -141,5 +141,7 @@ def coldstart(archs=("hard", "mmoe")):
 if __name__ == "__main__":
     torch.set_num_threads(2)
     part = sys.argv[1]
-    {"ids": ids, "small": small, "coldstart": coldstart}.get(
-        part, lambda: census(sys.argv[2]))()
+    if part == "coldstart":
+        coldstart(tuple(sys.argv[2:]) or ("hard", "mmoe"))
+    else:
+        {"ids": ids, "small": small}.get(part, lambda: census(sys.argv[2]))()
