@@ -125,7 +125,7 @@ def coldstart(archs=("hard", "mmoe")):
     print(f"| per-item mean | {item_rmse:.4f} | "
           f"{root_mean_squared_error(y[new_users], per_item[new_users]):.4f} | - |", flush=True)
     for arch in archs:
-        for p in (0.0, 0.01):
+        for p in (0.0, 0.01, 0.1):
             rmse, rmse_new, auc = [], [], []
             for seed in SEEDS[:2]:
                 model = MultiTaskRecommender(arch, tasks=["binary", "regression"], id_dropout=p,

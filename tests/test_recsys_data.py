@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback
 
 from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM
-from sklearn_mtl.features import FeatureEncoder, categorical_columns, is_id_name
+from sklearn_mtl.features import categorical_columns, is_id_name
 from sklearn_mtl.metrics import per_task_scores
 
 
