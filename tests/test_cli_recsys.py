@@ -87,3 +87,14 @@ def test_tuned_parameters_reach_the_comparison(events_csv, tmp_path, capsys):
     assert main(["compare", "--data", str(events_csv), "--targets", "click,purchase", "--models",
                  "hard", "--params", f"mmoe={tuned / 'best_params.json'}"]) == 2
     assert "model 'mmoe' is not compared (--models hard)" in capsys.readouterr().err
+
+
+def test_group_by_scores_binary_tasks_per_user(events_csv, tmp_path, capsys):
+    argv = ["compare", "--data", str(events_csv), "--targets", "click,purchase", "--models", "lgbm,hard",
+            "--max-epochs", "2", "--cv", "2", "--out", str(tmp_path / "out"), "--quiet"]
+    assert main([*argv, "--group-by", "user_id"]) == 0
+    assert "per-user AUC (gauc) over 'user_id'" in capsys.readouterr().out
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert set(summary["metric"]) == {"gauc"}
+    assert main([*argv, "--group-by", "user"]) == 2
+    assert "--group-by 'user' is not a column of X" in capsys.readouterr().err

@@ -129,3 +129,30 @@ def test_lightgbm_threads_never_exceed_half_the_cores(census_1500, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert PerTaskLGBM(n_estimators=5).fit(X, Y).n_jobs_ == 1
     assert PerTaskLGBM(n_estimators=5, n_jobs=2).fit(X, Y).n_jobs_ == 2
+
+
+def test_compare_transfer_scores_binary_tasks_by_gauc_over_a_column(movielens):
+    from sklearn_mtl import compare_transfer
+
+    X, Y = movielens
+    X, Y = X.iloc[:3000], Y.iloc[:3000]
+    models = {"lgbm": PerTaskLGBM(tasks=["binary", "regression"], n_estimators=20, n_jobs=1)}
+    reference = PerTaskLGBM(tasks=["binary", "regression"], n_estimators=10, n_jobs=1)
+    with pytest.raises(ValueError, match="metric .* scores per user: pass groups="):
+        compare_transfer(models, X, Y, reference=reference, cv=2, metric={"liked": "gauc"})
+    report = compare_transfer(models, X, Y, reference=reference, cv=2, random_state=0,
+                              metric={"liked": "gauc", "rating": "ndcg@5"}, groups="user_id",
+                              return_estimators=True)
+    assert report.metric == {"liked": "gauc", "rating": "ndcg@5"}
+    # Fold 0's score is the GAUC of that fold's test rows, user by user.
+    from sklearn.model_selection import KFold
+
+    from sklearn_mtl.metrics import gauc_score
+
+    _, test = next(KFold(2, shuffle=True, random_state=0).split(X))
+    model = report.estimators[("lgbm", 0)]
+    expected = gauc_score(Y["liked"].iloc[test], model.predict_proba(X.iloc[test])[0][:, 1],
+                          X["user_id"].iloc[test])
+    scores = report.scores
+    got = scores[(scores["model"] == "lgbm") & (scores["fold"] == 0) & (scores["task"] == "liked")]
+    assert got["score"].item() == pytest.approx(expected)
