@@ -108,7 +108,7 @@ def _add_data_arguments(parser, default: str | None, default_text: str) -> None:
                         help="kind of some tasks (binary, multiclass, regression); the others "
                         "are inferred, e.g. --tasks rating=regression")
     parser.add_argument("--quiet", action="store_true",
-                        help="no progress bars, per-trial lines or schema printout")
+                        help="no progress bars and no per-trial lines (the schema is still printed)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -360,10 +360,9 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str):
     models = _models(names, tasks, max_epochs, args.seed, categorical, params, progress)
     print(f"\n== {title}: {len(X)} rows, {len(models)} model(s) + single-task reference, "
           f"{args.cv}-fold CV", flush=True)
-    if not args.quiet:
-        print(describe_schema(X, Y, tasks, categorical), flush=True)
-        for name, given in params.items():
-            print(f"  {name} parameters from --params: {given}")
+    print(describe_schema(X, Y, tasks, categorical), flush=True)
+    for name, given in params.items():
+        print(f"  {name} parameters from --params: {given}")
     extra = {}
     if args.group_by is not None:
         extra = {"metric": _grouped_metric(Y, tasks), "groups": args.group_by}
@@ -453,8 +452,7 @@ def cmd_tune(args) -> int:
     print(f"== tuning {type(model).__name__}({args.model!r}) on {args.data}: {len(X)} rows, "
           f"{args.n_trials} trials, " + (f"{args.cv}-fold CV" if args.cv else "20% hold-out"),
           flush=True)
-    if not args.quiet:
-        print(describe_schema(X, Y, tasks, _categorical(args)), flush=True)
+    print(describe_schema(X, Y, tasks, _categorical(args)), flush=True)
     result = tune(model, X, Y, n_trials=args.n_trials, timeout=args.timeout, cv=args.cv,
                   objectives=args.objectives, storage=args.storage, study_name=args.study_name,
                   pruner=pruner, random_state=args.seed, refit=False, verbose=0 if args.quiet else 1)

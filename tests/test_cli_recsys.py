@@ -65,7 +65,9 @@ def test_compare_prints_the_inferred_schema_and_takes_overrides(events_csv, tmp_
     assert main([*argv, "--categorical", "item_id", "--tasks", "purchase=regression",
                  "--quiet"]) == 0
     captured = capsys.readouterr()
-    assert "inferred schema" not in captured.out and "net fits" not in captured.err
+    assert "embedded (1): item_id (" in captured.out and "numeric (2): user_id, age" in captured.out
+    assert "tasks: click=binary, purchase=regression" in captured.out
+    assert "net fits" not in captured.err
     summary = pd.read_csv(tmp_path / "out" / "summary.csv")
     assert list(summary["metric"]) == ["roc_auc", "r2"]
     assert main([*argv, "--tasks", "clicks=binary"]) == 2
