@@ -178,7 +178,8 @@ class TransferReport:
             interval of ``delta`` from the test's variance (the corrected one by default);
             ``p_value``, two-sided, NaN when undefined (fewer than 3 usable pairs, or zero
             variance); ``p_adjusted`` over all the report's (model, task) tests; ``n_pairs``,
-            the splits where both scores are finite; ``margin``; ``verdict``: ``"worse"`` or
+            the splits where both scores are finite; ``note``, why a test is undefined (fewer
+            than 3 usable pairs, zero variance; "" otherwise); ``margin``; ``verdict``: ``"worse"`` or
             ``"better"`` (``p_adjusted < alpha``), ``"equivalent"`` (the interval lies inside
             ±margin) or ``"inconclusive"``; ``significantly_worse`` (verdict worse);
             ``shares_parameters`` (see ``shared``); ``negative_transfer`` /
@@ -209,7 +210,8 @@ class TransferReport:
                     delta_std=float(np.std(values - ref, ddof=1)) if len(values) > 1 else np.nan,
                     relative_delta=r["mean"] / abs(ref_mean) if ref_mean else np.nan,
                     ci_low=r["ci_low"], ci_high=r["ci_high"], p_value=r["p_value"],
-                    n_pairs=r["n_pairs"], margin=self._margin(margin, task, ref_mean),
+                    n_pairs=r["n_pairs"], note=r["note"],
+                    margin=self._margin(margin, task, ref_mean),
                     shares_parameters=self.shared[str(model)],
                     n_params=self.n_params.get(str(model), np.nan),
                     reference_n_params=self.n_params.get(REFERENCE, np.nan),

@@ -44,9 +44,9 @@ def paired_test(diff, *, test: str = "corrected", test_train_ratio: float | None
 
     Returns
     -------
-    dict with ``n_pairs``, ``mean``, ``p_value``, ``ci_low``, ``ci_high``: p and the interval
-    are NaN with fewer than 3 usable pairs or when every difference is the same (zero variance:
-    nothing to test, never p = 0).
+    dict with ``n_pairs``, ``mean``, ``p_value``, ``ci_low``, ``ci_high`` and ``note``: p and
+    the interval are NaN with fewer than 3 usable pairs or when every difference is the same
+    (zero variance: nothing to test, never p = 0), and ``note`` says which ("" otherwise).
 
     Examples
     --------
@@ -59,11 +59,13 @@ def paired_test(diff, *, test: str = "corrected", test_train_ratio: float | None
     d = np.asarray(diff, dtype=float)
     d = d[np.isfinite(d)]
     out = dict(n_pairs=len(d), mean=float(d.mean()) if len(d) else np.nan,
-               p_value=np.nan, ci_low=np.nan, ci_high=np.nan)
+               p_value=np.nan, ci_low=np.nan, ci_high=np.nan, note="")
     if len(d) < MIN_PAIRS:
+        out["note"] = f"fewer than {MIN_PAIRS} usable pairs ({len(d)})"
         return out
     var = float(d.var(ddof=1))
     if not var > 0:
+        out["note"] = f"zero variance: every difference is {d[0]:+.4g}"
         return out
     j = len(d)
     if test == "corrected":

@@ -16,7 +16,7 @@ def _number(x: float) -> str:
 
 
 def _p(x: float) -> str:
-    return "n/a" if not np.isfinite(x) else "< 0.001" if x < 0.001 else f"{x:.3f}"
+    return "= n/a" if not np.isfinite(x) else "< 0.001" if x < 0.001 else f"= {x:.3f}"
 
 
 def _nan_note(report) -> str:
@@ -48,7 +48,7 @@ def protocol(report, alpha, test, correction) -> str:
 def _effect(row, task, report, p_name) -> str:
     unit = _UNITS.get(report.metric[task], report.metric[task])
     return (f"{task}: {_number(row['delta'])} {unit} [{_number(row['ci_low'])}, "
-            f"{_number(row['ci_high'])}], {p_name} = {_p(row['p_adjusted'])}")
+            f"{_number(row['ci_high'])}], {p_name} {_p(row['p_adjusted'])}")
 
 
 def verdict_lines(report, summary: pd.DataFrame, overall: pd.DataFrame, settings) -> list[str]:
@@ -69,7 +69,7 @@ def verdict_lines(report, summary: pd.DataFrame, overall: pd.DataFrame, settings
             parts.append(f"{verb} " + "; ".join(_effect(r, t, report, p_name)
                                                 for t, r in better.iterrows()))
         mean = (f"mean Δ over tasks {_number(total['mean_delta'])} [{_number(total['ci_low'])}, "
-                f"{_number(total['ci_high'])}], {p_name} = {_p(total['p_adjusted'])}")
+                f"{_number(total['ci_high'])}], {p_name} {_p(total['p_adjusted'])}")
         if parts:
             line = f"{model} " + ", and ".join(parts)
         elif total["verdict"] == "worse":
@@ -83,6 +83,9 @@ def verdict_lines(report, summary: pd.DataFrame, overall: pd.DataFrame, settings
         else:
             line = (f"{model}: no clear effect on any task ({mean}); more folds or repeats "
                     "would narrow the intervals")
+        untested = rows[rows["note"] != ""]
+        if len(untested):
+            line += "; untested: " + ", ".join(f"{t} ({n})" for t, n in untested["note"].items())
         lines.append(line)
     return lines
 
