@@ -18,6 +18,7 @@ SCRIPTS = [
     "bench_quality.py",
     "bench_baseline_speed.py",
     "bench_correlation.py",
+    "bench_verdict.py",
     "bench_tuning.py",
     "plot_negative_transfer.py",
 ]
