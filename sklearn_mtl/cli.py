@@ -199,7 +199,8 @@ def _models(names, tasks, max_epochs, seed, **net):
             models["lgbm"] = PerTaskLGBM(tasks=tasks, random_state=seed)
         else:
             models[name] = MultiTaskRecommender(
-                name, tasks=tasks, max_epochs=max_epochs, lr=3e-3, random_state=seed, **net
+                name, tasks=tasks, **{"max_epochs": max_epochs, "lr": 3e-3, "random_state": seed,
+                                      **net}
             )
     return models
 
@@ -207,8 +208,8 @@ def _models(names, tasks, max_epochs, seed, **net):
 def _reference(tasks, max_epochs, seed, **net):
     from .estimator import MultiTaskRecommender
 
-    return MultiTaskRecommender("single", tasks=tasks, max_epochs=max_epochs, lr=3e-3,
-                                random_state=seed, **net)
+    return MultiTaskRecommender("single", tasks=tasks, **{"max_epochs": max_epochs, "lr": 3e-3,
+                                                          "random_state": seed, **net})
 
 
 def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
@@ -253,7 +254,7 @@ def cmd_compare(args) -> int:
         # which can carry only one task's direction (negative transfer by construction).
         settings = (("related tasks (correlation 0.9), default 64-32 bottom", 0.9, "related_", {}),
                     ("unrelated tasks (correlation 0.0), one-unit shared bottom", 0.0,
-                     "unrelated_", {"hidden_units": (1,)}))
+                     "unrelated_", {"hidden_units": (1,), "lr": 2e-2, "batch_size": 512}))
         verdicts = []
         for title, corr, stem, net in settings:
             X, Y = make_multitask_data(n_samples=args.n_rows or 3000, n_features=20,

@@ -32,7 +32,7 @@ LGBM = dict(n_estimators=20, n_jobs=1, random_state=0, verbose=-1)
 def report(census_1500):
     X, Y = census_1500
     models = {"mmoe": MultiTaskRecommender("mmoe", **NET), "lgbm": PerTaskLGBM(**LGBM)}
-    return compare_transfer(models, X, Y, cv=3, random_state=0, return_estimators=True)
+    return compare_transfer(models, X, Y, cv=3, n_repeats=1, random_state=0, return_estimators=True)
 
 
 def test_report_scores_and_summary(report):
@@ -180,7 +180,7 @@ def test_sharing_hurts_more_for_unrelated_tasks():
         params = dict(hidden_units=(1,), tower_units=(8,), lr=1e-2, batch_size=128, max_epochs=40,
                       random_state=0)
         rep = compare_transfer({"hard": MultiTaskRecommender("hard", **params)}, X, Y, cv=3,
-                               random_state=0)
+                               n_repeats=1, random_state=0)
         deltas[corr] = rep.summary()["delta"].mean()
     # Measured over 4 data x 2 model seeds: |delta| <= 0.009 at 1.0, -0.47 to -0.50 at 0.0 (R²).
     assert abs(deltas[1.0]) < 0.05, deltas
@@ -290,7 +290,7 @@ def test_gradient_conflict_callback_changes_nothing_and_reaches_the_report(tmp_p
 
     rep = compare_transfer(
         {"mmoe": MultiTaskRecommender("mmoe", callbacks=[GradientConflict(names, 256)], **params)},
-        X, Y, cv=2, random_state=0,
+        X, Y, cv=2, n_repeats=1, random_state=0,
     )
     conflict = rep.gradient_conflict
     assert list(conflict.columns) == ["model", "fold", "epoch", "pair", "task_a", "task_b", "cosine"]
@@ -465,6 +465,9 @@ def test_repeats_reseed_every_split_and_keep_unseeded_models_unseeded():
     rep = compare_transfer({"hard": seeded, "lgbm": unseeded}, X, Y, cv=3, n_repeats=2,
                            random_state=0, return_estimators=True)
     assert rep.n_folds == 3 and rep.n_repeats == 2
+    # The default: two repeats where the folds can be redrawn, one where they cannot.
+    assert compare_transfer({"lgbm": unseeded}, X, Y, cv=3, reference=unseeded).n_repeats == 2
+    assert compare_transfer({"lgbm": unseeded}, X, Y, cv=KFold(3), reference=unseeded).n_repeats == 1
     assert rep.scores.groupby("repeat")["fold"].unique().map(list).tolist() == [[0, 1, 2], [3, 4, 5]]
     seeds = [rep.estimators[("hard", s)].random_state for s in range(6)]
     assert len(set(seeds)) == 6 and 3 not in seeds

@@ -75,9 +75,15 @@ def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names,
     return result
 
 
-def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int) -> list:
+DEFAULT_REPEATS = 2
+
+
+def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None) -> list:
     """``[(repeat, train, test), ...]``: the folds of ``cv``, drawn ``n_repeats`` times."""
     n = frame.shape[0]
+    if n_repeats is None:
+        redrawn = isinstance(cv, numbers.Integral) or getattr(cv, "shuffle", False)
+        n_repeats = DEFAULT_REPEATS if redrawn else 1
     if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
         if not 2 <= cv <= n:
             raise ValueError(f"cv={cv} is not valid for {n} rows: it must be between 2 and {n}.")
@@ -111,7 +117,7 @@ def _check_choice(name, value, options):
         raise ValueError(f"{name}={value!r} is not valid: use one of {list(options)}.")
 
 
-def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int = 1,
+def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int | None = None,
                      metric="auto", test: str = "corrected", correction: str | None = "holm",
                      alpha: float = 0.05, margin=None, n_jobs: int | None = None,
                      random_state=None, return_estimators: bool = False,
@@ -139,12 +145,16 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         ``split`` receives the labels of the first task without missing labels as ``y`` (so
         ``StratifiedKFold`` stratifies on it); for groups pass the folds themselves, e.g.
         ``list(GroupKFold(5).split(X, groups=g))``.
-    n_repeats : int, default=1
-        Draw the folds this many times (reshuffled: an int ``cv`` or a shuffling splitter with
-        an int ``random_state``; otherwise the same folds with a warning). Every (repeat, fold)
+    n_repeats : int, default=None
+        Draw the folds this many times (reshuffled: an int ``cv`` or a shuffling splitter;
+        otherwise the same folds, with a warning). None: 2 when the folds can be redrawn, 1
+        for a splitter that does not shuffle or a list of folds. Every (repeat, fold)
         refits each model with its own seed, derived from the model's integer
         ``random_state`` parameters (models without one stay unseeded), so seed luck is part of
-        the noise the test sees, not a difference between models.
+        the noise the test sees, not a difference between models. The default 2 is the
+        smallest with no false verdict in the A/A calibration of
+        ``benchmarks/bench_verdict.py`` (0 of 40 tests; 1 of 40 with one repeat) and 10 of 10
+        planted "any task" losses found (docs/negative-transfer.md).
     metric : str, list or dict, default="auto"
         As in :func:`sklearn_mtl.metrics.per_task_scores`; resolved per task from the task
         kinds of the fitted models, which must agree.
@@ -213,7 +223,8 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                 f"model {name!r} ({type(_final_step(estimator)).__name__}) is not a multi-task "
                 "estimator: use MultiTaskRecommender, PerTaskLGBM or a Pipeline ending in one."
             )
-    if not isinstance(n_repeats, numbers.Integral) or isinstance(n_repeats, bool) or n_repeats < 1:
+    if n_repeats is not None and (not isinstance(n_repeats, numbers.Integral)
+                                  or isinstance(n_repeats, bool) or n_repeats < 1):
         raise ValueError(f"n_repeats={n_repeats!r} is not valid: it must be an int >= 1.")
     _check_choice("test", test, TESTS)
     _check_choice("correction", correction, CORRECTIONS)
@@ -232,7 +243,8 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     if not _is_multitask(reference):
         raise ValueError(f"reference ({type(_final_step(reference)).__name__}) is not a multi-task "
                          "estimator: use MultiTaskRecommender('single'), PerTaskLGBM or a Pipeline.")
-    splits = _splits(cv, frame, random_state, int(n_repeats))
+    splits = _splits(cv, frame, random_state, n_repeats)
+    n_repeats = max(r for r, _, _ in splits) + 1
     # Fail on a bad metric before any fit, with the task kinds the reference declares.
     targets = TargetEncoder(_final_step(reference).get_params()["tasks"]).fit(Y)
     _resolve_metrics(metric, targets.names_, targets.kinds_)

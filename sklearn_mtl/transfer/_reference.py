@@ -53,13 +53,15 @@ def _default_reference(models: dict):
 def _count_params(estimator, X, Y) -> int:
     # The module's size depends on the data (categories, classes): build it on the whole data
     # with one cheap epoch rather than re-deriving every architecture's layer arithmetic here.
-    final = _final_step(clone(estimator))
+    # The whole Pipeline is fitted: its earlier steps decide what the net's input is.
+    model = clone(estimator)
+    final = _final_step(model)
     final.set_params(max_epochs=1, early_stopping=False, random_state=0, callbacks=None,
                      batch_size=max(int(final.batch_size), 4096), verbose=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        final.fit(X, Y)
-    return int(final.n_params_)
+        model.fit(X, Y)
+    return int(_final_step(model).n_params_)
 
 
 def _scaled(units, width: int) -> tuple:
