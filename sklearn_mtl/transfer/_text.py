@@ -81,8 +81,10 @@ def verdict_lines(report, summary: pd.DataFrame, overall: pd.DataFrame, settings
             line = (f"{model} is equivalent to the single-task reference on every task (each "
                     "interval within ±margin)")
         else:
-            line = (f"{model}: no clear effect on any task ({mean}); more folds or repeats "
-                    "would narrow the intervals")
+            same = rows.index[rows["verdict"] == "equivalent"].tolist()
+            line = (f"{model}: no clear effect on any task ({mean})"
+                    + (f"; equivalent on {', '.join(same)}" if same else "")
+                    + "; more folds or repeats would narrow the intervals")
         untested = rows[rows["note"] != ""]
         if len(untested):
             line += "; untested: " + ", ".join(f"{t} ({n})" for t, n in untested["note"].items())
