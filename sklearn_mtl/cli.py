@@ -220,7 +220,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
     if not models:
         models = _models(["single"], tasks, max_epochs, args.seed, **net)
     print(f"\n== {title}: {len(X)} rows, {len(models)} model(s) + single-task reference, "
-          f"{args.cv}-fold CV", flush=True)
+          f"{args.cv}-fold CV × {args.repeats} repeats", flush=True)
     start = time.perf_counter()
     report = compare_transfer(
         models, X, Y, reference=_reference(tasks, max_epochs, args.seed, **net), cv=args.cv,
