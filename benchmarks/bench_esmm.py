@@ -1,7 +1,8 @@
 """ESMM's point, measured: conversion-rate AUC over all impressions, entire-space vs clicked-only.
 
-On ``make_ctr_cvr_data`` (purchases observed only after a click), per seed: a fresh data set,
-a 70/30 split, then
+On ``make_ctr_cvr_data`` (purchases observed only after a click), in four regimes (the share of
+the click's user-item interest in the conversion, ``interest_share`` 0.6 or 1.0; clicks at
+about 12 % or, with ``ctr_offset=-2``, 2.5 %), per seed: a fresh data set, a 70/30 split, then
 
 * ``esmm``: ``MultiTaskRecommender("esmm")`` on (click, purchase), the entire-space cascade;
   its pCVR is ``predict_conditional_proba``;
@@ -10,8 +11,8 @@ a 70/30 split, then
   (``architecture="single"``), the usual CVR model.
 
 Each pCVR is scored by ROC AUC against the latent conversion of *every* test impression (the
-generator's ground truth) and, as the usual offline metric, against purchase on the clicked
-test rows only. Writes ``docs/img/esmm_cvr.png`` and prints a Markdown table.
+generator's ground truth) and against the latent conversion on the clicked test rows only; the
+true pCVR's AUC is the ceiling. Writes ``docs/img/esmm_cvr.png`` and prints a Markdown table.
 
     python benchmarks/bench_esmm.py [--quick] [--seeds 5] [--n-samples 50000]
 """
@@ -31,20 +32,34 @@ from sklearn_mtl import MultiTaskRecommender
 from sklearn_mtl.datasets import make_ctr_cvr_data
 
 LABELS = {"esmm": "ESMM (entire space)", "hard_cascade": "hard + cascade",
-          "naive": "naive CVR (clicked rows)"}
+          "naive": "naive CVR (clicked rows)", "truth": "true pCVR (ceiling)"}
+
+
+REGIMES = ((0.6, 0.0), (0.6, -2.0), (1.0, 0.0), (1.0, -2.0))  # (interest_share, ctr_offset)
 
 
 def run(seeds, n_samples: int, max_epochs: int) -> pd.DataFrame:
     rows = []
+    for share, offset in REGIMES:
+        rows += _run_regime(seeds, n_samples, max_epochs, share, offset)
+    return pd.DataFrame(rows)
+
+
+def _run_regime(seeds, n_samples, max_epochs, share, offset):
+    rows = []
     for seed in seeds:
-        data = make_ctr_cvr_data(n_samples=n_samples, random_state=seed, return_bunch=True)
+        data = make_ctr_cvr_data(n_samples=n_samples, interest_share=share, ctr_offset=offset,
+                                 random_state=seed, return_bunch=True)
         index = np.arange(n_samples)
         train, test = train_test_split(index, test_size=0.3, random_state=seed)
         X, Y = data.data, data.target
         X_train, Y_train, X_test = X.iloc[train], Y.iloc[train], X.iloc[test]
         conversion = data.conversion[test]
         clicked = Y["click"].to_numpy()[test] == 1
+        regime = dict(interest_share=share, ctr_offset=offset,
+                      click_rate=float(Y["click"].to_numpy()[train].mean()))
         common = dict(random_state=seed, max_epochs=max_epochs)
+        rows.append({**regime, **_row(seed, "truth", data.pcvr[test], conversion, clicked, 0.0)})
         models = {
             "esmm": MultiTaskRecommender("esmm", **common),
             "hard_cascade": MultiTaskRecommender("hard", cascade={"purchase": "click"}, **common),
@@ -54,16 +69,16 @@ def run(seeds, n_samples: int, max_epochs: int) -> pd.DataFrame:
             model.fit(X_train, Y_train)
             seconds = time.perf_counter() - start
             pcvr = model.predict_conditional_proba(X_test)[1][:, 1]
-            rows.append(_row(seed, name, pcvr, conversion, clicked, seconds))
+            rows.append({**regime, **_row(seed, name, pcvr, conversion, clicked, seconds)})
         on_click = Y_train["click"].to_numpy() == 1
         naive = MultiTaskRecommender("single", **common)
         start = time.perf_counter()
         naive.fit(X_train[on_click], Y_train["purchase"][on_click].astype(int))
         seconds = time.perf_counter() - start
         pcvr = naive.predict_proba(X_test)[:, 1]
-        rows.append(_row(seed, "naive", pcvr, conversion, clicked, seconds))
-        print(pd.DataFrame(rows[-3:]).to_string(index=False), flush=True)
-    return pd.DataFrame(rows)
+        rows.append({**regime, **_row(seed, "naive", pcvr, conversion, clicked, seconds)})
+        print(pd.DataFrame(rows[-4:]).to_string(index=False), flush=True)
+    return rows
 
 
 def _row(seed, name, pcvr, conversion, clicked, seconds):
@@ -74,21 +89,23 @@ def _row(seed, name, pcvr, conversion, clicked, seconds):
 
 
 def table(scores: pd.DataFrame) -> str:
-    lines = ["| model | CVR AUC, all impressions | CVR AUC, clicked rows | fit s |",
-             "|---|---|---|---|"]
-    for name, label in LABELS.items():
-        part = scores[scores["model"] == name]
-        cells = [
-            f"{part[c].mean():.4f} ± {part[c].std(ddof=1) if len(part) > 1 else 0:.4f}"
-            for c in ("auc_all", "auc_clicked")
-        ]
-        lines.append(f"| {label} | {cells[0]} | {cells[1]} | {part['fit_s'].mean():.0f} |")
-    wide = scores.pivot(index="seed", columns="model", values="auc_all")
-    diff = wide["esmm"] - wide["naive"]
-    lines.append("")
-    lines.append(f"ESMM − naive over all impressions, per seed: "
-                 f"{', '.join(f'{d:+.4f}' for d in diff)} (mean {diff.mean():+.4f})")
-    return "\n".join(lines)
+    lines = ["| interest_share | clicks | model | CVR AUC, all impressions | CVR AUC, clicked rows |"
+             " fit s |", "|---|---|---|---|---|---|"]
+    notes = []
+    for (share, _offset), part in scores.groupby(["interest_share", "ctr_offset"], sort=False):
+        clicks = f"{100 * part['click_rate'].mean():.1f} %"
+        for name, label in LABELS.items():
+            rows = part[part["model"] == name]
+            cells = [f"{rows[c].mean():.4f} ± {rows[c].std(ddof=1) if len(rows) > 1 else 0:.4f}"
+                     for c in ("auc_all", "auc_clicked")]
+            fit = "" if name == "truth" else f"{rows['fit_s'].mean():.1f}"
+            lines.append(f"| {share} | {clicks} | {label} | {cells[0]} | {cells[1]} | {fit} |")
+        wide = part.pivot(index="seed", columns="model", values="auc_all")
+        diff = wide["esmm"] - wide["naive"]
+        notes.append(f"interest_share={share}, clicks {clicks}: ESMM − naive over all impressions "
+                     f"per seed {', '.join(f'{d:+.4f}' for d in diff)} (mean {diff.mean():+.4f}, "
+                     f"ESMM ahead on {int((diff > 0).sum())} of {len(diff)})")
+    return "\n".join(lines + [""] + notes)
 
 
 def plot(scores: pd.DataFrame, path: Path) -> None:
@@ -97,19 +114,20 @@ def plot(scores: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
-    for ax, column, title in zip(axes, ("auc_all", "auc_clicked"),
-                                 ("all impressions (latent conversion)", "clicked rows only")):
+    groups = list(scores.groupby(["interest_share", "ctr_offset"], sort=False))
+    fig, axes = plt.subplots(1, len(groups), figsize=(3.2 * len(groups), 3.9), sharey=True)
+    for ax, ((share, _), part) in zip(np.atleast_1d(axes), groups):
         for i, name in enumerate(LABELS):
-            values = scores.loc[scores["model"] == name, column]
-            ax.scatter(np.full(len(values), i), values, alpha=0.7)
-            ax.errorbar(i + 0.15, values.mean(), yerr=values.std(ddof=1) if len(values) > 1 else 0,
-                        fmt="D", color="black", capsize=3)
-        ax.set_xticks(range(len(LABELS)), [v.replace(" (", "\n(") for v in LABELS.values()],
+            values = part.loc[part["model"] == name, "auc_all"]
+            ax.scatter(np.full(len(values), i), values, alpha=0.6, s=14)
+            ax.errorbar(i + 0.2, values.mean(), yerr=values.std(ddof=1) if len(values) > 1 else 0,
+                        fmt="D", color="black", capsize=3, markersize=4)
+        ax.set_xticks(range(len(LABELS)), ["ESMM", "hard +\ncascade", "naive\n(clicked)", "true\npCVR"],
                       fontsize=8)
-        ax.set_title(f"CVR AUC, {title}", fontsize=9)
+        ax.set_title(f"interest_share={share}\nclicks {100 * part['click_rate'].mean():.1f} %",
+                     fontsize=9)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("ROC AUC of pCVR")
+    np.atleast_1d(axes)[0].set_ylabel("CVR AUC over all test impressions\n(vs latent conversion)")
     fig.suptitle(f"make_ctr_cvr_data, {scores['seed'].nunique()} seeds (dots), mean ± sd",
                  fontsize=10)
     fig.tight_layout()

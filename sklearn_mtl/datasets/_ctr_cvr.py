@@ -25,6 +25,7 @@ def make_ctr_cvr_data(
     n_users: int = 1000,
     n_items: int = 500,
     interest_share: float = 0.6,
+    ctr_offset: float = 0.0,
     random_state: int | np.random.RandomState | None = None,
     *,
     return_bunch: bool = False,
@@ -39,7 +40,7 @@ def make_ctr_cvr_data(
        a price, a popularity and a quality; all standard normal (the price log-normal).
        Every impression draws a user and an item uniformly, a position 1-5 and a device.
     2. Click: ``click ~ Bernoulli(pCTR)``, ``logit pCTR = -2 + interest + 0.5 popularity +
-       0.3 activity - 0.3 (position - 1) + device offset``, with
+       0.3 activity - 0.3 (position - 1) + device offset + ctr_offset``, with
        :math:`\text{interest} = u^\top v / 2`.
     3. Latent conversion, drawn for *every* impression: ``conversion ~ Bernoulli(pCVR)``,
        ``logit pCVR = -1 + s interest + sqrt(1 - s^2) u^T w / 2 - 0.7 log price + 0.5 quality
@@ -60,6 +61,9 @@ def make_ctr_cvr_data(
     interest_share : float, default=0.6
         Weight ``s`` in [0, 1] of the user-item interest that drives clicks in the conversion
         logit; 1 makes the user-item part of conversion the same as the click's.
+    ctr_offset : float, default=0.0
+        Added to every click logit: the default gives about 12 % clicks, -2 about 2.5 %
+        (fewer purchase labels, as in real feeds).
     random_state : int, RandomState instance or None, default=None
         Seed of the draws.
     return_bunch : bool, default=False
@@ -95,6 +99,9 @@ def make_ctr_cvr_data(
         raise ValueError(
             f"interest_share={interest_share!r} is not valid: it must be a number in [0, 1]."
         )
+    if (not isinstance(ctr_offset, numbers.Real) or isinstance(ctr_offset, bool)
+            or not np.isfinite(ctr_offset)):
+        raise ValueError(f"ctr_offset={ctr_offset!r} is not valid: it must be a finite number.")
     rng = check_random_state(random_state)
     taste = rng.normal(size=(n_users, _N_LATENT))
     age, activity = rng.normal(size=(2, n_users))
@@ -112,7 +119,7 @@ def make_ctr_cvr_data(
     interest = np.einsum("ij,ij->i", taste[user], profile[item]) / scale
     buy_fit = np.einsum("ij,ij->i", taste[user], buy_profile[item]) / scale
     logit_ctr = (-2.0 + interest + 0.5 * popularity[item] + 0.3 * activity[user]
-                 - 0.3 * (position - 1) + _DEVICE_EFFECT[device, 0])
+                 - 0.3 * (position - 1) + _DEVICE_EFFECT[device, 0] + float(ctr_offset))
     s = float(interest_share)
     logit_cvr = (-1.0 + s * interest + np.sqrt(1 - s**2) * buy_fit - 0.7 * log_price[item]
                  + 0.5 * quality[item] + 0.2 * age[user] + _DEVICE_EFFECT[device, 1])
