@@ -1,8 +1,9 @@
 """ESMM's point, measured: conversion-rate AUC over all impressions, entire-space vs clicked-only.
 
-On ``make_ctr_cvr_data`` (purchases observed only after a click), in four regimes (the share of
+On ``make_ctr_cvr_data`` (purchases observed only after a click), in eight regimes (the share of
 the click's user-item interest in the conversion, ``interest_share`` 0.6 or 1.0; clicks at
-about 12 % or, with ``ctr_offset=-2``, 2.5 %), per seed: a fresh data set, a 70/30 split, then
+about 12 % or, with ``ctr_offset=-2``, 2.5 %; with the ``user_id`` / ``item_id`` columns, which
+the nets embed, or without them), per seed: a fresh data set, a 70/30 split, then
 
 * ``esmm``: ``MultiTaskRecommender("esmm")`` on (click, purchase), the entire-space cascade;
   its pCVR is ``predict_conditional_proba``;
@@ -35,17 +36,19 @@ LABELS = {"esmm": "ESMM (entire space)", "hard_cascade": "hard + cascade",
           "naive": "naive CVR (clicked rows)", "truth": "true pCVR (ceiling)"}
 
 
-REGIMES = ((0.6, 0.0), (0.6, -2.0), (1.0, 0.0), (1.0, -2.0))  # (interest_share, ctr_offset)
+# (interest_share, ctr_offset, keep the id columns)
+REGIMES = tuple((share, offset, ids) for ids in (True, False) for share in (0.6, 1.0)
+                for offset in (0.0, -2.0))
 
 
 def run(seeds, n_samples: int, max_epochs: int) -> pd.DataFrame:
     rows = []
-    for share, offset in REGIMES:
-        rows += _run_regime(seeds, n_samples, max_epochs, share, offset)
+    for share, offset, ids in REGIMES:
+        rows += _run_regime(seeds, n_samples, max_epochs, share, offset, ids)
     return pd.DataFrame(rows)
 
 
-def _run_regime(seeds, n_samples, max_epochs, share, offset):
+def _run_regime(seeds, n_samples, max_epochs, share, offset, ids):
     rows = []
     for seed in seeds:
         data = make_ctr_cvr_data(n_samples=n_samples, interest_share=share, ctr_offset=offset,
@@ -53,10 +56,12 @@ def _run_regime(seeds, n_samples, max_epochs, share, offset):
         index = np.arange(n_samples)
         train, test = train_test_split(index, test_size=0.3, random_state=seed)
         X, Y = data.data, data.target
+        if not ids:
+            X = X.drop(columns=["user_id", "item_id"])
         X_train, Y_train, X_test = X.iloc[train], Y.iloc[train], X.iloc[test]
         conversion = data.conversion[test]
         clicked = Y["click"].to_numpy()[test] == 1
-        regime = dict(interest_share=share, ctr_offset=offset,
+        regime = dict(interest_share=share, ctr_offset=offset, ids=ids,
                       click_rate=float(Y["click"].to_numpy()[train].mean()))
         common = dict(random_state=seed, max_epochs=max_epochs)
         rows.append({**regime, **_row(seed, "truth", data.pcvr[test], conversion, clicked, 0.0)})
@@ -89,20 +94,23 @@ def _row(seed, name, pcvr, conversion, clicked, seconds):
 
 
 def table(scores: pd.DataFrame) -> str:
-    lines = ["| interest_share | clicks | model | CVR AUC, all impressions | CVR AUC, clicked rows |"
-             " fit s |", "|---|---|---|---|---|---|"]
+    lines = ["| ids | interest_share | clicks | model | CVR AUC, all impressions |"
+             " CVR AUC, clicked rows | fit s |", "|---|---|---|---|---|---|---|"]
     notes = []
-    for (share, _offset), part in scores.groupby(["interest_share", "ctr_offset"], sort=False):
+    keys = ["ids", "interest_share", "ctr_offset"]
+    for (ids, share, _offset), part in scores.groupby(keys, sort=False):
         clicks = f"{100 * part['click_rate'].mean():.1f} %"
         for name, label in LABELS.items():
             rows = part[part["model"] == name]
             cells = [f"{rows[c].mean():.4f} ± {rows[c].std(ddof=1) if len(rows) > 1 else 0:.4f}"
                      for c in ("auc_all", "auc_clicked")]
             fit = "" if name == "truth" else f"{rows['fit_s'].mean():.1f}"
-            lines.append(f"| {share} | {clicks} | {label} | {cells[0]} | {cells[1]} | {fit} |")
+            lines.append(f"| {'yes' if ids else 'no'} | {share} | {clicks} | {label} | {cells[0]} |"
+                         f" {cells[1]} | {fit} |")
         wide = part.pivot(index="seed", columns="model", values="auc_all")
         diff = wide["esmm"] - wide["naive"]
-        notes.append(f"interest_share={share}, clicks {clicks}: ESMM − naive over all impressions "
+        notes.append(f"ids {'yes' if ids else 'no'}, interest_share={share}, clicks {clicks}: "
+                     "ESMM − naive over all impressions "
                      f"per seed {', '.join(f'{d:+.4f}' for d in diff)} (mean {diff.mean():+.4f}, "
                      f"ESMM ahead on {int((diff > 0).sum())} of {len(diff)})")
     return "\n".join(lines + [""] + notes)
@@ -114,9 +122,12 @@ def plot(scores: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = list(scores.groupby(["interest_share", "ctr_offset"], sort=False))
-    fig, axes = plt.subplots(1, len(groups), figsize=(3.2 * len(groups), 3.9), sharey=True)
-    for ax, ((share, _), part) in zip(np.atleast_1d(axes), groups):
+    groups = list(scores.groupby(["ids", "interest_share", "ctr_offset"], sort=False))
+    n_cols = min(4, len(groups))
+    n_rows = -(-len(groups) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 3.6 * n_rows), sharey=True,
+                             squeeze=False)
+    for ax, ((ids, share, _), part) in zip(axes.ravel(), groups):
         for i, name in enumerate(LABELS):
             values = part.loc[part["model"] == name, "auc_all"]
             ax.scatter(np.full(len(values), i), values, alpha=0.6, s=14)
@@ -124,10 +135,11 @@ def plot(scores: pd.DataFrame, path: Path) -> None:
                         fmt="D", color="black", capsize=3, markersize=4)
         ax.set_xticks(range(len(LABELS)), ["ESMM", "hard +\ncascade", "naive\n(clicked)", "true\npCVR"],
                       fontsize=8)
-        ax.set_title(f"interest_share={share}\nclicks {100 * part['click_rate'].mean():.1f} %",
-                     fontsize=9)
+        ax.set_title(f"{'with' if ids else 'without'} id columns, interest_share={share}\n"
+                     f"clicks {100 * part['click_rate'].mean():.1f} %", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
-    np.atleast_1d(axes)[0].set_ylabel("CVR AUC over all test impressions\n(vs latent conversion)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("CVR AUC over all test impressions\n(vs latent conversion)")
     fig.suptitle(f"make_ctr_cvr_data, {scores['seed'].nunique()} seeds (dots), mean ± sd",
                  fontsize=10)
     fig.tight_layout()
