@@ -263,3 +263,28 @@ def test_default_search_spaces(architecture, extra):
     space = set(default_search_space(MultiTaskRecommender(architecture)))
     base = set(default_search_space(MultiTaskRecommender("hard")))
     assert space - base == extra
+
+
+def test_tune_ple_with_its_default_space(census_1500):
+    from sklearn_mtl.tuning import tune
+
+    X, Y = census_1500
+    model = MultiTaskRecommender("ple", max_epochs=2, batch_size=256, random_state=0, device="cpu")
+    result = tune(model, X.iloc[:600], Y.iloc[:600], n_trials=2, random_state=0)
+    assert {"n_levels", "n_shared_experts", "n_task_experts"} <= set(result.best_params_)
+    assert result.best_estimator_.n_levels == result.best_params_["n_levels"]
+    assert len(result.best_estimator_.gate_weights(X.iloc[:5])) == result.best_params_["n_levels"]
+
+
+def test_compare_transfer_with_esmm_and_its_reference():
+    from sklearn_mtl import compare_transfer
+
+    data, _, _ = _ctr_split(n=3000)
+    X, Y = data.data, data.target.fillna(0.0)  # entire-space labels: scored on every impression
+    esmm = MultiTaskRecommender("esmm", **{**FAST, "max_epochs": 3})
+    reference = clone(esmm).set_params(**esmm._reference_params())
+    report = compare_transfer({"esmm": esmm, "omoe": MultiTaskRecommender("omoe", **FAST)}, X, Y,
+                              reference=reference, cv=2, random_state=0)
+    summary = report.summary()
+    assert {"esmm", "omoe"} <= set(summary.index.get_level_values(0))
+    assert set(summary.index.get_level_values(1)) == {"click", "purchase"}
