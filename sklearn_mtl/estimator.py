@@ -66,7 +66,7 @@ class MultiTaskRecommender(BaseEstimator):
         four experts, as many as mmoe's default ``n_experts``.
     cascade : None or dict, default=None
         Entire-space cascades ``{child task: parent task}`` between binary tasks, e.g.
-        ``{"purchase": "click"}``: ``P(purchase | x) = P(click | x) * P(purchase | click, x)``.
+        ``{"purchase": "click"}``: ``P(click and purchase | x) = P(click | x) * P(purchase | click, x)``.
         The parent's loss is on its labelled rows and the child's loss on that product over
         every row, so the conditional tower never trains on clicked rows alone (ESMM). Child
         labels are entire-space: on rows whose parent label is 0 the child label is 0 whatever
