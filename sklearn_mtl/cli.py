@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-MODEL_CHOICES = ("hard", "soft", "mmoe", "single", "lgbm")
+MODEL_CHOICES = ("hard", "soft", "mmoe", "single", "omoe", "cgc", "ple", "esmm", "lgbm")
 PRUNER_CHOICES = ("median", "hyperband", "successive_halving", "none")
 
 
