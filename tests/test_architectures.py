@@ -282,9 +282,12 @@ def test_compare_transfer_with_esmm_and_its_reference():
     data, _, _ = _ctr_split(n=3000)
     X, Y = data.data, data.target.fillna(0.0)  # entire-space labels: scored on every impression
     esmm = MultiTaskRecommender("esmm", **{**FAST, "max_epochs": 3})
-    reference = clone(esmm).set_params(**esmm._reference_params())
+    # The default reference is the first net's single-task twin: "single" without the cascade.
     report = compare_transfer({"esmm": esmm, "omoe": MultiTaskRecommender("omoe", **FAST)}, X, Y,
-                              reference=reference, cv=2, random_state=0)
+                              cv=2, random_state=0, return_estimators=True)
+    fitted = report.estimators[("reference", 0)]
+    assert (fitted.architecture, fitted.cascade, fitted.cascade_) == ("single", None, {})
+    assert report.shared == {"esmm": True, "omoe": True}
     summary = report.summary()
     assert {"esmm", "omoe"} <= set(summary.index.get_level_values(0))
     assert set(summary.index.get_level_values(1)) == {"click", "purchase"}

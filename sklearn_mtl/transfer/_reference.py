@@ -28,7 +28,9 @@ def _shares_parameters(estimator) -> bool:
     from ..estimator import MultiTaskRecommender
 
     final = _final_step(estimator)
-    return isinstance(final, MultiTaskRecommender) and final.architecture != "single"
+    # A cascade ties the child's prediction to the parent's column even between "single" columns.
+    return isinstance(final, MultiTaskRecommender) and (
+        final.architecture != "single" or final.cascade is not None)
 
 
 def _first_net(models: dict):
@@ -44,9 +46,13 @@ def _first_net(models: dict):
 
 
 def _default_reference(models: dict):
-    """The first net's settings with ``architecture="single"``: per-task capacity, no sharing."""
+    """The first net's settings with ``architecture="single"``: per-task capacity, no sharing.
+
+    The net says what its single-task twin is (``_reference_params``): a cascade is dropped too.
+    """
     reference = clone(_first_net(models))
-    _final_step(reference).set_params(architecture="single")
+    final = _final_step(reference)
+    final.set_params(**final._reference_params())
     return reference
 
 
@@ -83,7 +89,8 @@ def _matched_reference(models: dict, X, Y):
 
     def size(width):
         candidate = clone(target_model)
-        _final_step(candidate).set_params(architecture="single", hidden_units=_scaled(base, width))
+        final = _final_step(candidate)
+        final.set_params(**final._reference_params(), hidden_units=_scaled(base, width))
         return candidate, _count_params(candidate, X, Y)
 
     lo, hi = 1, max(2, int(np.atleast_1d(base)[0]))
