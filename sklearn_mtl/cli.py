@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-MODEL_CHOICES = ("hard", "soft", "mmoe", "single", "lgbm")
+MODEL_CHOICES = ("hard", "soft", "mmoe", "single", "omoe", "cgc", "ple", "esmm", "lgbm")
 PRUNER_CHOICES = ("median", "hyperband", "successive_halving", "none")
 
 
@@ -123,17 +123,21 @@ def build_parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser(
         "compare",
         help="per-task scores of multi-task models against the single-task reference",
-        description="Train every model and the single-task reference on the same folds; print "
-        "per task the delta against the reference, its p-value and a negative-transfer flag; "
-        "write summary.csv, scores.csv and negative_transfer.png into --out. With no --data, "
-        "runs the built-in generator twice: related tasks (correlation 0.9) and unrelated "
-        "tasks (correlation 0.0).",
+        description="Train every model and the single-task reference on the same repeated folds; "
+        "print per task the delta against the reference with its confidence interval, the "
+        "Holm-adjusted p-value of the corrected resampled t-test and a verdict (worse, better, "
+        "equivalent, inconclusive), then one sentence per model; write summary.csv, "
+        "overall.csv, scores.csv and negative_transfer.png into --out. With no --data, runs "
+        "the built-in generator twice: related tasks (correlation 0.9) and unrelated tasks "
+        "(correlation 0.0) through a one-unit shared bottom.",
     )
     _add_data_arguments(cmp, None, "the generator, related and unrelated tasks")
     cmp.add_argument("--models", type=_model_list, default=["hard", "mmoe", "lgbm"],
                      help="comma-separated subset of %(choices)s (default: hard,mmoe,lgbm)"
                      .replace("%(choices)s", ",".join(MODEL_CHOICES)))
     cmp.add_argument("--cv", type=_fold_count, default=3, help="number of folds (default: 3)")
+    cmp.add_argument("--repeats", type=_positive_int, default=2,
+                     help="repeats of the folds, each with new seeds (default: 2)")
     cmp.add_argument("--max-epochs", type=_positive_int, default=None,
                      help="epochs for the nets (default: 30 synthetic, 20 otherwise)")
     cmp.add_argument("--n-jobs", type=int, default=None,
@@ -280,7 +284,8 @@ def _read_params(entries, models: list[str]) -> dict[str, dict]:
     return out
 
 
-def _models(names, tasks, max_epochs, seed, categorical="auto", params=None, progress=None):
+def _models(names, tasks, max_epochs, seed, categorical="auto", params=None, progress=None,
+            **net):
     from .baselines import PerTaskLGBM
     from .estimator import MultiTaskRecommender
 
@@ -293,19 +298,19 @@ def _models(names, tasks, max_epochs, seed, categorical="auto", params=None, pro
         else:
             callbacks = None if progress is None else [progress(name)]
             models[name] = MultiTaskRecommender(
-                name, tasks=tasks, max_epochs=max_epochs, lr=3e-3, random_state=seed,
-                categorical_features=categorical, callbacks=callbacks,
+                name, tasks=tasks, categorical_features=categorical, callbacks=callbacks,
+                **{"max_epochs": max_epochs, "lr": 3e-3, "random_state": seed, **net}
             ).set_params(**params.get(name, {}))
     return models
 
 
-def _reference(tasks, max_epochs, seed, categorical="auto", params=None, progress=None):
+def _reference(tasks, max_epochs, seed, categorical="auto", params=None, progress=None, **net):
     from .estimator import MultiTaskRecommender
 
     return MultiTaskRecommender(
-        "single", tasks=tasks, max_epochs=max_epochs, lr=3e-3, random_state=seed,
-        categorical_features=categorical,
+        "single", tasks=tasks, categorical_features=categorical,
         callbacks=None if progress is None else [progress("reference")],
+        **{"max_epochs": max_epochs, "lr": 3e-3, "random_state": seed, **net},
     ).set_params(**(params or {}).get("single", {}))
 
 
@@ -334,7 +339,7 @@ def describe_schema(X, Y, tasks, categorical="auto") -> str:
     return "\n".join(lines)
 
 
-def _compare_one(title, X, Y, tasks, args, out: Path, stem: str):
+def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
     from .transfer import compare_transfer
 
     max_epochs = args.max_epochs or (30 if args.data in (None, "synthetic") else 20)
@@ -350,16 +355,16 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str):
         from ._progress import Bars, FitProgress
 
         n_nets = sum(m != "lgbm" for m in names) + 1
-        bars = Bars(n_nets * args.cv, desc="net fits")
+        bars = Bars(n_nets * args.cv * args.repeats, desc="net fits")
         bars.fits.clear()
 
         def progress(label):
             return FitProgress(bars, label)
     else:
         progress = None
-    models = _models(names, tasks, max_epochs, args.seed, categorical, params, progress)
+    models = _models(names, tasks, max_epochs, args.seed, categorical, params, progress, **net)
     print(f"\n== {title}: {len(X)} rows, {len(models)} model(s) + single-task reference, "
-          f"{args.cv}-fold CV", flush=True)
+          f"{args.cv}-fold CV × {args.repeats} repeats", flush=True)
     print(describe_schema(X, Y, tasks, categorical), flush=True)
     for name, given in params.items():
         print(f"  {name} parameters from --params: {given}")
@@ -371,8 +376,8 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str):
     try:
         report = compare_transfer(
             models, X, Y,
-            reference=_reference(tasks, max_epochs, args.seed, categorical, params, progress),
-            cv=args.cv, n_jobs=args.n_jobs, random_state=args.seed,
+            reference=_reference(tasks, max_epochs, args.seed, categorical, params, progress, **net),
+            cv=args.cv, n_repeats=args.repeats, n_jobs=args.n_jobs, random_state=args.seed,
             verbose=0 if (args.quiet or in_process) else 10, **extra,
         )
     finally:
@@ -382,6 +387,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str):
     print(report)
     out.mkdir(parents=True, exist_ok=True)
     report.summary().to_csv(out / f"{stem}summary.csv")
+    report.overall().to_csv(out / f"{stem}overall.csv")
     report.scores.to_csv(out / f"{stem}scores.csv", index=False)
     ax = report.plot()
     ax.set_title(f"{title}: {ax.get_title()}")
@@ -408,14 +414,24 @@ def cmd_compare(args) -> int:
     if args.data is None:
         from .datasets import make_multitask_data
 
-        for corr, stem in ((0.9, "related_"), (0.0, "unrelated_")):
+        # Two settings with known answers: related tasks through the default bottom (sharing
+        # has room for both), and unrelated tasks squeezed through a one-unit shared bottom,
+        # which can carry only one task's direction (negative transfer by construction).
+        settings = (("related tasks (correlation 0.9), default 64-32 bottom", 0.9, "related_", {}),
+                    ("unrelated tasks (correlation 0.0), one-unit shared bottom", 0.0,
+                     "unrelated_", {"hidden_units": (1,), "lr": 2e-2, "batch_size": 512}))
+        verdicts = []
+        for title, corr, stem, net in settings:
             X, Y = make_multitask_data(n_samples=args.n_rows or 3000, n_features=20,
                                        task_correlation=corr, random_state=args.seed)
-            _compare_one(f"synthetic tasks, correlation {corr}", X, Y, "auto", args, out, stem)
+            report = _compare_one(title, X, Y, "auto", args, out, stem, **net)
+            verdicts += [f"{title}:", *(f"  {line}" for line in report.verdict_lines())]
+        print("\nIn short\n" + "\n".join(verdicts))
     else:
         X, Y, tasks = _load(args)
         _compare_one(f"{args.data}", X, Y, tasks, args, out, "")
-    print(f"\nwrote summary.csv, scores.csv and negative_transfer.png files to {out.resolve()}")
+    print(f"\nwrote summary.csv, overall.csv, scores.csv and negative_transfer.png files to "
+          f"{out.resolve()}")
     return 0
 
 
