@@ -417,7 +417,8 @@ def cmd_compare(args) -> int:
         # Two settings with known answers: related tasks through the default bottom (sharing
         # has room for both), and unrelated tasks squeezed through a one-unit shared bottom,
         # which can carry only one task's direction (negative transfer by construction).
-        settings = (("related tasks (correlation 0.9), default 64-32 bottom", 0.9, "related_", {}),
+        settings = (("related tasks (correlation 0.9), default 64-32 bottom", 0.9, "related_",
+                     {"batch_size": 256}),
                     ("unrelated tasks (correlation 0.0), one-unit shared bottom", 0.0,
                      "unrelated_", {"hidden_units": (1,), "lr": 2e-2, "batch_size": 512}))
         verdicts = []
