@@ -12,19 +12,58 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.helper import predefined_split
 
 from ._validation import check_number as _check_number
 from ._validation import check_units as _check_units
 from ._validation import resolve_device as _resolve_device
 from .diagnostics import GradientConflict
-from .features import FeatureEncoder
+from .features import (
+    FeatureEncoder,
+    check_columns_match,
+    check_feature_dtypes,
+    explain_non_numeric,
+)
 from .losses import MultiTaskLoss
 from .metrics import mean_score
 from .nets import ARCHITECTURES, build_module
-from .tasks import TargetEncoder
-from .training import MultiTaskDataset, MultiTaskNeuralNet, TaskScoring, TensorBatchLoader, as_numpy
+from .tasks import TargetEncoder, check_task_sample_weight
+from .training import (
+    MultiTaskDataset,
+    MultiTaskNeuralNet,
+    NonFiniteLossCheck,
+    TaskScoring,
+    TensorBatchLoader,
+    as_numpy,
+)
+
+
+def _preview(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_callbacks(callbacks) -> None:
+    """Every entry a skorch Callback or a (name, Callback) pair; else name the bad entry."""
+    for i, cb in enumerate(callbacks or []):
+        if isinstance(cb, tuple) and len(cb) == 2 and isinstance(cb[0], str):
+            cb = cb[1]
+        if not (isinstance(cb, Callback) or isinstance(cb, type) and issubclass(cb, Callback)):
+            raise ValueError(
+                f"callbacks[{i}]={_preview(cb)} is not valid: use skorch Callback instances or "
+                "(name, Callback) pairs."
+            )
+
+
+def _check_random_state(random_state) -> None:
+    try:
+        check_random_state(random_state)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"random_state={random_state!r} is not valid: use None, an int in [0, 2**32 - 1] or "
+            "a numpy RandomState."
+        ) from None
 
 
 class MultiTaskRecommender(BaseEstimator):
@@ -231,6 +270,8 @@ class MultiTaskRecommender(BaseEstimator):
             )
         if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
             raise ValueError(f"callbacks={self.callbacks!r} is not valid: use a list or None.")
+        _check_callbacks(self.callbacks)
+        _check_random_state(self.random_state)
         return hidden, tower
 
     def _check_task_weights(self, n_tasks):
@@ -258,8 +299,13 @@ class MultiTaskRecommender(BaseEstimator):
         return weights
 
     def _validate_X(self, X, reset):
+        check_feature_dtypes(X)
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, skip_check_array=True, reset=reset)
+            if reset:
+                self._fit_columns = list(X.columns)
+            else:
+                check_columns_match(getattr(self, "_fit_columns", None), X)
             if X.shape[0] == 0:
                 raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a "
                                  "minimum of 1 is required.")
@@ -270,14 +316,25 @@ class MultiTaskRecommender(BaseEstimator):
             validate_data(self, X, skip_check_array=True, reset=False)
             return pd.DataFrame(np.asarray(X), columns=self.feature_names_in_)
         listed = not (isinstance(self.categorical_features, str) or self.categorical_features is None)
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse=["csr", "csc", "coo"],
-            dtype=None if listed else "numeric",
-            ensure_all_finite=False,
-        )
+        try:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                accept_sparse=["csr", "csc", "coo"],
+                dtype=None if listed else "numeric",
+                ensure_all_finite=False,
+            )
+        except ValueError as exc:
+            better = None if listed else explain_non_numeric(
+                X, "pass a DataFrame (text columns are embedded), or list the column in "
+                "categorical_features."
+            )
+            if better is None:
+                raise
+            raise better from exc
+        if reset:
+            self._fit_columns = None
         if sp.issparse(X):
             X = X.toarray()
         return X
@@ -285,7 +342,12 @@ class MultiTaskRecommender(BaseEstimator):
     def _check_sample_weight(self, sample_weight, n):
         if sample_weight is None:
             return None
-        sw = np.asarray(sample_weight, dtype=float)
+        try:
+            sw = np.asarray(sample_weight, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"sample_weight is not valid: it must hold numbers, got {_preview(sample_weight)}."
+            ) from None
         if sw.ndim == 0:
             sw = np.full(n, float(sw))
         if sw.shape != (n,):
@@ -333,6 +395,7 @@ class MultiTaskRecommender(BaseEstimator):
                                   self.embedding_dim).fit(X)
         x_num, x_cat = features.transform(X)
         y_enc = targets.transform(y)
+        check_task_sample_weight(targets.names_, y_enc, sw)
         unlabelled = int(np.isnan(y_enc).all(axis=1).sum())
         if unlabelled:
             warnings.warn(
@@ -360,7 +423,7 @@ class MultiTaskRecommender(BaseEstimator):
 
         # The net's own scoring runs first, so that user callbacks (optuna-integration's
         # SkorchPruningCallback, a checkpoint) find valid_score_* in the epoch's history row.
-        callbacks = []
+        callbacks = [("non_finite_loss", NonFiniteLossCheck())]
         if use_valid:
             callbacks.append(
                 ("task_scoring", TaskScoring(targets.kinds_, targets.names_, targets.n_outputs_))
