@@ -283,8 +283,8 @@ def check_feature_dtypes(X) -> None:
             )
         if pd.api.types.is_complex_dtype(dtype):
             raise ValueError(
-                f"{where} has dtype {dtype}: complex values are not supported (the imaginary part "
-                "would be lost). Split it into real and imaginary columns."
+                f"{where} has dtype {dtype}. Complex data not supported: the imaginary part "
+                "would be lost; split it into real and imaginary columns."
             )
 
 
@@ -296,11 +296,14 @@ def value_kind(values) -> str:
     would send every value to the unknown bucket.
     """
     dtype = getattr(values, "dtype", None)
+    if len(values) == 0:
+        return "none"
     if isinstance(dtype, pd.CategoricalDtype):
         return value_kind(dtype.categories)
     if dtype is not None and (pd.api.types.is_numeric_dtype(dtype)
                               or pd.api.types.is_bool_dtype(dtype)):
-        return "number"
+        # An all-missing float column (NaN for every row) says nothing about the type.
+        return "none" if pd.isna(values).all() else "number"
     if dtype is not None and pd.api.types.is_string_dtype(dtype) and not (
         pd.api.types.is_object_dtype(dtype)
     ):
