@@ -125,7 +125,7 @@ def _clean_labels(name, values: pd.Series) -> pd.Series:
     return values
 
 
-def _infer_kind(name, values: pd.Series) -> str:
+def _infer_kind(name, values: pd.Series, had_missing: bool = False) -> str:
     """Kind of a task under ``tasks="auto"``, from the dtype and the values of its labels.
 
     bool -> binary; float -> binary when its values are two whole numbers (0.0 / 1.0, an int
@@ -141,7 +141,19 @@ def _infer_kind(name, values: pd.Series) -> str:
         n_distinct = len(np.unique(arr))
         if pd.api.types.is_float_dtype(values.dtype):
             integral = np.array_equal(arr, np.round(arr))
-            return "binary" if integral and n_distinct <= 2 else "regression"
+            if integral and n_distinct <= 2:
+                return "binary"
+            if integral and had_missing and n_distinct <= _MANY_CLASSES:
+                # pandas turns an int column with a missing label into float64: say which way
+                # the doubt was settled.
+                warnings.warn(
+                    f"Task {name!r} holds {n_distinct} whole numbers and missing labels in a float "
+                    f"column: inferred as regression. If they are classes, pass tasks={{{name!r}: "
+                    "'multiclass'}} or give the column pandas' 'Int64' dtype.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            return "regression"
         if n_distinct <= 2:
             return "binary"
         if n_distinct > _MANY_CLASSES:
@@ -240,13 +252,14 @@ class TargetEncoder:
         self.scale_ = np.ones(len(names))
         for t, (name, kind) in enumerate(zip(names, kinds)):
             values = _present(frame[name])
+            had_missing = len(values) < len(frame)
             if len(values) == 0:
                 raise ValueError(
                     f"Task {name!r} has no labels: every value of its Y column is missing."
                 )
             values = _clean_labels(name, values)
             if kind is None:
-                kind = _infer_kind(name, values)
+                kind = _infer_kind(name, values, had_missing)
             if kind == "regression":
                 if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(
                     values.dtype
