@@ -149,7 +149,7 @@ def _infer_kind(name, values: pd.Series, had_missing: bool = False) -> str:
                 warnings.warn(
                     f"Task {name!r} holds {n_distinct} whole numbers and missing labels in a float "
                     f"column: inferred as regression. If they are classes, pass tasks={{{name!r}: "
-                    "'multiclass'}} or give the column pandas' 'Int64' dtype.",
+                    "'multiclass'} or give the column pandas' 'Int64' dtype.",
                     UserWarning,
                     stacklevel=4,
                 )

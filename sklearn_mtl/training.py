@@ -183,6 +183,7 @@ class NonFiniteLossCheck(Callback):
         epoch = len(net.history)
         raise ValueError(
             f"Training diverged: the training loss became {float(loss.detach())} in epoch {epoch}. "
-            f"lr={net.lr!r} is probably too large: lower it (e.g. lr={net.lr / 100:g}), or scale "
-            "the features and check the targets for extreme values."
+            f"lr={net.lr!r} is probably too large: lower it (the default is 1e-3; try "
+            f"lr={min(net.lr / 10, 1e-3):g}), or scale the features and check the targets for "
+            "extreme values."
         )
