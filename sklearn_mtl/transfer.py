@@ -98,7 +98,16 @@ def _folds(cv, frame: pd.DataFrame, random_state) -> list:
     # A splitter that needs y (StratifiedKFold) gets the first task's labels when complete.
     first = frame.iloc[:, 0]
     y = None if first.isna().any() else first.to_numpy()
-    return list(splitter.split(np.zeros((n, 1)), y))
+    try:
+        return list(splitter.split(np.zeros((n, 1)), y))
+    except (TypeError, ValueError) as exc:
+        if y is not None:
+            raise
+        raise ValueError(
+            f"cv={cv!r} needs labels to split on, and it would use the first task "
+            f"{frame.columns[0]!r}, which has {int(first.isna().sum())} missing labels; use "
+            "KFold (cv=int) or put a task without missing labels first in Y."
+        ) from exc
 
 
 def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, metric="auto",

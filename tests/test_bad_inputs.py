@@ -270,3 +270,17 @@ def test_census_frame_still_fits_and_scores(census_small):
     X_train, X_test, Y_train, Y_test = train_test_split(X, Y, test_size=0.3, random_state=0)
     model = PerTaskLGBM(**LGBM).fit(X_train, Y_train)
     assert per_task_scores(model, X_test, Y_test)["income"] > 0.85
+
+
+def test_stratified_cv_with_missing_labels_in_the_first_task_says_what_to_do(census_1500):
+    from sklearn.model_selection import StratifiedKFold
+
+    from sklearn_mtl import compare_transfer
+
+    X, Y = census_1500
+    Y = Y.astype(float)
+    Y.loc[:99, "income"] = np.nan
+    with pytest.raises(ValueError, match=r"cv=StratifiedKFold.* first task 'income', which has 100 "
+                                         r"missing labels; use KFold"):
+        compare_transfer({"lgbm": PerTaskLGBM(**LGBM)}, X, Y, reference=PerTaskLGBM(**LGBM),
+                         cv=StratifiedKFold(3))
