@@ -28,7 +28,7 @@ from sklearn.utils.validation import (
 )
 
 from ._lgbm_params import check_lgbm_params
-from ._validation import check_number
+from ._validation import check_number, check_seed
 from .features import (
     check_category_kind,
     check_columns_match,
@@ -177,7 +177,8 @@ class PerTaskLGBM(BaseEstimator):
     **kwargs
         Any other LightGBM parameter (``subsample`` with ``subsample_freq``, ``reg_alpha``,
         ``min_split_gain``, ``importance_type``, ...), passed to every task's model and seen by
-        ``get_params``, ``set_params``, ``clone`` and ``GridSearchCV``.
+        ``get_params``, ``set_params``, ``clone`` and ``GridSearchCV``. ``fit`` refuses a name
+        LightGBM does not know (with the closest valid one) and common parameters out of range.
 
     Attributes
     ----------
@@ -305,6 +306,7 @@ class PerTaskLGBM(BaseEstimator):
         ):
             raise ValueError("per_task_params must be None or a dict {task name: {parameter: "
                              f"value}}}}, got {per_task!r}.")
+        check_seed(self.random_state)
         check_lgbm_params(self._lgbm_params())
         for task, params in (per_task or {}).items():
             check_lgbm_params(params, f" in per_task_params for task {task!r}")

@@ -16,6 +16,7 @@ from skorch.callbacks import Callback, EarlyStopping
 from skorch.helper import predefined_split
 
 from ._validation import check_number as _check_number
+from ._validation import check_seed as _check_seed
 from ._validation import check_units as _check_units
 from ._validation import resolve_device as _resolve_device
 from .diagnostics import GradientConflict
@@ -56,16 +57,6 @@ def _check_callbacks(callbacks) -> None:
             )
 
 
-def _check_random_state(random_state) -> None:
-    try:
-        check_random_state(random_state)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"random_state={random_state!r} is not valid: use None, an int in [0, 2**32 - 1] or "
-            "a numpy RandomState."
-        ) from None
-
-
 class MultiTaskRecommender(BaseEstimator):
     """Multi-task neural recommender: hard sharing, soft sharing, MMoE or single-task columns.
 
@@ -82,7 +73,9 @@ class MultiTaskRecommender(BaseEstimator):
         single-task reference with the same per-task capacity as ``"hard"``.
     tasks : "auto", str, list or dict, default="auto"
         Kind of each task (``"binary"``, ``"multiclass"``, ``"regression"``); ``"auto"`` infers
-        it from each column of ``Y`` (scikit-learn's ``type_of_target`` on the labelled rows).
+        it from each column's dtype and labelled values: a float column is regression unless its
+        values are two whole numbers, integer / text / category columns are classes, and a text
+        column of mostly unique values is an error (see docs/bad-inputs.md).
     hidden_units : tuple of int, default=(64, 32)
         Widths of the bottom MLP (hard), of each expert (mmoe) or of each task's bottom.
     tower_units : tuple of int, default=(16,)
@@ -271,7 +264,7 @@ class MultiTaskRecommender(BaseEstimator):
         if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
             raise ValueError(f"callbacks={self.callbacks!r} is not valid: use a list or None.")
         _check_callbacks(self.callbacks)
-        _check_random_state(self.random_state)
+        _check_seed(self.random_state)
         return hidden, tower
 
     def _check_task_weights(self, n_tasks):

@@ -212,8 +212,9 @@ def test_divergence_names_the_epoch_and_suggests_a_lower_lr(ratings, early_stopp
 
 def test_bad_random_state_and_callbacks_name_the_parameter():
     X, Y = small_xy(40)
-    with pytest.raises(ValueError, match=r"random_state=-1 is not valid: use None, an int"):
-        MultiTaskRecommender(**{**NET, "random_state": -1}).fit(X, Y)
+    for model in both():
+        with pytest.raises(ValueError, match=r"random_state=-1 is not valid: use None, an int"):
+            model.set_params(random_state=-1).fit(X, Y)
     with pytest.raises(ValueError, match=r"callbacks\[0\]=1 is not valid: use skorch Callback"):
         MultiTaskRecommender(**NET, callbacks=[1]).fit(X, Y)
 
