@@ -183,3 +183,15 @@ def test_tune_out_that_is_a_file_fails_before_the_study(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "is an existing file, not a folder" in err and "--download" not in err
     assert out.read_text() == "keep me"
+
+
+def test_free_text_target_in_a_csv_is_refused_with_how_to_declare_it(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300),
+                          "review": [f"text number {i}" for i in range(300)]})
+    path = tmp_path / "reviews.csv"
+    frame.to_csv(path, index=False)
+    assert main(["compare", "--data", str(path), "--targets", "review", "--models", "hard",
+                 "--cv", "2", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "Task 'review' looks like free text, not classes: 300 distinct values" in err
