@@ -31,9 +31,9 @@ from hypothesis import strategies as st  # noqa: E402
 from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM  # noqa: E402
 
 PACKAGE = str(Path(__file__).resolve().parents[1] / "sklearn_mtl")
-CI = settings(max_examples=60, derandomize=True, deadline=None, database=None,
+CI = settings(max_examples=150, derandomize=True, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-LARGE = settings(CI, max_examples=600)
+LARGE = settings(CI, max_examples=1500)
 
 
 @dataclass
