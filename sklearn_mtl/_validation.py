@@ -61,3 +61,16 @@ def resolve_device(device) -> str:
             )
         return device
     raise ValueError(f"device={device!r} is not valid: use 'auto', 'cpu' or 'cuda'.")
+
+
+def check_seed(random_state) -> None:
+    """ValueError naming ``random_state`` when scikit-learn's ``check_random_state`` refuses it."""
+    from sklearn.utils import check_random_state
+
+    try:
+        check_random_state(random_state)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"random_state={random_state!r} is not valid: use None, an int in [0, 2**32 - 1] or "
+            "a numpy RandomState."
+        ) from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import warnings
 
 import lightgbm as lgb
 import numpy as np
@@ -27,9 +28,17 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._validation import check_number
+from ._lgbm_params import check_lgbm_params
+from ._validation import check_number, check_seed
+from .features import (
+    check_category_kind,
+    check_columns_match,
+    check_feature_dtypes,
+    explain_non_numeric,
+    value_kind,
+)
 from .metrics import mean_score
-from .tasks import TargetEncoder
+from .tasks import TargetEncoder, check_task_sample_weight
 
 # Characters LightGBM refuses in feature names ("special JSON characters"), plus whitespace,
 # which it silently rewrites to "_" and could thereby make two names collide.
@@ -80,6 +89,7 @@ def _encode_frame(X: pd.DataFrame, fit_columns: list, categories: dict) -> pd.Da
         column = X.iloc[:, position]
         if name in categories:
             known = categories[name]
+            check_category_kind(name, value_kind(known), column)
             if isinstance(column.dtype, pd.CategoricalDtype) and column.cat.categories.equals(known):
                 columns[lgbm_name] = column.array  # already coded as at fit: no re-coding
                 continue
@@ -90,6 +100,34 @@ def _encode_frame(X: pd.DataFrame, fit_columns: list, categories: dict) -> pd.Da
         else:
             columns[lgbm_name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
     return pd.DataFrame(columns)
+
+
+# Objectives for which adding a constant to every label adds it to the model's predictions, so
+# a large offset can be removed before LightGBM (which stores labels in float32) and restored.
+_SHIFT_INVARIANT = {None, "regression", "regression_l2", "l2", "mean_squared_error", "mse",
+                    "l2_root", "root_mean_squared_error", "rmse", "regression_l1", "l1",
+                    "mean_absolute_error", "mae", "huber", "fair", "quantile"}
+
+
+def _center_target(name, target: np.ndarray, params: dict) -> tuple[np.ndarray, float]:
+    """``(labels, offset)``: labels centred when float32 would round them (``1e9 + y``)."""
+    target = np.asarray(target, dtype=np.float64)
+    std = float(target.std())
+    rounding = float(np.max(np.abs(target.astype(np.float32) - target))) if len(target) else 0.0
+    if rounding <= 1e-4 * (std if std > 0 else 1.0):
+        return target, 0.0
+    objective = params.get("objective")
+    if objective in _SHIFT_INVARIANT:
+        offset = float(target.mean())
+        return target - offset, offset
+    warnings.warn(
+        f"Task {name!r}: LightGBM stores labels in float32, which rounds them by up to "
+        f"{rounding:g} (their standard deviation is {std:g}); with objective={objective!r} they "
+        "cannot be centred here. Subtract their mean before fitting.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return target, 0.0
 
 
 def _has_classification_task(self) -> bool:
@@ -169,7 +207,8 @@ class PerTaskLGBM(BaseEstimator):
     **kwargs
         Any other LightGBM parameter (``subsample`` with ``subsample_freq``, ``reg_alpha``,
         ``min_split_gain``, ``importance_type``, ...), passed to every task's model and seen by
-        ``get_params``, ``set_params``, ``clone`` and ``GridSearchCV``.
+        ``get_params``, ``set_params``, ``clone`` and ``GridSearchCV``. ``fit`` refuses a name
+        LightGBM does not know (with the closest valid one) and common parameters out of range.
 
     Attributes
     ----------
@@ -189,6 +228,10 @@ class PerTaskLGBM(BaseEstimator):
         ``{column: categories}`` fixed at fit for the string / object / category columns of a
         DataFrame (values unseen in fit are missing at predict time); ``None`` when ``X`` was not
         a DataFrame.
+    target_offsets_ : ndarray of shape (n_tasks,)
+        Per task, the constant subtracted from the regression labels before LightGBM and added
+        back at predict: the labels' mean when float32 (LightGBM's label type) would round them,
+        as for ``1e9 + y``, else 0.
     target_encoder_ : TargetEncoder
         The fitted label encoder shared with the package's other estimators.
     n_features_in_ : int
@@ -295,6 +338,10 @@ class PerTaskLGBM(BaseEstimator):
         ):
             raise ValueError("per_task_params must be None or a dict {task name: {parameter: "
                              f"value}}}}, got {per_task!r}.")
+        check_seed(self.random_state)
+        check_lgbm_params(self._lgbm_params())
+        for task, params in (per_task or {}).items():
+            check_lgbm_params(params, f" in per_task_params for task {task!r}")
 
     def _lgbm_params(self) -> dict:
         params = self.get_params(deep=False)
@@ -305,14 +352,22 @@ class PerTaskLGBM(BaseEstimator):
         DataFrame whose text columns are categoricals with the categories fixed at fit."""
         # The fit-time input kind decides the path, so that LightGBM always sees at predict time
         # the kind (and feature names) it was fitted on.
+        check_feature_dtypes(X)
         if (not isinstance(X, pd.DataFrame)) if reset else self.categories_ is None:
             if reset:
                 self.categories_ = None
             # LightGBM handles NaN and inf itself, so only the shape and dtype are checked.
-            X = validate_data(
-                self, X, reset=reset, accept_sparse=["csr", "csc"],
-                dtype=[np.float64, np.float32], ensure_all_finite=False,
-            )
+            try:
+                X = validate_data(
+                    self, X, reset=reset, accept_sparse=["csr", "csc"],
+                    dtype=[np.float64, np.float32], ensure_all_finite=False,
+                )
+            except ValueError as exc:
+                better = explain_non_numeric(X, "pass a DataFrame, whose text columns become "
+                                             "LightGBM categoricals.")
+                if better is None:
+                    raise
+                raise better from exc
             if sparse.issparse(X) and not isinstance(X, sparse.spmatrix):
                 # LightGBM's predict takes scipy's sparse arrays through a warning and a copy.
                 X = sparse.csr_matrix(X) if X.format == "csr" else sparse.csc_matrix(X)
@@ -328,6 +383,8 @@ class PerTaskLGBM(BaseEstimator):
         if reset:
             self._fit_columns = list(X.columns)
             self.categories_ = _learn_categories(X)
+        else:
+            check_columns_match(self._fit_columns, X)
         return _encode_frame(X, self._fit_columns, self.categories_)
 
     def fit(self, X, y, sample_weight=None, callbacks=None) -> PerTaskLGBM:
@@ -361,12 +418,17 @@ class PerTaskLGBM(BaseEstimator):
             )
         data = self._validate_X(X, reset=True)
         encoder = TargetEncoder(self.tasks).fit(y)
-        encoded = encoder.transform(y, standardize=False)
+        # float64: LightGBM keeps float32 labels, and 1e9 + y must be centred before that.
+        encoded = encoder.transform(y, standardize=False, dtype=np.float64)
         n_rows = data.shape[0]
         if encoded.shape[0] != n_rows:
             raise ValueError(f"X has {n_rows} rows but y has {encoded.shape[0]}; they must match.")
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, data, ensure_non_negative=True)
+            try:
+                sample_weight = _check_sample_weight(sample_weight, data, ensure_non_negative=True)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"sample_weight is not valid: {exc}") from None
+            check_task_sample_weight(encoder.names_, encoded, sample_weight)
         per_task = self.per_task_params or {}
         unknown = [name for name in per_task if name not in encoder.names_]
         if unknown:
@@ -379,15 +441,18 @@ class PerTaskLGBM(BaseEstimator):
         if base.get("n_jobs") is None:
             base["n_jobs"] = default_n_threads()
         self.n_jobs_ = base["n_jobs"]
-        self.estimators_ = []
+        self.estimators_, offsets = [], []
         for t, (name, kind) in enumerate(zip(encoder.names_, encoder.kinds_)):
             rows = np.flatnonzero(~np.isnan(encoded[:, t]))
-            # float32 labels lose nothing: LightGBM stores labels as float32 anyway.
+            # Regression labels stay float64 until _center_target: LightGBM's float32 copy
+            # would turn 1e9 + y into a handful of values.
             target = encoded[rows, t]
             target = target if kind == "regression" else target.astype(np.int64)
             weight = None if sample_weight is None else sample_weight[rows]
-            if weight is not None and not np.any(weight > 0):
-                raise ValueError(f"Task {name!r}: the sample weights of its labelled rows are zero.")
+            offset = 0.0
+            if kind == "regression":
+                target, offset = _center_target(name, target, {**base, **per_task.get(name, {})})
+            offsets.append(offset)
             model_class = lgb.LGBMRegressor if kind == "regression" else lgb.LGBMClassifier
             model = model_class(**{**base, **per_task.get(name, {})})
             fit_kwargs = {"callbacks": list(callbacks or [])}
@@ -404,7 +469,12 @@ class PerTaskLGBM(BaseEstimator):
                                   *fit_kwargs["callbacks"]],
                 }
             X_task = data if len(rows) == n_rows else _safe_indexing(data, rows)
-            self.estimators_.append(model.fit(X_task, target, sample_weight=weight, **fit_kwargs))
+            try:
+                model.fit(X_task, target, sample_weight=weight, **fit_kwargs)
+            except lgb.basic.LightGBMError as exc:
+                raise ValueError(f"LightGBM rejected the parameters of task {name!r}: {exc}") from exc
+            self.estimators_.append(model)
+        self.target_offsets_ = np.asarray(offsets)
         self.target_encoder_ = encoder
         self.tasks_ = list(encoder.kinds_)
         self.task_names_ = list(encoder.names_)
@@ -447,8 +517,9 @@ class PerTaskLGBM(BaseEstimator):
         """
         check_is_fitted(self)
         data = self._validate_X(X, reset=False)
+        offsets = getattr(self, "target_offsets_", np.zeros(len(self.estimators_)))
         columns = [
-            model.predict(data)
+            model.predict(data) + offsets[t]
             if kind == "regression"
             else self.classes_[t][self._task_proba(t, data).argmax(axis=1)]
             for t, (model, kind) in enumerate(zip(self.estimators_, self.tasks_))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -201,10 +202,51 @@ def _version() -> str:
     return __version__
 
 
+def _read_csv(path: Path):
+    """The CSV file as a frame; ValueError naming the file for empty, header-only, ragged files."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"--data {str(path)!r} is empty: a CSV file needs a header row and "
+                         "data rows") from None
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"--data {str(path)!r} is not a well-formed CSV file: some row has more "
+                         f"fields than the header ({exc}); fix that row or quote its "
+                         "commas") from None
+    if len(frame) == 0:
+        raise ValueError(f"--data {str(path)!r} has a header ({', '.join(map(str, frame.columns))})"
+                         " but no data rows")
+    return frame
+
+
+def _check_out_folder(out: str) -> Path:
+    """``--out`` as a folder that can be written; checked before any model is trained."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--out {out!r} is an existing file, not a folder: give a folder name")
+    existing = next((p for p in [path, *path.parents] if p.exists()), Path("."))
+    if not os.access(existing, os.W_OK):
+        raise ValueError(f"--out {out!r}: cannot create or write into {existing.resolve()} "
+                         "(permission denied)")
+    return path
+
+
+def _check_storage(storage: str | None) -> None:
+    """A bad --storage fails before the data are loaded, not after a SQLAlchemy traceback."""
+    if storage is not None:
+        from .tuning._study import check_storage_url
+
+        check_storage_url(storage)
+
+
+BUILTIN_DATA = ("census", "movielens")
+
+
 def _load(args):
     """(X, Y, tasks) for --data; OSError when files are missing."""
     import numpy as np
-    import pandas as pd
 
     from .datasets import fetch_census_income, fetch_movielens_100k, make_multitask_data
 
@@ -227,7 +269,7 @@ def _load(args):
             )
         if not args.targets:
             raise ValueError("--targets is required with a CSV file: the comma-separated target columns")
-        frame = pd.read_csv(path)
+        frame = _read_csv(path)
         targets = [t.strip() for t in args.targets.split(",")]
         missing = [t for t in targets if t not in frame.columns]
         if missing:
@@ -410,7 +452,7 @@ def cmd_compare(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    out = Path(args.out)
+    out = _check_out_folder(args.out)
     if args.data is None:
         from .datasets import make_multitask_data
 
@@ -444,6 +486,8 @@ def cmd_tune(args) -> int:
     if args.storage is not None and args.study_name is None:
         raise ValueError("--study-name is required with --storage: it names the study to "
                          "continue or share")
+    _check_storage(args.storage)
+    _check_out_folder(args.out)
     X, Y, tasks = _load(args)
     bars = None
     if args.data == "synthetic" and args.max_epochs is None:
@@ -533,8 +577,9 @@ def main(argv=None) -> int:
         return commands[args.command](args)
     except OSError as exc:  # missing data: say where and how to get it
         print(f"sklearn-mtl: {exc}", file=sys.stderr)
-        print("sklearn-mtl: pass --download to fetch it, or --data-home DIR for a folder that has it",
-              file=sys.stderr)
+        if getattr(args, "data", None) in BUILTIN_DATA:
+            print("sklearn-mtl: pass --download to fetch it, or --data-home DIR for a folder that "
+                  "has it", file=sys.stderr)
         return 1
     except ValueError as exc:
         parser.print_usage(sys.stderr)

@@ -12,27 +12,52 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.helper import predefined_split
 
 from ._cascade import apply_cascade_labels, cascade_links, resolve_cascade
 from ._validation import check_number as _check_number
+from ._validation import check_seed as _check_seed
 from ._validation import check_units as _check_units
 from ._validation import resolve_device as _resolve_device
 from .diagnostics import GradientConflict
-from .features import FeatureEncoder, describe_columns
+from .features import (
+    FeatureEncoder,
+    check_columns_match,
+    check_feature_dtypes,
+    describe_columns,
+    explain_non_numeric,
+)
 from .losses import MultiTaskLoss
 from .metrics import mean_score
 from .nets import ARCHITECTURES, EXPERT_ARCHITECTURES, build_module
-from .tasks import TargetEncoder
+from .tasks import TargetEncoder, check_task_sample_weight
 from .training import (
     IdDropoutLoader,
     MultiTaskDataset,
     MultiTaskNeuralNet,
+    NonFiniteLossCheck,
     TaskScoring,
     TensorBatchLoader,
     as_numpy,
 )
+
+
+def _preview(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_callbacks(callbacks) -> None:
+    """Every entry a skorch Callback or a (name, Callback) pair; else name the bad entry."""
+    for i, cb in enumerate(callbacks or []):
+        if isinstance(cb, tuple) and len(cb) == 2 and isinstance(cb[0], str):
+            cb = cb[1]
+        if not (isinstance(cb, Callback) or isinstance(cb, type) and issubclass(cb, Callback)):
+            raise ValueError(
+                f"callbacks[{i}]={_preview(cb)} is not valid: use skorch Callback instances or "
+                "(name, Callback) pairs."
+            )
 
 
 class MultiTaskRecommender(BaseEstimator):
@@ -57,7 +82,9 @@ class MultiTaskRecommender(BaseEstimator):
         reference with the same per-task capacity as ``"hard"``.
     tasks : "auto", str, list or dict, default="auto"
         Kind of each task (``"binary"``, ``"multiclass"``, ``"regression"``); ``"auto"`` infers
-        it from each column of ``Y`` (scikit-learn's ``type_of_target`` on the labelled rows).
+        it from each column's dtype and labelled values: a float column is regression unless its
+        values are two whole numbers, integer / text / category columns are classes, and a text
+        column of mostly unique values is an error (see docs/bad-inputs.md).
     hidden_units : tuple of int, default=(64, 32)
         Widths of the bottom MLP (hard), of each expert (mmoe) or of each task's bottom.
     tower_units : tuple of int, default=(16,)
@@ -301,6 +328,8 @@ class MultiTaskRecommender(BaseEstimator):
             )
         if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
             raise ValueError(f"callbacks={self.callbacks!r} is not valid: use a list or None.")
+        _check_callbacks(self.callbacks)
+        _check_seed(self.random_state)
         return hidden, tower
 
     def _check_task_weights(self, n_tasks):
@@ -328,8 +357,13 @@ class MultiTaskRecommender(BaseEstimator):
         return weights
 
     def _validate_X(self, X, reset):
+        check_feature_dtypes(X)
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, skip_check_array=True, reset=reset)
+            if reset:
+                self._fit_columns = list(X.columns)
+            else:
+                check_columns_match(getattr(self, "_fit_columns", None), X)
             if X.shape[0] == 0:
                 raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a "
                                  "minimum of 1 is required.")
@@ -340,14 +374,25 @@ class MultiTaskRecommender(BaseEstimator):
             validate_data(self, X, skip_check_array=True, reset=False)
             return pd.DataFrame(np.asarray(X), columns=self.feature_names_in_)
         listed = not (isinstance(self.categorical_features, str) or self.categorical_features is None)
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse=["csr", "csc", "coo"],
-            dtype=None if listed else "numeric",
-            ensure_all_finite=False,
-        )
+        try:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                accept_sparse=["csr", "csc", "coo"],
+                dtype=None if listed else "numeric",
+                ensure_all_finite=False,
+            )
+        except ValueError as exc:
+            better = None if listed else explain_non_numeric(
+                X, "pass a DataFrame (text columns are embedded), or list the column in "
+                "categorical_features."
+            )
+            if better is None:
+                raise
+            raise better from exc
+        if reset:
+            self._fit_columns = None
         if sp.issparse(X):
             X = X.toarray()
         return X
@@ -355,7 +400,12 @@ class MultiTaskRecommender(BaseEstimator):
     def _check_sample_weight(self, sample_weight, n):
         if sample_weight is None:
             return None
-        sw = np.asarray(sample_weight, dtype=float)
+        try:
+            sw = np.asarray(sample_weight, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"sample_weight is not valid: it must hold numbers, got {_preview(sample_weight)}."
+            ) from None
         if sw.ndim == 0:
             sw = np.full(n, float(sw))
         if sw.shape != (n,):
@@ -408,6 +458,7 @@ class MultiTaskRecommender(BaseEstimator):
         cascade = resolve_cascade(self.cascade, self.architecture, targets.names_, targets.kinds_)
         links = cascade_links(cascade, targets.names_)
         y_enc = apply_cascade_labels(y_enc, links, targets.names_)
+        check_task_sample_weight(targets.names_, y_enc, sw)
         unlabelled = int(np.isnan(y_enc).all(axis=1).sum())
         if unlabelled:
             warnings.warn(
@@ -436,7 +487,7 @@ class MultiTaskRecommender(BaseEstimator):
 
         # The net's own scoring runs first, so that user callbacks (optuna-integration's
         # SkorchPruningCallback, a checkpoint) find valid_score_* in the epoch's history row.
-        callbacks = []
+        callbacks = [("non_finite_loss", NonFiniteLossCheck())]
         if use_valid:
             callbacks.append(
                 ("task_scoring", TaskScoring(targets.kinds_, targets.names_, targets.n_outputs_))

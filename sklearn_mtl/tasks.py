@@ -16,25 +16,30 @@ A missing value (NaN, None, ``pd.NA``) in ``Y`` means "no label for this task on
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.multiclass import type_of_target
 
 TASK_KINDS = ("binary", "multiclass", "regression")
 CLASSIFICATION_KINDS = ("binary", "multiclass")
 
-# Integer-valued numeric targets with more distinct values than this are probably quantities
-# (counts, seconds); auto-inference still follows scikit-learn's type_of_target but says so.
+# Integer targets with more distinct values than this are probably quantities (counts, seconds);
+# auto-inference still makes them multiclass, as scikit-learn's type_of_target does, but says so.
 _MANY_CLASSES = 20
+# A text target with more than _MANY_CLASSES classes and fewer labelled rows per class than this
+# on average is mostly unique values (ids, free text): no classifier can learn it.
+_MIN_ROWS_PER_CLASS = 5
 
 
 def as_target_frame(Y) -> tuple[pd.DataFrame, bool]:
     """Return ``Y`` as a DataFrame with one column per task, and whether it was 1-D.
 
     Task names are the DataFrame's columns, a Series' name, or ``task_0``, ``task_1``, ...
+    Every column keeps (or gets) its own dtype: a list of rows or an object array that mixes a
+    numeric task and a text task is not turned into strings as a whole.
     """
     if Y is None:
         raise ValueError(
@@ -52,7 +57,22 @@ def as_target_frame(Y) -> tuple[pd.DataFrame, bool]:
             raise ValueError(
                 f"Expected array-like (array or non-string sequence) for Y, got {type(Y).__name__}."
             )
-        arr = np.asarray(Y)
+        if isinstance(Y, np.ndarray) or hasattr(Y, "__array__"):
+            arr = np.asarray(Y)
+        else:
+            # np.asarray on a list of rows like [[1.5, "a"], ...] would make every value a
+            # string; an object array keeps each value's type, columns are typed below.
+            arr = np.empty(len(Y), dtype=object)
+            arr[:] = list(Y)
+            if len(Y) and all(_is_row(row) for row in Y):
+                widths = {len(row) for row in Y}
+                if len(widths) > 1:
+                    raise ValueError(
+                        f"Y is a list of rows of different lengths {sorted(widths)[:5]}; every row "
+                        "needs one value per task."
+                    )
+                arr = np.empty((len(Y), widths.pop()), dtype=object)
+                arr[:] = [list(row) for row in Y]
         if arr.ndim == 1:
             one_d = True
             arr = arr.reshape(-1, 1)
@@ -61,6 +81,8 @@ def as_target_frame(Y) -> tuple[pd.DataFrame, bool]:
         else:
             raise ValueError(f"Y must be 1-D or 2-D, got an array with shape {arr.shape}.")
         frame = pd.DataFrame(arr, columns=[f"task_{t}" for t in range(arr.shape[1])])
+        if arr.dtype == object:
+            frame = frame.infer_objects()
     if frame.shape[1] == 0:
         raise ValueError("Y has no columns: at least one task is needed.")
     if frame.columns.has_duplicates:
@@ -69,32 +91,87 @@ def as_target_frame(Y) -> tuple[pd.DataFrame, bool]:
     return frame, one_d
 
 
+def _is_row(value) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray)) and not isinstance(value, str)
+
+
 def _present(column: pd.Series) -> pd.Series:
     return column[~pd.isna(column)]
 
 
-def _infer_kind(name, values: pd.Series) -> str:
+def _is_number(value) -> bool:
+    return isinstance(value, (numbers.Number, np.number)) and not isinstance(value, (bool, np.bool_))
+
+
+def _clean_labels(name, values: pd.Series) -> pd.Series:
+    """The labelled values of one task, numeric when they all are; clear errors for inf and for
+    a mix of numbers and text (which neither sorts nor compares)."""
+    if pd.api.types.is_object_dtype(values.dtype) and len(values):
+        is_num = np.array([_is_number(v) for v in values])
+        if is_num.all():
+            values = pd.to_numeric(values)
+        elif is_num.any():
+            number = values[is_num].iloc[0]
+            text = values[~is_num].iloc[0]
+            raise ValueError(
+                f"Task {name!r} mixes numeric and non-numeric labels (e.g. {number!r} and "
+                f"{text!r}); convert its column to one type, e.g. Y[{name!r}].astype(str)."
+            )
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        if not np.all(np.isfinite(values.to_numpy(dtype=float))):
+            raise ValueError(
+                f"Task {name!r} has infinite target values; use NaN for a missing label."
+            )
+    return values
+
+
+def _infer_kind(name, values: pd.Series, had_missing: bool = False) -> str:
+    """Kind of a task under ``tasks="auto"``, from the dtype and the values of its labels.
+
+    bool -> binary; float -> binary when its values are two whole numbers (0.0 / 1.0, an int
+    column with NaN for missing labels), else regression (a 1.0-5.0 rating is a quantity, not
+    five classes); integer -> scikit-learn's
+    ``type_of_target`` (binary or multiclass); text and category -> binary or multiclass, but
+    a text target whose classes are mostly unique is an error, not a many-class task.
+    """
     if pd.api.types.is_bool_dtype(values.dtype):
         return "binary"
     if pd.api.types.is_numeric_dtype(values.dtype):
         arr = values.to_numpy(dtype=float)
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"Task {name!r} has infinite target values; use NaN for a missing label.")
-        target_type = type_of_target(arr)
-        if target_type == "continuous":
-            return "regression"
-        if target_type == "multiclass":
-            n_classes = len(np.unique(arr))
-            if n_classes > _MANY_CLASSES:
+        n_distinct = len(np.unique(arr))
+        if pd.api.types.is_float_dtype(values.dtype):
+            integral = np.array_equal(arr, np.round(arr))
+            if integral and n_distinct <= 2:
+                return "binary"
+            if integral and had_missing and n_distinct <= _MANY_CLASSES:
+                # pandas turns an int column with a missing label into float64: say which way
+                # the doubt was settled.
                 warnings.warn(
-                    f"Task {name!r} was inferred as multiclass with {n_classes} classes because its "
-                    "values are integers; pass tasks=[..., 'regression', ...] if it is a quantity.",
+                    f"Task {name!r} holds {n_distinct} whole numbers and missing labels in a float "
+                    f"column: inferred as regression. If they are classes, pass tasks={{{name!r}: "
+                    "'multiclass'} or give the column pandas' 'Int64' dtype.",
                     UserWarning,
                     stacklevel=4,
                 )
-            return "multiclass"
-        return "binary"
+            return "regression"
+        if n_distinct <= 2:
+            return "binary"
+        if n_distinct > _MANY_CLASSES:
+            warnings.warn(
+                f"Task {name!r} was inferred as multiclass with {n_distinct} classes because its "
+                f"values are integers; pass tasks={{{name!r}: 'regression'}} if it is a quantity.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return "multiclass"
     n_classes = len(pd.unique(values))
+    if n_classes > _MANY_CLASSES and n_classes * _MIN_ROWS_PER_CLASS > len(values):
+        raise ValueError(
+            f"Task {name!r} looks like free text, not classes: {n_classes} distinct values in "
+            f"{len(values)} labelled rows (fewer than {_MIN_ROWS_PER_CLASS} rows per class on "
+            f"average). Drop it from Y, or declare it with tasks={{{name!r}: 'multiclass'}} if "
+            "these are classes."
+        )
     return "binary" if n_classes <= 2 else "multiclass"
 
 
@@ -175,12 +252,14 @@ class TargetEncoder:
         self.scale_ = np.ones(len(names))
         for t, (name, kind) in enumerate(zip(names, kinds)):
             values = _present(frame[name])
+            had_missing = len(values) < len(frame)
             if len(values) == 0:
                 raise ValueError(
                     f"Task {name!r} has no labels: every value of its Y column is missing."
                 )
+            values = _clean_labels(name, values)
             if kind is None:
-                kind = _infer_kind(name, values)
+                kind = _infer_kind(name, values, had_missing)
             if kind == "regression":
                 if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(
                     values.dtype
@@ -190,10 +269,6 @@ class TargetEncoder:
                         f"(dtype {values.dtype})."
                     )
                 arr = values.to_numpy(dtype=float)
-                if not np.all(np.isfinite(arr)):
-                    raise ValueError(
-                        f"Task {name!r} has infinite target values; use NaN for a missing label."
-                    )
                 self.mean_[t] = arr.mean()
                 std = arr.std()
                 self.scale_[t] = std if std > 0 else 1.0
@@ -221,8 +296,11 @@ class TargetEncoder:
         """Width of each task's output layer: 1 (binary, regression) or the number of classes."""
         return [len(c) if k == "multiclass" else 1 for k, c in zip(self.kinds_, self.classes_)]
 
-    def transform(self, Y, *, standardize: bool = True) -> np.ndarray:
-        """Encode ``Y`` to a float32 (n, T) array; missing labels stay NaN."""
+    def transform(self, Y, *, standardize: bool = True, dtype=np.float32) -> np.ndarray:
+        """Encode ``Y`` to a float32 (n, T) array; missing labels stay NaN.
+
+        ``dtype=np.float64`` keeps regression labels exact (``1e9 + y`` would round in float32).
+        """
         frame, _ = as_target_frame(Y)
         if list(frame.columns) != list(self.names_) and not (
             frame.shape[1] == len(self.names_) and not isinstance(Y, pd.DataFrame)
@@ -231,11 +309,11 @@ class TargetEncoder:
                 f"Y has task columns {list(frame.columns)} but the estimator was fitted on "
                 f"{list(self.names_)}."
             )
-        out = np.full(frame.shape, np.nan, dtype=np.float32)
+        out = np.full(frame.shape, np.nan, dtype=dtype)
         for t, (kind, classes) in enumerate(zip(self.kinds_, self.classes_)):
             column = frame.iloc[:, t]
             mask = ~pd.isna(column).to_numpy()
-            values = column[mask].to_numpy()
+            values = _clean_labels(self.names_[t], column[mask]).to_numpy()
             if kind == "regression":
                 values = values.astype(float)
                 if standardize:
@@ -273,3 +351,22 @@ class TargetEncoder:
         for t, c in enumerate(columns):
             out[:, t] = c
         return out
+
+
+def check_task_sample_weight(names, encoded: np.ndarray, sample_weight) -> None:
+    """Raise when every labelled row of some task has zero weight: that task would never train.
+
+    ``encoded`` is the (n, T) target array with NaN for a missing label. Shared by every
+    estimator so that they all refuse the same input with the same message.
+    """
+    if sample_weight is None:
+        return
+    sample_weight = np.asarray(sample_weight, dtype=float)
+    for t, name in enumerate(names):
+        labelled = ~np.isnan(encoded[:, t])
+        if not np.any(sample_weight[labelled] > 0):
+            raise ValueError(
+                f"Task {name!r}: the sample weights of its labelled rows are zero "
+                f"({int(labelled.sum())} rows), so it would never be trained; give some of "
+                "them a positive sample_weight or drop the task from Y."
+            )

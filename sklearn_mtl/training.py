@@ -188,3 +188,24 @@ class TaskScoring(Callback):
 
 def as_numpy(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
+
+
+class NonFiniteLossCheck(Callback):
+    """Stop training with a clear error as soon as a training batch's loss is not finite.
+
+    A learning rate that is far too large makes the loss overflow to inf, then NaN; every
+    weight is NaN from then on and the net would predict NaN (regression) or class 0 for every
+    row without a word. The check runs on every training batch, before the validation pass
+    and early stopping, so the user sees the epoch and what to change.
+    """
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if not training or loss is None or bool(torch.isfinite(loss).all()):
+            return
+        epoch = len(net.history)
+        raise ValueError(
+            f"Training diverged: the training loss became {float(loss.detach())} in epoch {epoch}. "
+            f"lr={net.lr!r} is probably too large: lower it (the default is 1e-3; try "
+            f"lr={min(net.lr / 10, 1e-3):g}), or scale the features and check the targets for "
+            "extreme values."
+        )

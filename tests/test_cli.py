@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -135,3 +138,63 @@ def test_tune_per_task_writes_the_pareto_front(tmp_path, capsys):
     assert "Pareto front (" in out and "[tune] trial" not in out
     front = pd.read_csv(tmp_path / "pareto_front.csv")
     assert {"number", "task_0", "task_1"} <= set(front.columns) and len(front) >= 1
+
+
+# ---------------------------------------------------------------- bad files and settings (issue 14)
+@pytest.mark.parametrize("content, message", [
+    ("", r"--data '.*empty.csv' is empty: a CSV file needs a header row and data rows"),
+    ("a,b,y\n", r"--data '.*empty.csv' has a header \(a, b, y\) but no data rows"),
+    ("a,b,y\n1,2,0\n3,4,1,9\n", r"--data '.*empty.csv' is not a well-formed CSV file: some row has "
+                                r"more fields than the header"),
+])
+def test_bad_csv_files_name_the_file_and_the_problem(tmp_path, capsys, content, message):
+    path = tmp_path / "empty.csv"
+    path.write_text(content)
+    assert main(["compare", "--data", str(path), "--targets", "y", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert "--cv" not in err.split("error:")[-1] and "--download" not in err
+
+
+def test_typo_in_data_gets_no_download_hint(capsys):
+    assert main(["compare", "--data", "censsus", "--targets", "y"]) == 1
+    err = capsys.readouterr().err
+    assert "no such file" in err and "--download" not in err
+
+
+def test_bad_storage_fails_before_loading_data(tmp_path, capsys):
+    argv = ["tune", "--n-rows", "100", "--study-name", "s", "--out", str(tmp_path)]
+    assert main([*argv, "--storage", "not-a-url"]) == 2
+    assert "storage='not-a-url' is not a database URL: use e.g. 'sqlite:///tune.db'" in (
+        capsys.readouterr().err)
+    assert main([*argv, "--storage", f"sqlite:///{tmp_path}/missing/dir/tune.db"]) == 2
+    assert "the folder" in capsys.readouterr().err
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):  # root writes anywhere: nothing to refuse
+        pytest.skip("running as root")
+    assert main([*argv, "--storage", f"sqlite:///{locked}/tune.db"]) == 2
+    assert "cannot be written here (permission denied)" in capsys.readouterr().err
+
+
+def test_tune_out_that_is_a_file_fails_before_the_study(tmp_path, capsys):
+    out = tmp_path / "results.txt"
+    out.write_text("keep me")
+    start = time.perf_counter()
+    assert main(["tune", "--n-rows", "200", "--n-trials", "50", "--out", str(out)]) == 2
+    assert time.perf_counter() - start < 5  # refused before any trial ran
+    err = capsys.readouterr().err
+    assert "is an existing file, not a folder" in err and "--download" not in err
+    assert out.read_text() == "keep me"
+
+
+def test_free_text_target_in_a_csv_is_refused_with_how_to_declare_it(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300),
+                          "review": [f"text number {i}" for i in range(300)]})
+    path = tmp_path / "reviews.csv"
+    frame.to_csv(path, index=False)
+    assert main(["compare", "--data", str(path), "--targets", "review", "--models", "hard",
+                 "--cv", "2", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "Task 'review' looks like free text, not classes: 300 distinct values" in err

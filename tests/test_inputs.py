@@ -83,7 +83,7 @@ def test_unseen_ids_and_categories_at_predict_use_the_unknown_bucket(ratings):
     model = MultiTaskRecommender("hard", tasks=["binary", "regression"], max_epochs=2, random_state=0)
     model.fit(X.iloc[:5000], Y.iloc[:5000])
     new = X.iloc[:50].copy()
-    new["user_id"] = pd.Categorical(["new-user"] * 50)
+    new["user_id"] = pd.Categorical([10**6] * 50)  # an id never seen in fit (ids are ints)
     new["occupation"] = "astronaut"
     new["zip_code"] = pd.Categorical([None] * 50)
     pred = model.predict(new)

@@ -238,7 +238,7 @@ def test_models_must_agree_on_task_kinds():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 3))
     Y = np.column_stack([X[:, 0] > 0, np.clip(np.round(2 * X[:, 1] + 3), 1, 5)])  # ratings 1..5
-    lgbm = PerTaskLGBM(**LGBM)  # "auto": the ratings are multiclass, scored with accuracy
+    lgbm = PerTaskLGBM(**LGBM, tasks=["binary", "multiclass"])  # scored with accuracy
     reference = MultiTaskRecommender("single", tasks=["binary", "regression"], max_epochs=1)
     with pytest.raises(ValueError, match=r"model 'lgbm' treats the tasks as \['binary', 'multiclass'\]"):
         compare_transfer({"lgbm": lgbm}, X, Y, reference=reference, cv=2)

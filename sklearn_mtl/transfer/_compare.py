@@ -111,8 +111,17 @@ def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None) -> lis
     # missing ones.
     complete = [c for c in frame.columns if not frame[c].isna().any()]
     y = frame[complete[0]].to_numpy() if complete else None
-    return [(r, train, test) for r, s in enumerate(splitters)
-            for train, test in s.split(np.zeros((n, 1)), y)]
+    try:
+        return [(r, train, test) for r, s in enumerate(splitters)
+                for train, test in s.split(np.zeros((n, 1)), y)]
+    except (TypeError, ValueError) as exc:
+        if y is not None:
+            raise
+        missing = ", ".join(f"{c!r} ({int(frame[c].isna().sum())})" for c in frame.columns)
+        raise ValueError(
+            f"cv={cv!r} needs labels to split on, but every task has missing labels "
+            f"({missing}); use KFold (cv=int), or add a task without missing labels to Y."
+        ) from exc
 
 
 def _check_choice(name, value, options):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import optuna
@@ -66,6 +68,7 @@ def make_storage(storage):
     if storage is None or isinstance(storage, BaseStorage):
         return storage
     if isinstance(storage, str):
+        check_storage_url(storage)
         engine_kwargs = {}
         if storage.startswith("sqlite"):
             # Workers sharing one SQLite file wait for the write lock instead of failing.
@@ -80,6 +83,34 @@ def make_storage(storage):
         f"storage={storage!r} is not valid: use None, a database URL such as "
         "'sqlite:///tune.db' or an optuna storage object."
     )
+
+
+def check_storage_url(url: str) -> None:
+    """Raise ``ValueError`` unless ``url`` is a database URL, and a SQLite file can be written.
+
+    SQLAlchemy would otherwise fail deep inside Optuna with a long traceback
+    (``Could not parse SQLAlchemy URL``, ``unable to open database file``).
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(
+            f"storage={url!r} is not a database URL: use e.g. 'sqlite:///tune.db' (a file "
+            "beside you), 'sqlite:////abs/path/tune.db' or 'postgresql://user@host/db'."
+        ) from None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    folder = Path(parsed.database).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise ValueError(f"storage={url!r}: the folder {folder} of the SQLite file does not exist.")
+    database = folder / Path(parsed.database).name
+    writable = os.access(database, os.W_OK) if database.exists() else os.access(folder, os.W_OK)
+    if not writable:
+        raise ValueError(f"storage={url!r}: the SQLite file {database} cannot be written here "
+                         "(permission denied); choose a writable path.")
 
 
 def _retry(fn, tries: int = 5):

@@ -1,0 +1,102 @@
+"""Checks of the LightGBM parameters given to PerTaskLGBM: names and ranges.
+
+The names come from LightGBM itself (its scikit-learn signature and the alias table of its C++
+config), so a new LightGBM parameter is accepted as soon as LightGBM knows it. LightGBM's own
+checks fail deep in C++ (``Check failed: (feature_fraction) > (0.0)``) or are skipped (a
+misspelled ``subsampel=0.1`` is ignored with a log line); here the error names the parameter
+as the user wrote it, the task it was given for, and the closest valid name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import numbers
+from functools import lru_cache
+
+import lightgbm as lgb
+
+# Ranges of the common parameters, by LightGBM's canonical name:
+# (integer?, low, high, low_open, high_open); None = unbounded.
+_RANGES = {
+    "feature_fraction": (False, 0, 1, True, False),
+    "feature_fraction_bynode": (False, 0, 1, True, False),
+    "bagging_fraction": (False, 0, 1, True, False),
+    "bagging_freq": (True, 0, None, False, False),
+    "min_data_in_leaf": (True, 0, None, False, False),
+    "min_sum_hessian_in_leaf": (False, 0, None, False, False),
+    "min_gain_to_split": (False, 0, None, False, False),
+    "max_depth": (True, None, None, False, False),
+    "num_leaves": (True, 2, 131072, False, False),
+    "learning_rate": (False, 0, None, True, False),
+    "num_iterations": (True, 1, None, False, False),
+    "lambda_l1": (False, 0, None, False, False),
+    "lambda_l2": (False, 0, None, False, False),
+    "max_bin": (True, 2, None, False, False),
+    "bin_construct_sample_cnt": (True, 1, None, False, False),
+    "num_threads": (True, None, None, False, False),
+    "verbosity": (True, None, None, False, False),
+}
+
+
+@lru_cache(maxsize=1)
+def _aliases() -> dict:
+    """``{name or alias: canonical name}`` from LightGBM; empty if its private table moved."""
+    try:
+        from lightgbm.basic import _ConfigAliases
+
+        table = _ConfigAliases._get_all_param_aliases()
+    except Exception:  # noqa: BLE001 - a LightGBM without the table: range checks by name only
+        return {}
+    out = {}
+    for canonical, names in table.items():
+        out[canonical] = canonical
+        for name in names:
+            out.setdefault(name, canonical)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _sklearn_names() -> frozenset:
+    return frozenset(inspect.signature(lgb.LGBMModel.__init__).parameters) - {"self", "kwargs"}
+
+
+def check_lgbm_params(params: dict, where: str = "") -> None:
+    """Raise ``ValueError`` for an unknown LightGBM parameter or a value out of its range.
+
+    ``where`` is appended to the message, e.g. ``" for task 'click'"``.
+
+    Examples
+    --------
+    >>> check_lgbm_params({"subsample": 0.5, "num_leaves": 15})
+    >>> check_lgbm_params({"subsampel": 0.5})
+    Traceback (most recent call last):
+    ...
+    ValueError: subsampel=0.5 is not a LightGBM parameter; did you mean 'subsample'?
+    """
+    aliases = _aliases()
+    valid = set(aliases) | _sklearn_names()
+    for name, value in params.items():
+        if aliases and name not in valid:
+            close = difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else (
+                "see https://lightgbm.readthedocs.io/en/latest/Parameters.html")
+            raise ValueError(f"{name}={value!r} is not a LightGBM parameter{where}; {hint}")
+        canonical = aliases.get(name, name)
+        if value is None or canonical not in _RANGES:
+            continue
+        integer, low, high, low_open, high_open = _RANGES[canonical]
+        kind = numbers.Integral if integer else numbers.Real
+        ok = isinstance(value, kind) and not isinstance(value, bool) and value == value
+        if ok and low is not None:
+            ok = value > low if low_open else value >= low
+        if ok and high is not None:
+            ok = value < high if high_open else value <= high
+        if not ok:
+            lo = "(-inf, " if low is None else ("(" if low_open else "[") + f"{low}, "
+            hi = "inf)" if high is None else f"{high}" + (")" if high_open else "]")
+            alias = "" if canonical == name else f" (LightGBM's {canonical})"
+            raise ValueError(
+                f"{name}={value!r}{alias} is not valid{where}: it must be "
+                f"{'an int' if integer else 'a number'} in {lo}{hi}."
+            )

@@ -1,0 +1,250 @@
+"""Property-based checks of the "no silent wrong answers" contract (issue 14), with hypothesis.
+
+Generated X / Y / sample_weight / parameter combinations, good and bad, go through ``fit`` and
+``predict`` of both estimators. Every example must end one of two ways:
+
+* a fit and predict whose output has the right shape, finite regression values, and class
+  predictions drawn from the labels the user gave (no label invented, such as ``'nan'``), with
+  the task kinds the documented rules give; or
+* a ``ValueError`` / ``TypeError`` raised by sklearn_mtl's own code whose message names the
+  parameter, column or task that was made bad.
+
+The CI run is derandomized (fixed examples) and bounded; ``-m slow`` runs a larger search.
+"""
+
+from __future__ import annotations
+
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM  # noqa: E402
+
+PACKAGE = str(Path(__file__).resolve().parents[1] / "sklearn_mtl")
+CI = settings(max_examples=150, derandomize=True, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+LARGE = settings(CI, max_examples=1500)
+
+
+@dataclass
+class Case:
+    """One generated input and the names a correct error message may give."""
+
+    X: object
+    Y: object
+    sample_weight: object = None
+    params: dict = field(default_factory=dict)
+    bad: set = field(default_factory=set)  # names of what was made bad
+    kinds: list = field(default_factory=list)  # expected task kinds when nothing is bad
+    labels: list = field(default_factory=list)  # per task, the set of labels given (None: regression)
+
+
+X_FAULTS = ["x_nan", "x_inf", "x_datetime", "x_complex", "x_text"]
+Y_FAULTS = ["y_missing", "y_inf", "y_one_class", "y_all_missing", "y_mixed"]
+W_FAULTS = ["w_positive", "w_zeros", "w_negative", "w_text", "w_short", "w_zero_task"]
+NET_FAULTS = ["batch_size", "lr", "random_state", "callbacks", "dropout"]
+LGBM_FAULTS = ["subsampel", "feature_fraction", "min_data_in_leaf", "max_depth", "num_leaves",
+               "learning_rate", "per_task_params"]
+
+
+@st.composite
+def cases(draw, estimator: str) -> Case:
+    """One input with at most one fault (so that the error has one thing to name); "x_nan",
+    "y_missing" and "w_positive" are variations that must not be refused."""
+    param_faults = NET_FAULTS if estimator == "net" else LGBM_FAULTS
+    fault = draw(st.sampled_from(["none"] * 6 + X_FAULTS + Y_FAULTS + W_FAULTS + param_faults))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    n = draw(st.integers(12, 60))
+    frame = draw(st.booleans())
+    X = pd.DataFrame({f"f{j}": rng.normal(size=n) for j in range(draw(st.integers(1, 3)))})
+    bad: set = set()
+    if frame and draw(st.booleans()):
+        X["city"] = rng.choice(["a", "b", "c"], size=n)
+    if fault == "x_nan":
+        X.iloc[rng.integers(0, n, 3), 0] = np.nan
+    elif fault == "x_inf":
+        X.iloc[0, 0] = np.inf
+        if estimator == "net":  # LightGBM reads inf as a value
+            bad.add("f0" if frame else "0")
+    elif fault == "x_datetime" and frame:
+        X["when"] = pd.date_range("2021-01-01", periods=n, freq="D")
+        bad.add("when")
+    elif fault == "x_complex":
+        X["z"] = rng.normal(size=n) + 1j
+        bad.add("z" if frame else "X")
+    elif fault == "x_text" and not frame:
+        X = X.astype(object)
+        X.iloc[1, 0] = "oops"
+        bad.add("column 0")
+    if not frame:
+        X = X.to_numpy()
+
+    n_tasks = draw(st.integers(1, 3))
+    faulty_task = draw(st.integers(0, n_tasks - 1))
+    Y, kinds, labels = {}, [], []
+    for t in range(n_tasks):
+        name = f"task_{t}"
+        kind = draw(st.sampled_from(["binary", "regression", "text", "intclass"]))
+        if kind == "binary":
+            col = pd.Series(rng.integers(0, 2, n).astype(float))
+            col[:2] = [0.0, 1.0]
+            kinds.append("binary")
+            labels.append({0.0, 1.0})
+        elif kind == "regression":
+            col = pd.Series(rng.normal(size=n) * draw(st.sampled_from([1.0, 1e3])))
+            kinds.append("regression")
+            labels.append(None)
+        elif kind == "text":
+            col = pd.Series(rng.choice(["x", "y", "z"], size=n), dtype=object)
+            col[:3] = ["x", "y", "z"]
+            kinds.append("multiclass")
+            labels.append({"x", "y", "z"})
+        else:
+            col = pd.Series(rng.integers(1, 4, n))
+            col[:3] = [1, 2, 3]
+            kinds.append("multiclass")
+            labels.append({1, 2, 3})
+        if t == faulty_task and fault == "y_missing":
+            col = col.astype(object) if kind == "text" else col.astype(float)
+            col[n - 3:] = np.nan  # the first rows keep every class present
+            if kind == "intclass":  # whole numbers in a float column: regression (documented)
+                kinds[-1], labels[-1] = "regression", None
+        elif t == faulty_task and fault == "y_inf" and kind != "text":
+            col = col.astype(float)
+            col[n - 1] = -np.inf
+            bad.add(name)
+        elif t == faulty_task and fault == "y_one_class" and kind != "regression":
+            col[:] = col[0]
+            bad.add(name)
+        elif t == faulty_task and fault == "y_all_missing":
+            col = pd.Series(np.full(n, np.nan))
+            bad.add(name)
+        elif t == faulty_task and fault == "y_mixed" and kind == "text":
+            col[n - 1] = 7
+            bad.add(name)
+        Y[name] = col
+    Y = pd.DataFrame(Y)
+    if draw(st.booleans()):  # a list of rows, each value keeping its own type
+        Y = [list(row) for row in Y.astype(object).itertuples(index=False)]
+
+    sample_weight = None
+    if fault in W_FAULTS:
+        sample_weight = {
+            "w_positive": rng.uniform(0.1, 2.0, n),
+            "w_zeros": np.zeros(n),
+            "w_negative": -np.ones(n),
+            "w_text": np.array(["w"] * n, dtype=object),
+            "w_short": np.ones(n - 1),
+            "w_zero_task": np.zeros(n),
+        }[fault]
+        if fault == "w_zero_task":  # weight only on rows where the faulty task has no label
+            frame_y = pd.DataFrame(Y) if isinstance(Y, list) else Y
+            frame_y.columns = [f"task_{t}" for t in range(n_tasks)]
+            frame_y.iloc[: n // 2, faulty_task] = np.nan
+            sample_weight[: n // 2] = 1.0
+            Y = frame_y
+            bad.add(f"task_{faulty_task}")
+        elif fault != "w_positive":
+            bad.add("sample_weight")
+
+    if estimator == "net":
+        params = dict(architecture=draw(st.sampled_from(["hard", "mmoe", "soft", "single"])),
+                      hidden_units=(8,), tower_units=(4,), n_experts=2, max_epochs=2,
+                      batch_size=16, random_state=draw(st.sampled_from([0, 1, None])),
+                      early_stopping=draw(st.booleans()))
+        bad_values = {"batch_size": 0, "lr": -1.0, "random_state": -1, "callbacks": [1],
+                      "dropout": 1.5}
+    else:
+        params = dict(n_estimators=5, n_jobs=1, verbose=-1, random_state=0,
+                      num_leaves=draw(st.sampled_from([4, 15])))
+        bad_values = {"subsampel": 0.8, "feature_fraction": 0.0, "min_data_in_leaf": -2,
+                      "max_depth": "x", "num_leaves": 1, "learning_rate": 0.0,
+                      "per_task_params": {f"task_{faulty_task}": {"n_estimators": -1}}}
+    if fault in bad_values:
+        params[fault] = bad_values[fault]
+        bad.add("n_estimators" if fault == "per_task_params" else fault)
+    return Case(X, Y, sample_weight, params, bad, kinds, labels)
+
+
+def _raised_in_package(exc: BaseException) -> bool:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and frames[-1].filename.startswith(PACKAGE)
+
+
+def check(case: Case, make) -> None:
+    torch.set_num_threads(1)
+    model = make(case.params)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # doubtful inputs warn; the outcome is what is checked
+            model.fit(case.X, case.Y, sample_weight=case.sample_weight)
+            pred = model.predict(case.X)
+    except (ValueError, TypeError) as exc:
+        hypothesis.event(f"error: {sorted(case.bad)}")
+        message = str(exc)
+        assert case.bad, f"valid input refused: {message}"
+        assert _raised_in_package(exc), (
+            f"error from outside sklearn_mtl: {''.join(traceback.format_exception(exc))}")
+        assert any(name in message for name in case.bad), (
+            f"message {message!r} names none of {sorted(case.bad)}")
+        return
+    hypothesis.event(f"fitted ({'faulty' if case.bad else 'clean'})")
+    # Succeeded: either nothing was bad, or the "bad" thing was harmless (an inf that
+    # LightGBM reads as a value, lr that still converged): the result must be right anyway.
+    n = case.X.shape[0]
+    n_tasks = len(case.kinds)
+    assert pred.shape == (n, n_tasks) or (n_tasks == 1 and pred.shape in ((n,), (n, 1)))
+    pred = pred.reshape(n, n_tasks)
+    for t, (kind, labels) in enumerate(zip(case.kinds, case.labels)):
+        if t not in case.bad and f"task_{t}" not in case.bad:
+            assert model.tasks_[t] == kind, (model.tasks_, case.kinds)
+        if model.tasks_[t] == "regression":
+            assert np.all(np.isfinite(pred[:, t].astype(float)))
+        else:
+            given_labels = labels if labels is not None else set()
+            assert set(model.classes_[t].tolist()) <= given_labels | {0.0, 1.0}
+            assert set(pred[:, t].tolist()) <= set(model.classes_[t].tolist())
+
+
+def make_net(params):
+    return MultiTaskRecommender(**params)
+
+
+def make_lgbm(params):
+    return PerTaskLGBM(**params)
+
+
+@CI
+@given(cases("net"))
+def test_net_fits_right_or_names_the_bad_input(case):
+    check(case, make_net)
+
+
+@CI
+@given(cases("lgbm"))
+def test_lgbm_fits_right_or_names_the_bad_input(case):
+    check(case, make_lgbm)
+
+
+@pytest.mark.slow
+@LARGE
+@given(cases("net"))
+def test_net_property_large(case):
+    check(case, make_net)
+
+
+@pytest.mark.slow
+@LARGE
+@given(cases("lgbm"))
+def test_lgbm_property_large(case):
+    check(case, make_lgbm)
