@@ -178,14 +178,16 @@ def _history_matrix(history, names, key, sep, symmetric) -> np.ndarray:
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
-def propose_task_groups(affinity, n_groups: int = 2, names=None, *, return_score: bool = False):
+def propose_task_groups(affinity, n_groups: int = 2, names=None, *, tol: float = 0.05,
+                        return_score: bool = False):
     """Propose at most ``n_groups`` networks (task groups) from an inter-task affinity matrix.
 
     The selection of Fifty et al. (NeurIPS 2021): among every choice of at most ``n_groups``
     non-empty task subsets that covers each task, maximize ``sum_t max_{G contains t} a(G, t)``
     where ``a(G, t)`` is the mean of ``affinity[s, t]`` over the other members ``s`` of ``G``
     (0 for a task alone). A task may appear in several groups (it is then trained in each and
-    served by the best one). Searched exhaustively; ties go to fewer groups.
+    served by the best one). A task alone scores 0 (no transfer either way), so a group is
+    chosen only where its members help each other. Searched exhaustively.
 
     Parameters
     ----------
@@ -197,6 +199,10 @@ def propose_task_groups(affinity, n_groups: int = 2, names=None, *, return_score
         Largest number of networks.
     names : list, optional
         Task names; default the DataFrame's index or ``0 .. n_tasks - 1``.
+    tol : float, default=0.05
+        Selections whose total is within ``tol`` times the largest absolute off-diagonal
+        affinity of the best count as ties; ties go to fewer groups, then to fewer tasks
+        trained in several groups.
     return_score : bool, default=False
         Also return the selection's total affinity.
 
@@ -225,6 +231,7 @@ def propose_task_groups(affinity, n_groups: int = 2, names=None, *, return_score
         raise ValueError(f"names has {len(names)} entries but affinity is {n} x {n}.")
     if not isinstance(n_groups, numbers.Integral) or isinstance(n_groups, bool) or n_groups < 1:
         raise ValueError(f"n_groups={n_groups!r} is not valid: it must be an int >= 1.")
+    _check_tol(tol)
     Z = np.nan_to_num(Z, nan=0.0)
     subsets = [s for size in range(1, n + 1) for s in combinations(range(n), size)]
     # gain[g, t]: what group g gives task t (-inf when t is not in g).
@@ -238,16 +245,28 @@ def propose_task_groups(affinity, n_groups: int = 2, names=None, *, return_score
     if n_selections > _MAX_SELECTIONS:
         raise ValueError(f"{n} tasks into at most {n_groups} groups means {n_selections} "
                          f"selections to search (more than {_MAX_SELECTIONS}): lower n_groups.")
-    best, best_score = None, -np.inf
+    scored = []
     for k in range(1, k_max + 1):
         for chosen in combinations(range(len(subsets)), k):
             served = gain[list(chosen)].max(axis=0)
-            if np.isneginf(served).any():
-                continue
-            score = float(served.sum())
-            if score > best_score + 1e-12:
-                best, best_score = chosen, score
+            if not np.isneginf(served).any():
+                size = sum(len(subsets[g]) for g in chosen)
+                scored.append((float(served.sum()), k, size, chosen))
+    top = max(score for score, *_ in scored)
+    off_diagonal = Z[~np.eye(n, dtype=bool)]
+    slack = tol * (np.abs(off_diagonal).max() if off_diagonal.size else 0.0)
+    # Affinities are noisy averages: a selection within the slack of the best counts as a
+    # tie, and ties go to fewer networks, then fewer tasks trained twice.
+    best_score, _, _, best = min(
+        (entry for entry in scored if entry[0] >= top - slack - 1e-12),
+        key=lambda entry: (entry[1], entry[2], -entry[0]),
+    )
     groups = [tuple(names[t] for t in subsets[g]) for g in best]
     groups.sort(key=lambda grp: (-len(grp), [names.index(t) for t in grp]))
     return (groups, best_score) if return_score else groups
 
+
+
+def _check_tol(tol) -> None:
+    if not isinstance(tol, numbers.Real) or isinstance(tol, bool) or not 0 <= tol < np.inf:
+        raise ValueError(f"tol={tol!r} is not valid: it must be a number in [0, inf).")

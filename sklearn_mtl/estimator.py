@@ -478,7 +478,10 @@ class MultiTaskRecommender(BaseEstimator):
         self.tasks_ = list(targets.kinds_)
         self.task_names_ = list(targets.names_)
         self.classes_ = list(targets.classes_)
-        self.task_weights_ = net.criterion_.effective_weights()
+        # The weights the last epoch trained with (DWA has already computed the next ones).
+        self.task_weights_ = np.array(
+            [net.history[-1, f"task_weight_{name}"] for name in targets.names_], dtype=float
+        )
         if self.track_task_affinity:
             self.task_affinity_ = task_affinity_matrix(net.history, targets.names_)
         self.n_params_ = int(sum(p.numel() for p in net.module_.parameters() if p.requires_grad))
