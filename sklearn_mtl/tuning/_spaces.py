@@ -58,8 +58,11 @@ def _net_space(architecture: str) -> dict[str, BaseDistribution]:
         "tower_units": CategoricalDistribution(["8", "16", "32-16"]),
         "dropout": FloatDistribution(0.0, 0.5),
         "weight_decay": FloatDistribution(1e-6, 1e-3, log=True),
-        "task_weights": CategoricalDistribution([None, "uncertainty"]),
+        "task_weights": CategoricalDistribution([None, "uncertainty", "gradnorm", "dwa"]),
     }
+    if architecture not in ("soft", "single"):
+        # Surgery acts on shared parameters only: elsewhere the choice would change nothing.
+        space["gradient_method"] = CategoricalDistribution([None, "pcgrad", "cagrad"])
     if architecture == "mmoe":
         space["n_experts"] = IntDistribution(2, 8)
     elif architecture == "soft":
@@ -90,7 +93,8 @@ def default_search_space(estimator) -> dict[str, BaseDistribution]:
     tower_units    categorical "8", "16", "32-16"
     dropout        float, uniform in [0, 0.5]
     weight_decay   float, log-uniform in [1e-6, 1e-3] (1e-6 is as good as none)
-    task_weights   categorical None (equal static weights), "uncertainty"
+    task_weights   categorical None (equal static weights), "uncertainty", "gradnorm", "dwa"
+    gradient_method categorical None, "pcgrad", "cagrad" (architectures with shared parameters)
     n_experts      int in [2, 8] (``architecture="mmoe"`` only)
     sharing_strength float, log-uniform in [1e-5, 1] (``architecture="soft"`` only)
     ============== ======================================================================
@@ -116,7 +120,7 @@ def default_search_space(estimator) -> dict[str, BaseDistribution]:
     >>> from sklearn_mtl import MultiTaskRecommender
     >>> from sklearn_mtl.tuning import default_search_space
     >>> sorted(default_search_space(MultiTaskRecommender(architecture="mmoe")))[:4]
-    ['batch_size', 'dropout', 'hidden_units', 'lr']
+    ['batch_size', 'dropout', 'gradient_method', 'hidden_units']
     """
     owner, prefix = final_estimator(estimator)
     if isinstance(owner, MultiTaskRecommender):
