@@ -19,6 +19,7 @@ SCRIPTS = [
     "bench_baseline_speed.py",
     "bench_correlation.py",
     "bench_tuning.py",
+    "bench_balancing.py",
     "plot_negative_transfer.py",
 ]
 
