@@ -1,0 +1,55 @@
+"""The deltas bar chart of a TransferReport (matplotlib, imported only when drawing)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def plot_deltas(report, ax=None, alpha: float = 0.05, test: str = "ttest"):
+    """Bar chart of each model's delta against the reference, grouped by task.
+
+    Error bars are the standard deviation of the per-fold differences; bars with a red,
+    hatched edge are negative transfer at ``alpha``, dotted grey ones are significantly worse
+    models that share no parameters (``PerTaskLGBM``). Returns the matplotlib Axes (nothing
+    is shown: save it with ``ax.figure.savefig(path)``).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    summary = report.summary(alpha, test).reset_index()
+    tasks = list(report.metric)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.8 + 1.6 * len(tasks), 3.6))
+    models = list(dict.fromkeys(summary["model"]))
+    width = 0.8 / len(models)
+    handles = []
+    for i, model in enumerate(models):
+        part = summary[summary["model"] == model].set_index("task").loc[tasks]
+        x = np.arange(len(tasks)) + (i - (len(models) - 1) / 2) * width
+        bars = ax.bar(x, part["delta"], width, yerr=part["delta_std"].fillna(0), capsize=3)
+        for bar, negative, worse in zip(bars, part["negative_transfer"],
+                                        part["significantly_worse"]):
+            if negative:
+                bar.set_hatch("//")
+                bar.set_edgecolor("red")
+            elif worse:  # worse, but the model shares nothing: not transfer
+                bar.set_hatch("..")
+                bar.set_edgecolor("dimgrey")
+        # Own legend handles: matplotlib's would copy the first bar's hatch, if flagged.
+        handles.append(Patch(facecolor=bars[0].get_facecolor(), label=model))
+    handles.append(Patch(facecolor="white", edgecolor="red", hatch="//",
+                         label=f"negative transfer (p < {alpha})"))
+    if (summary["significantly_worse"] & ~summary["shares_parameters"]).any():
+        handles.append(Patch(facecolor="white", edgecolor="dimgrey", hatch="..",
+                             label=f"worse, shares nothing (p < {alpha})"))
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(np.arange(len(tasks)))
+    # Deltas are raw metric differences, so each tick says which way is better.
+    ax.set_xticklabels([f"{t}\n{report.metric[t]}, {'↑' if report.greater_is_better[t] else '↓'} better"
+                        for t in tasks])
+    ax.set_ylabel("model − single-task reference")
+    names = sorted(set(report.metric.values()))
+    ax.set_title(f"Δ {' / '.join(names)} against the single-task reference, "
+                 f"{report.n_folds}-fold CV", fontsize="medium")
+    ax.legend(handles=handles, fontsize="small")
+    return ax
