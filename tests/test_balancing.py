@@ -285,3 +285,30 @@ def test_propose_task_groups_bad_input():
         propose_task_groups(np.zeros((2, 2)), 1, tol=-1)
     with pytest.raises(ValueError, match="lower n_groups"):
         propose_task_groups(np.zeros((10, 10)), 4)
+
+
+# ---------------------------------------------------------------------- in the comparison
+def test_compare_transfer_carries_the_affinity_matrix(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklearn_mtl import compare_transfer
+
+    X, Y = _three_tasks(n=1500)
+    models = {"hard": _small("hard", track_task_affinity=True, max_epochs=2),
+              "plain": _small("hard", max_epochs=2)}
+    report = compare_transfer(models, X, Y, cv=2, random_state=0)
+    matrix = report.affinity_matrix()
+    assert list(matrix.index) == ["a", "b", "c"] and list(matrix.columns) == ["a", "b", "c"]
+    assert np.isfinite(matrix.to_numpy()).all()
+    expected = report.task_affinity.query("source == 'a' and target == 'b'")
+    np.testing.assert_allclose(matrix.loc["a", "b"],
+                               expected.groupby("fold")["affinity"].mean().mean())
+    assert len(propose_task_groups(matrix, n_groups=2)) <= 2
+    assert "task_affinity.csv" in [p.name for p in report.to_csv(tmp_path)]
+    assert report.plot_affinity().get_title().startswith("hard: lookahead affinity")
+    with pytest.raises(ValueError, match=r"model='plain' has no recorded task affinity"):
+        report.affinity_matrix("plain")
+    plain = compare_transfer({"plain": _small("hard", max_epochs=1)}, X, Y, cv=2)
+    with pytest.raises(ValueError, match="no task affinity was recorded"):
+        plain.affinity_matrix()

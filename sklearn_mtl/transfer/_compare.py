@@ -14,7 +14,7 @@ from sklearn.utils import _safe_indexing
 
 from ..metrics import _resolve_metrics, per_task_scores
 from ..tasks import TargetEncoder, as_target_frame
-from ._report import _CONFLICT_COLUMNS, REFERENCE, TransferReport
+from ._report import _AFFINITY_COLUMNS, _CONFLICT_COLUMNS, REFERENCE, TransferReport
 
 
 def _final_step(estimator):
@@ -63,6 +63,17 @@ def _gradient_cosines(name, fold, owner, names) -> list[dict]:
             for key, value in row["grad_cosine"].items() if key in pairs]
 
 
+def _task_affinities(name, fold, owner, names) -> list[dict]:
+    history = getattr(owner, "history_", None)
+    if history is None or not len(history):
+        return []
+    pairs = {f"{a}->{b}": (a, b) for a in names for b in names}
+    return [dict(model=name, fold=fold, epoch=epoch + 1, source=pairs[key][0],
+                 target=pairs[key][1], affinity=value)
+            for epoch, row in enumerate(history) if "task_affinity" in row
+            for key, value in row["task_affinity"].items() if key in pairs]
+
+
 def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names, keep):
     # Runs on a joblib worker (a Dask worker under parallel_backend("dask")): return only what
     # the report needs, and the fitted model only when asked for.
@@ -70,7 +81,8 @@ def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names,
     owner = _final_step(model)
     names, kinds = list(owner.task_names_), list(owner.tasks_)
     result = dict(name=name, fold=fold, names=names, kinds=kinds, scores=None, metrics=None,
-                  cosines=_gradient_cosines(name, fold, owner, names), model=model if keep else None)
+                  cosines=_gradient_cosines(name, fold, owner, names),
+                  affinities=_task_affinities(name, fold, owner, names), model=model if keep else None)
     if names == task_names:  # otherwise compare_transfer names the culprit
         result["metrics"] = _resolve_metrics(metric, names, kinds)
         result["scores"] = per_task_scores(model, _safe_indexing(X, test), _safe_indexing(Y, test),
@@ -185,7 +197,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, metric="auto",
                 f"{targets.names_}; every model and the reference must see the same task set."
             )
     reference_run = next(r for r in results if r["name"] == REFERENCE)
-    rows, estimators, cosines = [], {}, []
+    rows, estimators, cosines, affinities = [], {}, [], []
     for r in results:
         if r["metrics"] != reference_run["metrics"]:
             raise ValueError(
@@ -195,6 +207,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, metric="auto",
             )
         rows += [dict(model=r["name"], task=t, fold=r["fold"], score=s) for t, s in r["scores"].items()]
         cosines += r["cosines"]
+        affinities += r["affinities"]
         if return_estimators:
             estimators[(r["name"], r["fold"])] = r["model"]
     return TransferReport(
@@ -203,5 +216,6 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, metric="auto",
         n_folds=len(folds),
         estimators=estimators if return_estimators else None,
         gradient_conflict=pd.DataFrame(cosines, columns=_CONFLICT_COLUMNS),
+        task_affinity=pd.DataFrame(affinities, columns=_AFFINITY_COLUMNS),
         shared={name: _shares_parameters(est) for name, est in models.items()},
     )
