@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--n-jobs", type=int, default=None, help="parallel jobs (joblib)")
     cmp.add_argument("--out", default="sklearn-mtl-results", help="output folder")
     cmp.add_argument("--seed", type=int, default=0)
+    cmp.add_argument("--task-weights", choices=("none", "uncertainty", "gradnorm", "dwa"),
+                     default="none", help="loss weighting of the multi-task nets (default: none)")
+    cmp.add_argument("--gradient-method", choices=("none", "pcgrad", "cagrad"), default="none",
+                     help="gradient surgery on the shared parameters of the multi-task nets")
+    cmp.add_argument("--task-affinity", action="store_true",
+                     help="measure the lookahead task affinity; print proposed task groups and "
+                     "write task_affinity.png")
 
     tun = sub.add_parser(
         "tune",
@@ -185,7 +192,7 @@ def _load(args) -> tuple[pd.DataFrame | np.ndarray, pd.DataFrame | np.ndarray, l
     return X, Y, tasks
 
 
-def _models(names, tasks, max_epochs, seed):
+def _models(names, tasks, max_epochs, seed, **balancing):
     from .baselines import PerTaskLGBM
     from .estimator import MultiTaskRecommender
 
@@ -195,7 +202,8 @@ def _models(names, tasks, max_epochs, seed):
             models["lgbm"] = PerTaskLGBM(tasks=tasks, random_state=seed)
         else:
             models[name] = MultiTaskRecommender(
-                name, tasks=tasks, max_epochs=max_epochs, lr=3e-3, random_state=seed
+                name, tasks=tasks, max_epochs=max_epochs, lr=3e-3, random_state=seed,
+                **(balancing if name != "single" else {}),
             )
     return models
 
@@ -210,7 +218,13 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str):
     from .transfer import compare_transfer
 
     max_epochs = args.max_epochs or (30 if args.data in (None, "synthetic") else 20)
-    models = _models([m for m in args.models if m != "single"], tasks, max_epochs, args.seed)
+    balancing = {
+        "task_weights": None if args.task_weights == "none" else args.task_weights,
+        "gradient_method": None if args.gradient_method == "none" else args.gradient_method,
+        "track_task_affinity": args.task_affinity,
+    }
+    models = _models([m for m in args.models if m != "single"], tasks, max_epochs, args.seed,
+                     **balancing)
     if not models:
         models = _models(["single"], tasks, max_epochs, args.seed)
     print(f"\n== {title}: {len(X)} rows, {len(models)} model(s) + single-task reference, "
@@ -231,6 +245,15 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str):
     import matplotlib.pyplot as plt
 
     plt.close(ax.figure)
+    if args.task_affinity and len(report.task_affinity):
+        from .affinity import propose_task_groups
+
+        for model in dict.fromkeys(report.task_affinity["model"]):
+            groups = propose_task_groups(report.affinity_matrix(model), n_groups=2)
+            print(f"{model}: proposed task groups (at most 2 networks): {groups}")
+        ax = report.plot_affinity()
+        ax.figure.savefig(out / f"{stem}task_affinity.png", dpi=120, bbox_inches="tight")
+        plt.close(ax.figure)
     return report
 
 

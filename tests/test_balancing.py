@@ -312,3 +312,20 @@ def test_compare_transfer_carries_the_affinity_matrix(tmp_path):
     plain = compare_transfer({"plain": _small("hard", max_epochs=1)}, X, Y, cv=2)
     with pytest.raises(ValueError, match="no task affinity was recorded"):
         plain.affinity_matrix()
+
+
+def test_cli_compare_with_balancing_switches(tmp_path, capsys):
+    from sklearn_mtl.cli import main
+
+    X, Y = _three_tasks(n=600)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).join(Y)
+    path = tmp_path / "three.csv"
+    frame.to_csv(path, index=False)
+    code = main(["compare", "--data", str(path), "--targets", "a,b,c", "--models", "hard",
+                 "--max-epochs", "2", "--cv", "2", "--task-weights", "dwa",
+                 "--gradient-method", "pcgrad", "--task-affinity", "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert "hard: proposed task groups (at most 2 networks): [" in capsys.readouterr().out
+    assert (tmp_path / "out" / "task_affinity.png").stat().st_size > 5000
+    with pytest.raises(SystemExit):
+        main(["compare", "--gradient-method", "mgda"])
