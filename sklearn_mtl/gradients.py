@@ -158,7 +158,7 @@ def balanced_backward(net, y_pred, y_true, rng: np.random.RandomState | None = N
         norms = torch.zeros(len(terms), device=grads.device)
         weights = criterion.effective_weights()
         for row, k in enumerate(tasks):
-            # The terms carry the (constant) weight: ||grad W_k L_k|| = ||grad term_k|| / w_k.
+            # The terms carry the (constant) weight: ||grad_W L_k|| = ||grad_W term_k|| / w_k.
             norms[k] = grads[row].norm() / max(float(weights[k]), 1e-12)
         criterion.gradnorm_backward(losses, present, norms)
     if surgery and len(tasks) > 1:
