@@ -200,9 +200,10 @@ def propose_task_groups(affinity, n_groups: int = 2, names=None, *, tol: float =
     names : list, optional
         Task names; default the DataFrame's index or ``0 .. n_tasks - 1``.
     tol : float, default=0.05
-        Selections whose total is within ``tol`` times the largest absolute off-diagonal
-        affinity of the best count as ties; ties go to fewer groups, then to fewer tasks
-        trained in several groups.
+        Selections whose total is within ``tol`` times the largest absolute affinity
+        (diagonal included) of the best count as ties; ties go to fewer groups, then to
+        fewer tasks trained in several groups. Tasks that neither help nor hurt each other
+        thus end up in one network.
     return_score : bool, default=False
         Also return the selection's total affinity.
 
@@ -253,10 +254,10 @@ def propose_task_groups(affinity, n_groups: int = 2, names=None, *, tol: float =
                 size = sum(len(subsets[g]) for g in chosen)
                 scored.append((float(served.sum()), k, size, chosen))
     top = max(score for score, *_ in scored)
-    off_diagonal = Z[~np.eye(n, dtype=bool)]
-    slack = tol * (np.abs(off_diagonal).max() if off_diagonal.size else 0.0)
     # Affinities are noisy averages: a selection within the slack of the best counts as a
-    # tie, and ties go to fewer networks, then fewer tasks trained twice.
+    # tie, and ties go to fewer networks (cheaper), then fewer tasks trained twice. The scale
+    # includes the diagonal: a step's effect on its own task is what "large" means here.
+    slack = tol * np.abs(Z).max()
     best_score, _, _, best = min(
         (entry for entry in scored if entry[0] >= top - slack - 1e-12),
         key=lambda entry: (entry[1], entry[2], -entry[0]),
