@@ -8,6 +8,7 @@
   MLP trained for 12 epochs at lr 5e-3 in the same process.
 
     python benchmarks/bench_quality.py [--quick] [--only census|movielens] [--seeds 5]
+        [--architectures ple,cgc,omoe] [--no-lgbm]
 
 Prints Markdown tables (copied into docs/benchmarks.md).
 """
@@ -32,6 +33,8 @@ try:
 except ImportError:  # pragma: no cover - while the baseline is being written
     PerTaskLGBM = None
 
+ARCHITECTURES = ("hard", "soft", "mmoe", "single", "omoe", "cgc", "ple")
+
 
 def table(rows, columns):
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -41,7 +44,7 @@ def table(rows, columns):
     return "\n".join(lines)
 
 
-def census(quick: bool, seeds: int):
+def census(quick: bool, seeds: int, architectures=ARCHITECTURES, lgbm: bool = True):
     X, Y = fetch_census_income(return_X_y=True)
     if quick:
         X, Y = X.iloc[:10_000], Y.iloc[:10_000]
@@ -50,8 +53,8 @@ def census(quick: bool, seeds: int):
     )
     extra = dict(max_epochs=3) if quick else {}
     factories = {a: (lambda s, a=a: MultiTaskRecommender(a, random_state=s, **extra))
-                 for a in ("hard", "soft", "mmoe", "single")}
-    if PerTaskLGBM is not None:
+                 for a in architectures}
+    if PerTaskLGBM is not None and lgbm:
         lgbm_extra = {"n_estimators": 50} if quick else {}
         factories["PerTaskLGBM"] = lambda s: PerTaskLGBM(random_state=s, **lgbm_extra)
     rows = []
@@ -162,9 +165,12 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small slices and few epochs (CI)")
     parser.add_argument("--only", choices=["census", "movielens"])
     parser.add_argument("--seeds", type=int, default=1, help="repeat the census fits over seeds")
+    parser.add_argument("--architectures", default=",".join(ARCHITECTURES),
+                        help="census: comma-separated architectures (default: all)")
+    parser.add_argument("--no-lgbm", action="store_true", help="census: skip PerTaskLGBM")
     args = parser.parse_args(argv)
     if args.only in (None, "census"):
-        census(args.quick, args.seeds)
+        census(args.quick, args.seeds, tuple(args.architectures.split(",")), not args.no_lgbm)
     if args.only in (None, "movielens"):
         movielens(args.quick)
 

@@ -18,8 +18,10 @@ SCRIPTS = [
     "bench_quality.py",
     "bench_baseline_speed.py",
     "bench_correlation.py",
+    "bench_verdict.py",
     "bench_tuning.py",
     "bench_balancing.py",
+    "bench_esmm.py",
     "plot_negative_transfer.py",
 ]
 

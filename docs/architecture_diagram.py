@@ -1,9 +1,10 @@
-"""Draw the four architectures of ``MultiTaskRecommender`` for the user guide.
+"""Draw the architectures of ``MultiTaskRecommender`` for the user guide.
 
-One figure, four side-by-side panels (``architecture="hard"``, ``"soft"``, ``"mmoe"`` and
-``"single"``), each drawn from the input ``x`` at the bottom to the task outputs ``h_A``, ``h_B``
-at the top, for two tasks A and B. Shared parts are grey-blue, task-A parts orange and task-B
-parts green. The figure is written to ``docs/img/architectures.png``.
+One figure, two rows of four panels (``architecture="hard"``, ``"soft"``, ``"mmoe"``,
+``"single"``; then ``"omoe"``, ``"cgc"``, ``"ple"`` and ``"esmm"`` with its cascade), each
+drawn from the input ``x`` at the bottom to the task outputs ``h_A``, ``h_B`` at the top, for
+two tasks A and B. Shared parts are grey-blue, task-A parts orange and task-B parts green.
+The figure is written to ``docs/img/architectures.png``.
 
 It needs matplotlib only (not the package itself). Rerun it from the repository root with::
 
@@ -156,15 +157,119 @@ def panel_mmoe(ax):
     caption(ax, "experts mixed by per-task softmax gates")
 
 
+def _experts_row(ax, specs, y, in_top_at):
+    """Small expert boxes ``(x, label, kind)`` at height ``y`` fed from ``in_top_at(x)``."""
+    tops = []
+    for ex, label, kind in specs:
+        e_bot, e_top = box(ax, ex, y, label, kind, w=0.95, h=0.75, fontsize=8)
+        up(ax, ex, in_top_at(ex), ex, e_bot)
+        tops.append((ex, e_top, kind))
+    return tops
+
+
+def panel_omoe(ax):
+    x_top = input_node(ax)
+    in_bot, in_top = box(ax, 5.0, Y_INPUT, "input layer\n(embeddings + numerics)", "shared", w=7.6, h=1.2)
+    up(ax, 5.0, x_top, 5.0, in_bot)
+    tops = _experts_row(ax, [(3.2, r"$E_1$", "shared"), (4.3, r"$E_2$", "shared"),
+                             (5.9, r"$E_n$", "shared")], Y_EXPERT, lambda x: in_top)
+    ax.text(5.1, Y_EXPERT, r"$\cdots$", ha="center", va="center", fontsize=FONT + 2)
+    g_bot, g_top = box(ax, 8.3, Y_EXPERT, "one gate\nsoftmax($Wx$)", "shared", w=2.4, h=1.0,
+                       fontsize=8)
+    up(ax, 8.3, in_top, 8.3, g_bot)
+    m_bot, m_top = box(ax, 5.0, Y_MIX, r"$\Sigma_i\; g_i\, E_i$", "shared", w=3.2, h=0.9)
+    for ex, e_top, _ in tops:
+        arrow(ax, (ex, e_top), (5.0 + (ex - 5.0) * 0.4, m_bot), colour="#8a99aa")
+    arrow(ax, (8.3, g_top), (6.4, m_bot), colour="#4a5d73")
+    tower_bottoms = towers_and_outputs(ax)
+    for task, x in (("A", COL_A), ("B", COL_B)):
+        arrow(ax, (5.0, m_top), (x, tower_bottoms[task]))
+    caption(ax, "MMoE with one gate for all tasks")
+
+
+def _cgc_level(ax, y_experts, y_mix, inputs, shared_gate):
+    """One extraction level: experts A, S, B, per-task mixes (and a shared mix); returns tops."""
+    tops = _experts_row(ax, [(1.6, r"$E_A$", "A"), (4.4, r"$E_{S1}$", "shared"),
+                             (5.6, r"$E_{S2}$", "shared"), (8.4, r"$E_B$", "B")],
+                        y_experts, inputs)
+    out = {}
+    mixes = [("A", COL_A, ("A", "shared")), ("B", COL_B, ("B", "shared"))]
+    if shared_gate:
+        mixes.append(("shared", 5.0, ("A", "B", "shared")))
+    for task, mx, sees in mixes:
+        label = r"$g_S$: all" if task == "shared" else rf"$g_{task}$: {task} + S"
+        m_bot, m_top = box(ax, mx, y_mix, label, task, w=2.0 if task == "shared" else 2.4, h=0.75,
+                           fontsize=8)
+        for ex, e_top, kind in tops:
+            if kind in sees:
+                arrow(ax, (ex, e_top), (mx + (ex - mx) * 0.25, m_bot), colour="#8a99aa")
+        out[task] = m_top
+    return out
+
+
+def panel_cgc(ax):
+    x_top = input_node(ax)
+    in_bot, in_top = box(ax, 5.0, Y_INPUT, "input layer\n(embeddings + numerics)", "shared", w=7.6, h=1.2)
+    up(ax, 5.0, x_top, 5.0, in_bot)
+    mix_tops = _cgc_level(ax, Y_EXPERT, Y_MIX, lambda x: in_top, shared_gate=False)
+    tower_bottoms = towers_and_outputs(ax)
+    for task, x in (("A", COL_A), ("B", COL_B)):
+        up(ax, x, mix_tops[task], x, tower_bottoms[task])
+    caption(ax, "task experts + shared experts, a gate per task")
+
+
+def panel_ple(ax):
+    x_top = input_node(ax)
+    in_bot, in_top = box(ax, 5.0, 1.55, "input layer", "shared", w=7.6, h=0.7)
+    up(ax, 5.0, x_top, 5.0, in_bot)
+    level1 = _cgc_level(ax, 2.9, 4.3, lambda x: in_top, shared_gate=True)
+
+    def level2_input(x):
+        return level1["A"] if x < 3 else level1["B"] if x > 7 else level1["shared"]
+
+    level2 = _cgc_level(ax, 5.9, 7.45, level2_input, shared_gate=False)
+    tower_bottoms = towers_and_outputs(ax)
+    for task, x in (("A", COL_A), ("B", COL_B)):
+        up(ax, x, level2[task], x, tower_bottoms[task])
+    ax.text(9.9, 3.6, "level 1", ha="right", va="center", fontsize=7, color="#555555")
+    ax.text(9.9, 6.7, "level 2", ha="right", va="center", fontsize=7, color="#555555")
+    caption(ax, "stacked CGC levels; shared gate feeds the next")
+
+
+def panel_esmm(ax):
+    x_top = input_node(ax)
+    in_bot, in_top = box(ax, 5.0, Y_INPUT, "shared embeddings\n(+ numerics)", "shared", w=7.6, h=1.2)
+    up(ax, 5.0, x_top, 5.0, in_bot)
+    outs = {}
+    for task, x, label, out in (("A", COL_A, "CTR tower", r"pCTR"), ("B", COL_B, "CVR tower", r"pCVR")):
+        t_bot, t_top = box(ax, x, Y_MID, label + "\nMLP(hidden, tower)", task, w=3.2, h=1.2)
+        up(ax, x, in_top, x, t_bot)
+        o_bot, o_top = box(ax, x, Y_MIX + 0.3, out, task, w=1.6, h=0.8)
+        up(ax, x, t_top, x, o_bot)
+        outs[task] = o_top
+    p_bot, p_top = box(ax, COL_B, Y_OUT - 0.6, "pCTCVR =\npCTR $\\times$ pCVR", "B", w=3.2, h=1.2,
+                       fontsize=8)
+    up(ax, COL_B, outs["B"], COL_B, p_bot)
+    arrow(ax, (COL_A, outs["A"]), (COL_B - 1.6, Y_OUT - 0.6))
+    ax.text(COL_A, Y_OUT - 0.6, "loss: click\n(all rows)", ha="center", va="center", fontsize=8)
+    ax.text(COL_B - 0.4, Y_OUT + 0.75, "loss: click & purchase\n(all rows)", ha="center",
+            va="center", fontsize=8)
+    caption(ax, "cascade={'purchase': 'click'}")
+
+
 def main() -> Path:
-    fig, axes = plt.subplots(1, 4, figsize=(13, 4.6))
+    fig, axes = plt.subplots(2, 4, figsize=(13, 9.0))
     panels = [
         ('architecture="hard"', panel_hard),
         ('"soft"', panel_soft),
         ('"mmoe"', panel_mmoe),
         ('"single"', panel_single),
+        ('"omoe"', panel_omoe),
+        ('"cgc"', panel_cgc),
+        ('"ple" (n_levels=2)', panel_ple),
+        ('"esmm"', panel_esmm),
     ]
-    for ax, (title, draw) in zip(axes, panels):
+    for ax, (title, draw) in zip(axes.ravel(), panels):
         ax.set_xlim(*XLIM)
         ax.set_ylim(*YLIM)
         ax.set_axis_off()
@@ -176,7 +281,7 @@ def main() -> Path:
         Patch(facecolor=COLOURS["B"][0], edgecolor=COLOURS["B"][1], label="task B only"),
     ]
     fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=9, frameon=False)
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.08, wspace=0.06)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.96, bottom=0.05, wspace=0.06, hspace=0.12)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(OUT, dpi=130)
     plt.close(fig)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-MODEL_CHOICES = ("hard", "soft", "mmoe", "single", "lgbm")
+MODEL_CHOICES = ("hard", "soft", "mmoe", "single", "omoe", "cgc", "ple", "esmm", "lgbm")
 PRUNER_CHOICES = ("median", "hyperband", "successive_halving", "none")
 
 
@@ -88,17 +88,21 @@ def build_parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser(
         "compare",
         help="per-task scores of multi-task models against the single-task reference",
-        description="Train every model and the single-task reference on the same folds; print "
-        "per task the delta against the reference, its p-value and a negative-transfer flag; "
-        "write summary.csv, scores.csv and negative_transfer.png into --out. With no --data, "
-        "runs the built-in generator twice: related tasks (correlation 0.9) and unrelated "
-        "tasks (correlation 0.0).",
+        description="Train every model and the single-task reference on the same repeated folds; "
+        "print per task the delta against the reference with its confidence interval, the "
+        "Holm-adjusted p-value of the corrected resampled t-test and a verdict (worse, better, "
+        "equivalent, inconclusive), then one sentence per model; write summary.csv, "
+        "overall.csv, scores.csv and negative_transfer.png into --out. With no --data, runs "
+        "the built-in generator twice: related tasks (correlation 0.9) and unrelated tasks "
+        "(correlation 0.0) through a one-unit shared bottom.",
     )
     _add_data_arguments(cmp, None, "the generator, related and unrelated tasks")
     cmp.add_argument("--models", type=_model_list, default=["hard", "mmoe", "lgbm"],
                      help="comma-separated subset of %(choices)s (default: hard,mmoe,lgbm)"
                      .replace("%(choices)s", ",".join(MODEL_CHOICES)))
     cmp.add_argument("--cv", type=_fold_count, default=3, help="number of folds (default: 3)")
+    cmp.add_argument("--repeats", type=_positive_int, default=2,
+                     help="repeats of the folds, each with new seeds (default: 2)")
     cmp.add_argument("--max-epochs", type=_positive_int, default=None,
                      help="epochs for the nets (default: 30 synthetic, 20 otherwise)")
     cmp.add_argument("--n-jobs", type=int, default=None, help="parallel jobs (joblib)")
@@ -192,7 +196,7 @@ def _load(args) -> tuple[pd.DataFrame | np.ndarray, pd.DataFrame | np.ndarray, l
     return X, Y, tasks
 
 
-def _models(names, tasks, max_epochs, seed, **balancing):
+def _models(names, tasks, max_epochs, seed, balancing=None, **net):
     from .baselines import PerTaskLGBM
     from .estimator import MultiTaskRecommender
 
@@ -202,19 +206,20 @@ def _models(names, tasks, max_epochs, seed, **balancing):
             models["lgbm"] = PerTaskLGBM(tasks=tasks, random_state=seed)
         else:
             models[name] = MultiTaskRecommender(
-                name, tasks=tasks, max_epochs=max_epochs, lr=3e-3, random_state=seed,
-                **(balancing if name != "single" else {}),
+                name, tasks=tasks, **{"max_epochs": max_epochs, "lr": 3e-3, "random_state": seed,
+                                      **net, **((balancing or {}) if name != "single" else {})}
             )
     return models
 
 
-def _reference(tasks, max_epochs, seed):
+def _reference(tasks, max_epochs, seed, **net):
     from .estimator import MultiTaskRecommender
 
-    return MultiTaskRecommender("single", tasks=tasks, max_epochs=max_epochs, lr=3e-3, random_state=seed)
+    return MultiTaskRecommender("single", tasks=tasks, **{"max_epochs": max_epochs, "lr": 3e-3,
+                                                          "random_state": seed, **net})
 
 
-def _compare_one(title, X, Y, tasks, args, out: Path, stem: str):
+def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
     from .transfer import compare_transfer
 
     max_epochs = args.max_epochs or (30 if args.data in (None, "synthetic") else 20)
@@ -224,20 +229,21 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str):
         "track_task_affinity": args.task_affinity,
     }
     models = _models([m for m in args.models if m != "single"], tasks, max_epochs, args.seed,
-                     **balancing)
+                     balancing, **net)
     if not models:
-        models = _models(["single"], tasks, max_epochs, args.seed)
+        models = _models(["single"], tasks, max_epochs, args.seed, **net)
     print(f"\n== {title}: {len(X)} rows, {len(models)} model(s) + single-task reference, "
-          f"{args.cv}-fold CV", flush=True)
+          f"{args.cv}-fold CV × {args.repeats} repeats", flush=True)
     start = time.perf_counter()
     report = compare_transfer(
-        models, X, Y, reference=_reference(tasks, max_epochs, args.seed), cv=args.cv,
-        n_jobs=args.n_jobs, random_state=args.seed, verbose=10,
+        models, X, Y, reference=_reference(tasks, max_epochs, args.seed, **net), cv=args.cv,
+        n_repeats=args.repeats, n_jobs=args.n_jobs, random_state=args.seed, verbose=10,
     )
     print(f"   done in {time.perf_counter() - start:.0f} s\n")
     print(report)
     out.mkdir(parents=True, exist_ok=True)
     report.summary().to_csv(out / f"{stem}summary.csv")
+    report.overall().to_csv(out / f"{stem}overall.csv")
     report.scores.to_csv(out / f"{stem}scores.csv", index=False)
     ax = report.plot()
     ax.set_title(f"{title}: {ax.get_title()}")
@@ -265,14 +271,24 @@ def cmd_compare(args) -> int:
     if args.data is None:
         from .datasets import make_multitask_data
 
-        for corr, stem in ((0.9, "related_"), (0.0, "unrelated_")):
+        # Two settings with known answers: related tasks through the default bottom (sharing
+        # has room for both), and unrelated tasks squeezed through a one-unit shared bottom,
+        # which can carry only one task's direction (negative transfer by construction).
+        settings = (("related tasks (correlation 0.9), default 64-32 bottom", 0.9, "related_", {}),
+                    ("unrelated tasks (correlation 0.0), one-unit shared bottom", 0.0,
+                     "unrelated_", {"hidden_units": (1,), "lr": 2e-2, "batch_size": 512}))
+        verdicts = []
+        for title, corr, stem, net in settings:
             X, Y = make_multitask_data(n_samples=args.n_rows or 3000, n_features=20,
                                        task_correlation=corr, random_state=args.seed)
-            _compare_one(f"synthetic tasks, correlation {corr}", X, Y, "auto", args, out, stem)
+            report = _compare_one(title, X, Y, "auto", args, out, stem, **net)
+            verdicts += [f"{title}:", *(f"  {line}" for line in report.verdict_lines())]
+        print("\nIn short\n" + "\n".join(verdicts))
     else:
         X, Y, tasks = _load(args)
         _compare_one(f"{args.data}", X, Y, tasks, args, out, "")
-    print(f"\nwrote summary.csv, scores.csv and negative_transfer.png files to {out.resolve()}")
+    print(f"\nwrote summary.csv, overall.csv, scores.csv and negative_transfer.png files to "
+          f"{out.resolve()}")
     return 0
 
 

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, v
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
+from ._cascade import apply_cascade_labels, cascade_links, resolve_cascade
 from ._validation import check_number as _check_number
 from ._validation import check_units as _check_units
 from ._validation import resolve_device as _resolve_device
@@ -24,25 +25,31 @@ from .features import FeatureEncoder
 from .gradients import GRADIENT_METHODS
 from .losses import ADAPTIVE_WEIGHTS, MultiTaskLoss, TaskWeightHistory
 from .metrics import mean_score
-from .nets import ARCHITECTURES, build_module
+from .nets import ARCHITECTURES, EXPERT_ARCHITECTURES, build_module
 from .tasks import TargetEncoder
 from .training import MultiTaskDataset, MultiTaskNeuralNet, TaskScoring, TensorBatchLoader, as_numpy
 
 
 class MultiTaskRecommender(BaseEstimator):
-    """Multi-task neural recommender: hard sharing, soft sharing, MMoE or single-task columns.
+    """Multi-task neural recommender: hard / soft sharing, MMoE, OMoE, CGC / PLE, ESMM or single.
 
     A scikit-learn estimator whose ``fit`` encodes ``X`` and ``Y``, builds the torch module of
     the chosen architecture and trains it through a skorch ``NeuralNet`` (kept in ``net_``).
 
     Parameters
     ----------
-    architecture : {"mmoe", "hard", "soft", "single"}, default="mmoe"
+    architecture : {"mmoe", "hard", "soft", "single", "omoe", "cgc", "ple", "esmm"}, default="mmoe"
         ``"hard"``: a shared bottom MLP, then a tower and head per task. ``"soft"``: one bottom
         per task, tied by ``sharing_strength * sum_{k<l} ||theta_k - theta_l||^2`` over matching
         bottom parameters. ``"mmoe"``: ``n_experts`` shared expert MLPs and one softmax gate per
-        task (Ma et al., KDD 2018). ``"single"``: an independent bottom and tower per task, the
-        single-task reference with the same per-task capacity as ``"hard"``.
+        task (Ma et al., KDD 2018). ``"omoe"``: the same experts mixed by one gate for all tasks
+        (MMoE's ablation). ``"ple"``: ``n_levels`` extraction levels with ``n_shared_experts``
+        shared and ``n_task_experts`` per-task experts; task k's gate mixes its own and the
+        shared experts, and a shared gate over all experts feeds the next level (Tang et al.,
+        RecSys 2020); ``"cgc"`` is one such level. ``"esmm"``: shared embeddings and an MLP
+        tower per task, trained as an entire-space cascade (Ma et al., SIGIR 2018; see
+        ``cascade``). ``"single"``: an independent bottom and tower per task, the single-task
+        reference with the same per-task capacity as ``"hard"``.
     tasks : "auto", str, list or dict, default="auto"
         Kind of each task (``"binary"``, ``"multiclass"``, ``"regression"``); ``"auto"`` infers
         it from each column of ``Y`` (scikit-learn's ``type_of_target`` on the labelled rows).
@@ -51,7 +58,24 @@ class MultiTaskRecommender(BaseEstimator):
     tower_units : tuple of int, default=(16,)
         Widths of each task's tower MLP before its output layer.
     n_experts : int, default=4
-        Number of experts (mmoe only).
+        Number of experts (mmoe, omoe).
+    n_levels : int, default=2
+        Number of extraction levels (ple; cgc has one).
+    n_shared_experts : int, default=2
+        Shared experts per level (cgc, ple).
+    n_task_experts : int, default=1
+        Experts of each task per level (cgc, ple). With two tasks the defaults give each level
+        four experts, as many as mmoe's default ``n_experts``.
+    cascade : None or dict, default=None
+        Entire-space cascades ``{child task: parent task}`` between binary tasks, e.g.
+        ``{"purchase": "click"}``: ``P(click and purchase | x) = P(click | x) * P(purchase | click, x)``.
+        The parent's loss is on its labelled rows and the child's loss on that product over
+        every row, so the conditional tower never trains on clicked rows alone (ESMM). Child
+        labels are entire-space: on rows whose parent label is 0 the child label is 0 whatever
+        was written there (NaN or 0; a 1 gets a warning). ``predict_proba`` gives the child's
+        entire-space probability, :meth:`predict_conditional_proba` the conditional one.
+        Works with every architecture; ``architecture="esmm"`` with ``cascade=None`` chains the
+        tasks in the order of ``Y`` (task k's parent is task k - 1).
     sharing_strength : float, default=1e-3
         Weight of the soft-sharing penalty (soft only).
     dropout : float, default=0.0
@@ -145,6 +169,8 @@ class MultiTaskRecommender(BaseEstimator):
     n_params_ : int
         Trainable parameters of the torch module (embeddings included): the capacity that
         :func:`~sklearn_mtl.compare_transfer` reports next to the verdict.
+    cascade_ : dict
+        The cascades trained, ``{child: parent}`` (empty without one).
     device_ : str
         Device the net was trained on.
 
@@ -170,6 +196,10 @@ class MultiTaskRecommender(BaseEstimator):
         hidden_units=(64, 32),
         tower_units=(16,),
         n_experts=4,
+        n_levels=2,
+        n_shared_experts=2,
+        n_task_experts=1,
+        cascade=None,
         sharing_strength=1e-3,
         dropout=0.0,
         embedding_dim="auto",
@@ -199,6 +229,10 @@ class MultiTaskRecommender(BaseEstimator):
         self.hidden_units = hidden_units
         self.tower_units = tower_units
         self.n_experts = n_experts
+        self.n_levels = n_levels
+        self.n_shared_experts = n_shared_experts
+        self.n_task_experts = n_task_experts
+        self.cascade = cascade
         self.sharing_strength = sharing_strength
         self.dropout = dropout
         self.embedding_dim = embedding_dim
@@ -244,9 +278,18 @@ class MultiTaskRecommender(BaseEstimator):
                 f"architecture={self.architecture!r} is not valid: use one of {ARCHITECTURES}."
             )
         hidden = _check_units("hidden_units", self.hidden_units,
-                              allow_empty=self.architecture != "mmoe")
+                              allow_empty=self.architecture not in EXPERT_ARCHITECTURES)
         tower = _check_units("tower_units", self.tower_units)
         _check_number("n_experts", self.n_experts, low=1, integer=True)
+        _check_number("n_levels", self.n_levels, low=1, integer=True)
+        _check_number("n_shared_experts", self.n_shared_experts, low=0, integer=True)
+        _check_number("n_task_experts", self.n_task_experts, low=0, integer=True)
+        if self.n_shared_experts + self.n_task_experts < 1:
+            raise ValueError(
+                f"n_shared_experts={self.n_shared_experts!r} and n_task_experts="
+                f"{self.n_task_experts!r} are not valid together: each task gate needs at "
+                "least one expert."
+            )
         _check_number("sharing_strength", self.sharing_strength, low=0)
         _check_number("dropout", self.dropout, low=0, high=1, high_open=True)
         _check_number("lr", self.lr, low=0, low_open=True)
@@ -380,6 +423,9 @@ class MultiTaskRecommender(BaseEstimator):
                                   self.embedding_dim).fit(X)
         x_num, x_cat = features.transform(X)
         y_enc = targets.transform(y)
+        cascade = resolve_cascade(self.cascade, self.architecture, targets.names_, targets.kinds_)
+        links = cascade_links(cascade, targets.names_)
+        y_enc = apply_cascade_labels(y_enc, links, targets.names_)
         unlabelled = int(np.isnan(y_enc).all(axis=1).sum())
         if unlabelled:
             warnings.warn(
@@ -440,6 +486,10 @@ class MultiTaskRecommender(BaseEstimator):
                 tower_units=tower,
                 dropout=float(self.dropout),
                 n_experts=int(self.n_experts),
+                n_levels=int(self.n_levels),
+                n_shared_experts=int(self.n_shared_experts),
+                n_task_experts=int(self.n_task_experts),
+                cascade=links,
             )
             criterion = MultiTaskLoss(targets.kinds_, targets.n_outputs_, task_weights,
                                       gradnorm_alpha=float(self.gradnorm_alpha),
@@ -485,6 +535,7 @@ class MultiTaskRecommender(BaseEstimator):
         if self.track_task_affinity:
             self.task_affinity_ = task_affinity_matrix(net.history, targets.names_)
         self.n_params_ = int(sum(p.numel() for p in net.module_.parameters() if p.requires_grad))
+        self.cascade_ = cascade
         return self
 
     def __setstate__(self, state):
@@ -554,25 +605,92 @@ class MultiTaskRecommender(BaseEstimator):
             return result[0]
         return result
 
-    def gate_weights(self, X) -> np.ndarray:
-        """MMoE gate weights, an (n_samples, n_tasks, n_experts) array summing to 1 over experts.
-
-        Shows which experts each task relies on; only defined for ``architecture="mmoe"``.
-        """
-        check_is_fitted(self)
-        if self.architecture != "mmoe":
-            raise ValueError(
-                f"gate_weights needs architecture='mmoe'; this model is {self.architecture!r}."
-            )
+    def _run_module(self, X, method: str):
+        """Call ``module_.<method>(x_num, x_cat)`` batch by batch in eval mode."""
         data = self._dataset(X)
         module = self.net_.module_
         module.eval()
         with torch.no_grad():
-            parts = [
-                as_numpy(module.gate_weights(**batch))
+            return [
+                getattr(module, method)(**batch)
                 for batch, _ in TensorBatchLoader(data, batch_size=int(self.batch_size))
             ]
-        return np.concatenate(parts)
+
+    def gate_weights(self, X):
+        """Gate weights of the mixture-of-experts architectures (mmoe, omoe, cgc, ple).
+
+        Shows which experts each task relies on.
+
+        Returns
+        -------
+        ndarray or list of dict
+            ``"mmoe"`` / ``"omoe"``: an (n_samples, n_tasks, n_experts) array summing to 1
+            over experts (omoe repeats its one gate for every task).
+            ``"cgc"`` / ``"ple"``: one dict per level (one level for cgc) with
+            ``"tasks"``, an (n_samples, n_tasks, n_task_experts + n_shared_experts) array whose
+            row for task k weighs task k's own experts first, then the shared experts; and
+            ``"shared"``, the shared gate on every level but the last, an (n_samples,
+            n_tasks * n_task_experts + n_shared_experts) array over task 0's experts, task 1's,
+            ..., then the shared experts (None on the last level or without shared experts).
+        """
+        check_is_fitted(self)
+        if self.architecture not in EXPERT_ARCHITECTURES:
+            raise ValueError(
+                f"gate_weights needs architecture in {EXPERT_ARCHITECTURES}; this model is "
+                f"{self.architecture!r}."
+            )
+        parts = self._run_module(X, "gate_weights")
+        if self.architecture in ("mmoe", "omoe"):
+            return np.concatenate([as_numpy(p) for p in parts])
+        levels = []
+        for j in range(len(parts[0])):
+            level = {}
+            for key in ("tasks", "shared"):
+                if parts[0][j][key] is None:
+                    level[key] = None
+                else:
+                    level[key] = np.concatenate([as_numpy(p[j][key]) for p in parts])
+            levels.append(level)
+        return levels
+
+    def predict_conditional_proba(self, X):
+        """Like :meth:`predict_proba`, but cascaded children give ``P(child | parent, x)``.
+
+        ``predict_proba`` gives a cascaded child's entire-space probability
+        ``P(parent and child | x)`` (e.g. pCTCVR); this gives its conditional probability
+        given the parent event (pCVR), the output of the child's own tower. Other tasks are as
+        in ``predict_proba``.
+
+        Returns
+        -------
+        list of ndarray of shape (n_samples, n_classes_t)
+        """
+        check_is_fitted(self)
+        result = self.predict_proba(X)
+        if not self.cascade_:
+            return result
+        out = np.concatenate([as_numpy(p) for p in self._run_module(X, "conditional_outputs")])
+        bounds = np.cumsum([0, *self._targets.n_outputs_])
+        for child in self.cascade_:
+            t = self.task_names_.index(child)
+            p = 1.0 / (1.0 + np.exp(-out[:, bounds[t]].astype(np.float64)))
+            result[t] = np.column_stack([1.0 - p, p])
+        return result
+
+    def _reference_params(self) -> dict:
+        """The ``set_params`` that turn this model into its single-task reference.
+
+        Every task gets its own bottom and tower (``"single"``). A cascade (``esmm`` included)
+        is dropped too: the product ties the child's prediction to the parent's column, so it
+        is not single-task. The reference then learns each task from its own column as given,
+        which for a cascaded child written over all impressions (0 where the parent is 0) is a
+        direct entire-space model, and for one written NaN off the parent's positives is the
+        naive model trained on the parent's positive rows only.
+        """
+        params = {"architecture": "single"}
+        if self.cascade is not None or self.architecture == "esmm":
+            params["cascade"] = None
+        return params
 
     def score(self, X, y) -> float:
         """Mean over tasks of ROC AUC (binary), accuracy (multiclass) and R² (regression).

@@ -79,10 +79,13 @@ def test_compare_on_the_generator_writes_table_csv_and_png(tmp_path):
               "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
     assert "correlation 0.9" in out.stdout and "correlation 0.0" in out.stdout
-    assert "negative_transfer" in out.stdout
+    assert "verdict" in out.stdout and "\nIn short\n" in out.stdout
+    assert "one-unit shared bottom:\n  hard" in out.stdout  # one sentence per model
     for stem in ("related_", "unrelated_"):
         summary = pd.read_csv(tmp_path / f"{stem}summary.csv")
         assert set(summary["model"]) == {"hard", "lgbm"}
+        assert set(summary["verdict"]) <= {"worse", "better", "equivalent", "inconclusive"}
+        assert list(pd.read_csv(tmp_path / f"{stem}overall.csv")["model"]) == ["hard", "lgbm"]
         assert (tmp_path / f"{stem}scores.csv").exists()
         assert (tmp_path / f"{stem}negative_transfer.png").stat().st_size > 5000
 

@@ -28,7 +28,7 @@ def _small(architecture):
 
 
 @parametrize_with_checks(
-    [_small(a) for a in ("hard", "mmoe", "soft", "single")],
+    [_small(a) for a in ("hard", "mmoe", "soft", "single", "omoe", "cgc", "ple", "esmm")],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible(estimator, check):

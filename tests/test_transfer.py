@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import joblib
 import matplotlib
 import matplotlib.pyplot as plt
@@ -17,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM, TransferReport, compare_transfer
 from sklearn_mtl.datasets import make_multitask_data
 from sklearn_mtl.diagnostics import GradientConflict
+from sklearn_mtl.transfer._stats import adjust_p_values, paired_test
 
 matplotlib.use("Agg")
 
@@ -29,12 +32,12 @@ LGBM = dict(n_estimators=20, n_jobs=1, random_state=0, verbose=-1)
 def report(census_1500):
     X, Y = census_1500
     models = {"mmoe": MultiTaskRecommender("mmoe", **NET), "lgbm": PerTaskLGBM(**LGBM)}
-    return compare_transfer(models, X, Y, cv=3, random_state=0, return_estimators=True)
+    return compare_transfer(models, X, Y, cv=3, n_repeats=1, random_state=0, return_estimators=True)
 
 
 def test_report_scores_and_summary(report):
     assert isinstance(report, TransferReport)
-    assert list(report.scores.columns) == ["model", "task", "fold", "score"]
+    assert list(report.scores.columns) == ["model", "task", "repeat", "fold", "score"]
     assert set(report.scores["model"]) == {"mmoe", "lgbm", "reference"}
     assert len(report.scores) == 3 * 2 * 3  # models x tasks x folds
     assert report.metric == {"income": "roc_auc", "never_married": "roc_auc"}
@@ -50,7 +53,17 @@ def test_report_scores_and_summary(report):
     assert row["mean"] == pytest.approx(mine.mean())
     assert row["delta"] == pytest.approx(mine.mean() - ref.mean())
     assert row["relative_delta"] == pytest.approx(row["delta"] / abs(ref.mean()))
-    assert row["p_value"] == pytest.approx(stats.ttest_rel(mine, ref).pvalue)
+    # The default: the corrected resampled t-test, 3-fold so n_test / n_train = 1/2.
+    d = mine - ref
+    t = d.mean() / np.sqrt((1 / 3 + 1 / 2) * d.var(ddof=1))
+    assert row["p_value"] == pytest.approx(2 * stats.t.sf(abs(t), df=2))
+    assert report.summary(test="ttest").loc[("mmoe", "income"), "p_value"] == pytest.approx(
+        stats.ttest_rel(mine, ref).pvalue)
+    assert row["n_pairs"] == 3 and row["verdict"] in ("worse", "better", "equivalent", "inconclusive")
+    # Census' categories differ a little between folds, and so do the embeddings: the mean.
+    assert row["n_params"] == pytest.approx(np.mean([report.estimators[("mmoe", f)].n_params_
+                                                     for f in range(3)]))
+    assert np.isnan(summary.loc[("lgbm", "income"), "n_params"])  # leaves are not counted
     wilcoxon = report.summary(test="wilcoxon")
     assert wilcoxon.loc[("mmoe", "income"), "p_value"] == pytest.approx(stats.wilcoxon(mine, ref).pvalue)
     assert wilcoxon["p_value"].dropna().between(0, 1).all()
@@ -62,10 +75,12 @@ def test_report_scores_and_summary(report):
 def test_markdown_csv_plot_and_repr(report, tmp_path):
     md = report.to_markdown()
     lines = md.splitlines()
-    assert lines[0].startswith("| model | task | metric |") and len(lines) == 2 + 4
-    assert all(line.count("|") == lines[0].count("|") for line in lines)
+    assert lines[0].startswith("| model | task | metric |") and len(lines) == 2 + 4 + 1 + 2
+    assert lines[-2].startswith("- mmoe") and lines[-1].startswith("- lgbm")
+    assert all(line.count("|") == lines[0].count("|") for line in lines[:6])
     paths = report.to_csv(tmp_path / "out")
-    assert [p.name for p in paths] == ["scores.csv", "summary.csv"]  # no gradient conflict here
+    # No gradient conflict here.
+    assert [p.name for p in paths] == ["scores.csv", "summary.csv", "overall.csv"]
     pd.testing.assert_frame_equal(pd.read_csv(paths[0]), report.scores, check_dtype=False)
     assert list(pd.read_csv(paths[1])["model"].unique()) == ["mmoe", "lgbm"]
     ax = report.plot()
@@ -74,7 +89,9 @@ def test_markdown_csv_plot_and_repr(report, tmp_path):
     assert (tmp_path / "transfer.png").stat().st_size > 5000
     plt.close(ax.figure)
     text = repr(report)
-    assert text.startswith("TransferReport: 3-fold CV, metric roc_auc") and "never_married" in text
+    assert text.startswith("TransferReport: 3-fold CV, metric roc_auc, against the single-task "
+                           "reference (corrected resampled t-test, Holm over 4 tests, alpha=0.05)")
+    assert "never_married" in text and "trainable parameters: mmoe " in text
 
 
 def test_verdict_follows_the_metric_direction():
@@ -122,13 +139,13 @@ def test_a_model_that_shares_nothing_is_worse_not_negative_transfer(report):
     assert summary["significantly_worse"].all()
     assert summary["negative_transfer"].tolist() == [True, False]
     text = repr(rep)
-    assert "negative transfer: hard on ctr" in text
-    assert "shares no parameters (not transfer): lgbm on ctr" in text
+    assert "\nhard hurts ctr: −0.053 AUC [" in text
+    assert "\nlgbm scores below the single-task reference on ctr: −0.053 AUC [" in text
     header = rep.to_markdown().splitlines()[0]
     assert "| significantly_worse | negative_transfer |" in header
     ax = rep.plot()
     assert [p.get_hatch() for p in ax.patches] == ["//", ".."]
-    assert "worse, shares nothing (p < 0.05)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "worse, shares nothing (adjusted p < 0.05)" in [t.get_text() for t in ax.get_legend().get_texts()]
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="shared"):
         TransferReport(pd.DataFrame(rows), metric={"ctr": "roc_auc"}, n_folds=4,
@@ -163,7 +180,7 @@ def test_sharing_hurts_more_for_unrelated_tasks():
         params = dict(hidden_units=(1,), tower_units=(8,), lr=1e-2, batch_size=128, max_epochs=40,
                       random_state=0)
         rep = compare_transfer({"hard": MultiTaskRecommender("hard", **params)}, X, Y, cv=3,
-                               random_state=0)
+                               n_repeats=1, random_state=0)
         deltas[corr] = rep.summary()["delta"].mean()
     # Measured over 4 data x 2 model seeds: |delta| <= 0.009 at 1.0, -0.47 to -0.50 at 0.0 (R²).
     assert abs(deltas[1.0]) < 0.05, deltas
@@ -273,7 +290,7 @@ def test_gradient_conflict_callback_changes_nothing_and_reaches_the_report(tmp_p
 
     rep = compare_transfer(
         {"mmoe": MultiTaskRecommender("mmoe", callbacks=[GradientConflict(names, 256)], **params)},
-        X, Y, cv=2, random_state=0,
+        X, Y, cv=2, n_repeats=1, random_state=0,
     )
     conflict = rep.gradient_conflict
     assert list(conflict.columns) == ["model", "fold", "epoch", "pair", "task_a", "task_b", "cosine"]
@@ -292,3 +309,207 @@ def test_track_gradient_conflict_parameter():
     assert np.isfinite(model.fit(X, Y).history_[-1, "grad_cosine_mean"])
     rep = compare_transfer({"hard": model}, X, Y, cv=2, random_state=0)
     assert set(rep.gradient_conflict["model"]) == {"hard"}  # the single reference records nothing
+
+
+# ---------------------------------------------------------------- the verdict's statistics
+def _scores(diffs: dict, ref=None, n=None) -> pd.DataFrame:
+    """Long scores from per-split differences {(model, task): [d_0, d_1, ...]}."""
+    n = n or len(next(iter(diffs.values())))
+    rng = np.random.default_rng(0)
+    ref = ref or {t: 0.7 + 0.02 * rng.normal(size=n) for t in dict.fromkeys(t for _, t in diffs)}
+    rows = [dict(model="reference", task=t, fold=f, score=s) for t, v in ref.items()
+            for f, s in enumerate(v)]
+    rows += [dict(model=m, task=t, fold=f, score=ref[t][f] + d) for (m, t), v in diffs.items()
+             for f, d in enumerate(v)]
+    return pd.DataFrame(rows)
+
+
+def test_corrected_t_test_matches_a_hand_computation():
+    d = np.array([0.1, 0.2, 0.3, 0.2])
+    # By hand: mean 0.2, s² = 0.02 / 3, corrected variance (1/4 + 1/3) s² = 0.0038889,
+    # t = 0.2 / 0.062361 = 3.2071 on 3 df; two-sided p = 0.0491 (t table: t_.975,3 = 3.1824).
+    r = paired_test(d, test="corrected", test_train_ratio=1 / 3)
+    assert r["p_value"] == pytest.approx(0.04906, abs=1e-4)
+    assert r["ci_high"] - r["mean"] == pytest.approx(3.18245 * 0.0623610, rel=1e-4)
+    naive = paired_test(d, test="ttest")
+    assert naive["p_value"] == pytest.approx(stats.ttest_1samp(d, 0).pvalue)
+    assert naive["p_value"] < r["p_value"]  # the naive test ignores the overlap
+    assert paired_test(d, test="wilcoxon")["p_value"] == pytest.approx(stats.wilcoxon(d).pvalue)
+    with pytest.raises(ValueError, match="test_train_ratio=None is not valid for the corrected"):
+        paired_test(d)
+
+
+def test_degenerate_comparisons_are_inconclusive_with_their_reason():
+    same = paired_test([0.05] * 5, test="ttest")
+    assert np.isnan(same["p_value"]) and np.isnan(same["ci_low"])
+    assert same["note"] == "zero variance: every difference is +0.05"
+    few = paired_test([0.1, np.nan, 0.3, np.nan], test="corrected", test_train_ratio=0.25)
+    assert few["n_pairs"] == 2 and np.isnan(few["p_value"])
+    assert few["note"] == "fewer than 3 usable pairs (2)"
+    scores = _scores({("hard", "ctr"): [-0.05] * 5,
+                      ("soft", "ctr"): [-0.1, np.nan, -0.2, np.nan, np.nan],
+                      ("mmoe", "ctr"): [-0.1, 0.0, -0.2, np.nan, np.nan]})
+    report = TransferReport(scores, metric={"ctr": "roc_auc"}, n_folds=5)
+    summary = report.summary()
+    assert summary["verdict"].tolist() == ["inconclusive"] * 3
+    assert summary["p_value"].isna().tolist() == [True, True, False]
+    assert summary["n_pairs"].tolist() == [5, 2, 3]
+    assert not summary["negative_transfer"].any()
+    lines = report.verdict_lines()
+    assert lines[0].endswith("; untested: ctr (zero variance: every difference is -0.05)")
+    assert lines[1].endswith("; untested: ctr (fewer than 3 usable pairs (2))")
+    assert "untested" not in lines[2]  # three pairs: testable
+
+
+def test_nan_fold_scores_are_counted_warned_and_named():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 3))
+    Y = np.column_stack([X[:, 0] + rng.normal(size=90), (X[:, 1] > 0).astype(float)])
+    Y[:30, 1] = np.nan  # the first test fold has no label for task_1
+    folds = [(np.arange(30, 90), np.arange(30)), (np.r_[0:30, 60:90], np.arange(30, 60)),
+             (np.arange(60), np.arange(60, 90))]
+    with pytest.warns(UserWarning, match=re.escape(
+            "2 of 12 fold scores are NaN (lgbm on task_1: 1, reference on task_1: 1): a test fold "
+            "without labels or with one class for that task. Those pairs are left out of the "
+            "tests; see n_pairs in the summary.")):
+        rep = compare_transfer({"lgbm": PerTaskLGBM(**LGBM)}, X, Y, cv=folds,
+                               reference=PerTaskLGBM(**{**LGBM, "n_estimators": 5}))
+    assert rep.summary()["n_pairs"].tolist() == [3, 2]
+    assert repr(rep).startswith("TransferReport: 3-fold CV, metrics task_0: r2, task_1: roc_auc, ")
+    assert "; NaN fold scores left out: lgbm on task_1 (1 of 3), reference on task_1 (1 of 3)\n" \
+        in repr(rep)
+    assert "untested: task_1 (fewer than 3 usable pairs (2))" in repr(rep)
+
+
+def test_x_and_y_must_have_the_same_rows(census_1500):
+    X, Y = census_1500
+    with pytest.raises(ValueError, match=re.escape(
+            "X has 1500 rows but Y has 1495: they must have the same number of rows")):
+        compare_transfer({"lgbm": PerTaskLGBM(**LGBM)}, X, Y.iloc[:-5], reference=PerTaskLGBM(**LGBM))
+
+
+def test_multiplicity_corrections():
+    p = [0.01, 0.04, 0.03, np.nan, 0.5]
+    # Holm by hand, m = 4: sorted 0.01, 0.03, 0.04, 0.5 times 4, 3, 2, 1 -> 0.04, 0.09, 0.08, 0.5,
+    # then the running maximum -> 0.04, 0.09, 0.09, 0.5.
+    np.testing.assert_allclose(adjust_p_values(p, "holm"), [0.04, 0.09, 0.09, np.nan, 0.5])
+    # BH: p * m / rank -> 0.04, 0.06, 0.053, 0.5, then the running minimum from the top.
+    np.testing.assert_allclose(adjust_p_values(p, "bh"), [0.04, 0.0533333, 0.0533333, np.nan, 0.5],
+                               rtol=1e-5)
+    np.testing.assert_array_equal(adjust_p_values(p, None), p)
+    with pytest.raises(ValueError, match="correction='bonferroni' is not valid"):
+        adjust_p_values(p, "bonferroni")
+    rng = np.random.default_rng(1)
+    scores = _scores({(m, t): rng.normal(-0.02, 0.02, size=10) for m in ("a", "b") for t in ("x", "y")})
+    report = TransferReport(scores, metric={"x": "r2", "y": "r2"}, n_folds=10)
+    summary = report.summary()
+    np.testing.assert_allclose(summary["p_adjusted"], adjust_p_values(summary["p_value"], "holm"))
+    bh = report.summary(correction="bh")
+    assert (bh["p_adjusted"] <= summary["p_adjusted"]).all()
+    assert (report.summary(correction=None)["p_adjusted"] == summary["p_value"]).all()
+    assert "Holm over 4 tests" in repr(report) and "BH over 4" in report._protocol(correction="bh")
+
+
+def test_the_four_verdicts_and_the_margin():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=10)
+    scores = _scores({("m", "lose"): -0.1 + 0.01 * noise, ("m", "win"): 0.1 + 0.01 * noise,
+                      ("m", "tie"): 0.0005 * noise, ("m", "noisy"): 0.3 * noise})
+    metric = {t: "r2" for t in ("lose", "win", "tie", "noisy")}
+    report = TransferReport(scores, metric=metric, n_folds=10)
+    summary = report.summary().loc["m"]
+    assert summary["verdict"].to_dict() == {"lose": "worse", "win": "better", "tie": "equivalent",
+                                            "noisy": "inconclusive"}
+    assert summary["negative_transfer"].to_dict() == {"lose": True, "win": False, "tie": False,
+                                                      "noisy": False}
+    assert summary["positive_transfer"].to_dict()["win"]
+    assert (summary["margin"] == 0.01).all()  # R²'s default
+    assert (summary["ci_low"] < summary["delta"]).all() and (summary["delta"] < summary["ci_high"]).all()
+    # A margin narrower than the interval: no longer equivalent. Per task, the others default.
+    tight = report.summary(margin={"tie": 1e-5}).loc["m"]
+    assert tight.loc["tie", "verdict"] == "inconclusive" and tight.loc["lose", "margin"] == 0.01
+    # An error metric: lower is better, and the margin is 1 % of the reference's mean.
+    err = TransferReport(_scores({("m", "e"): 0.1 + 0.01 * noise}, ref={"e": np.full(10, 2.0)}),
+                         metric={"e": "rmse"}, n_folds=10)
+    assert err.summary().loc[("m", "e"), "verdict"] == "worse"
+    assert err.summary().loc[("m", "e"), "margin"] == pytest.approx(0.02)
+    with pytest.raises(ValueError, match=r"margin names tasks \['nope'\] that the report does not"):
+        report.summary(margin={"nope": 0.1})
+    with pytest.raises(ValueError, match="margin=-1 is not valid"):
+        report.summary(margin=-1)
+    with pytest.raises(ValueError, match="test='z' is not valid"):
+        TransferReport(scores, metric=metric, n_folds=10, test="z")
+
+
+def test_overall_line_keeps_power_when_the_losing_task_moves():
+    """One task or the other loses 0.4 in alternate splits: per task nothing is sure."""
+    rng = np.random.default_rng(0)
+    flip = np.tile([1.0, 0.0], 5)
+    scores = _scores({("hard", "a"): -0.4 * flip + 0.01 * rng.normal(size=10),
+                      ("hard", "b"): -0.4 * (1 - flip) + 0.01 * rng.normal(size=10)})
+    report = TransferReport(scores, metric={"a": "r2", "b": "r2"}, n_folds=10)
+    assert (report.summary()["verdict"] == "inconclusive").all()
+    overall = report.overall().loc["hard"]
+    assert overall["verdict"] == "worse" and overall["mean_delta"] == pytest.approx(-0.2, abs=0.01)
+    line = report.verdict_lines()[0]
+    assert line.startswith("hard hurts the tasks on average (mean Δ over tasks −0.20")
+    assert line.endswith("no single task is significant")
+    assert f"- {line}" in report.to_markdown() and line in repr(report)
+
+
+def test_repeats_reseed_every_split_and_keep_unseeded_models_unseeded():
+    X, Y = make_multitask_data(n_samples=120, n_features=4, random_state=0)
+    seeded = MultiTaskRecommender("hard", hidden_units=(4,), tower_units=(4,), max_epochs=2,
+                                  random_state=3)
+    unseeded = PerTaskLGBM(n_estimators=5, n_jobs=1, verbose=-1)
+    rep = compare_transfer({"hard": seeded, "lgbm": unseeded}, X, Y, cv=3, n_repeats=2,
+                           random_state=0, return_estimators=True)
+    assert rep.n_folds == 3 and rep.n_repeats == 2
+    # The default: two repeats where the folds can be redrawn, one where they cannot.
+    assert compare_transfer({"lgbm": unseeded}, X, Y, cv=3, reference=unseeded).n_repeats == 2
+    assert compare_transfer({"lgbm": unseeded}, X, Y, cv=KFold(3), reference=unseeded).n_repeats == 1
+    assert rep.scores.groupby("repeat")["fold"].unique().map(list).tolist() == [[0, 1, 2], [3, 4, 5]]
+    seeds = [rep.estimators[("hard", s)].random_state for s in range(6)]
+    assert len(set(seeds)) == 6 and 3 not in seeds
+    # Derived from the model's own seed: the reference (a clone with random_state=3) gets the same.
+    assert seeds == [rep.estimators[("reference", s)].random_state for s in range(6)]
+    assert all(rep.estimators[("lgbm", s)].random_state is None for s in range(6))
+    assert "3-fold CV × 2 repeats" in repr(rep)
+    again = compare_transfer({"hard": seeded}, X, Y, cv=3, n_repeats=2, random_state=0)
+    pd.testing.assert_frame_equal(again.scores, rep.scores[rep.scores["model"] != "lgbm"]
+                                  .reset_index(drop=True))
+    with pytest.raises(ValueError, match="n_repeats=0 is not valid: it must be an int >= 1."):
+        compare_transfer({"hard": seeded}, X, Y, n_repeats=0)
+    with pytest.warns(UserWarning, match="does not shuffle: its folds are the same in each of the 2"):
+        compare_transfer({"hard": seeded}, X, Y, cv=KFold(2), n_repeats=2)
+
+
+def test_matched_reference_has_the_models_capacity():
+    X, Y = make_multitask_data(n_samples=150, n_features=6, random_state=0)
+    hard = MultiTaskRecommender("hard", hidden_units=(32, 16), tower_units=(4,), max_epochs=2,
+                                random_state=0)
+    rep = compare_transfer({"hard": hard}, X, Y, cv=3, reference="matched", random_state=0,
+                           return_estimators=True)
+    model, reference = rep.n_params["hard"], rep.n_params["reference"]
+    assert abs(reference - model) <= 0.10 * model, (model, reference)
+    fitted = rep.estimators[("reference", 0)]
+    assert fitted.architecture == "single" and fitted.hidden_units[0] < 32
+    # The default (per-task) reference gives each task the full bottom: about twice the capacity.
+    per_task = compare_transfer({"hard": hard}, X, Y, cv=3, random_state=0)
+    assert per_task.n_params["reference"] > 1.5 * per_task.n_params["hard"]
+    summary = rep.summary()
+    assert (summary["reference_n_params"] == reference).all()
+    with pytest.raises(ValueError, match="reference='big' is not valid: use one of"):
+        compare_transfer({"hard": hard}, X, Y, reference="big")
+
+
+def test_a_splitter_that_needs_y_stratifies_on_the_first_complete_task():
+    from sklearn_mtl.transfer._compare import _splits
+
+    rng = np.random.default_rng(0)
+    Y = pd.DataFrame({"dwell": rng.normal(size=90), "click": np.r_[np.ones(9), np.zeros(81)]})
+    Y.loc[:4, "dwell"] = np.nan  # not complete: the splitter gets click
+    splits = _splits(StratifiedKFold(3, shuffle=True, random_state=0), Y, None, 2)
+    assert [r for r, _, _ in splits] == [0, 0, 0, 1, 1, 1]
+    assert all(Y["click"].iloc[test].sum() == 3 for _, _, test in splits)  # 9 clicks / 3 folds
+    assert not np.array_equal(splits[0][2], splits[3][2])  # the second repeat is reshuffled

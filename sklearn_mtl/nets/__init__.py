@@ -5,18 +5,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .blocks import MLP, FeatureInput, MultiTaskModule, TaskHead
+from .cascade import CascadeNet
+from .esmm import ESMMNet
 from .mmoe import MMoENet
+from .omoe import OMoENet
 from .per_task import PerTaskNet
+from .ple import PLENet
 from .shared_bottom import SharedBottomNet
 
-ARCHITECTURES = ("hard", "soft", "mmoe", "single")
+ARCHITECTURES = ("hard", "soft", "mmoe", "single", "omoe", "cgc", "ple", "esmm")
+# Architectures whose tasks read a mixture of experts: their experts need a hidden layer.
+EXPERT_ARCHITECTURES = ("mmoe", "omoe", "cgc", "ple")
 
 __all__ = [
     "ARCHITECTURES",
+    "EXPERT_ARCHITECTURES",
     "MLP",
+    "CascadeNet",
+    "ESMMNet",
     "FeatureInput",
     "MMoENet",
     "MultiTaskModule",
+    "OMoENet",
+    "PLENet",
     "PerTaskNet",
     "SharedBottomNet",
     "TaskHead",
@@ -35,8 +46,17 @@ def build_module(
     tower_units: Sequence[int],
     dropout: float,
     n_experts: int,
+    n_levels: int = 2,
+    n_shared_experts: int = 2,
+    n_task_experts: int = 1,
+    cascade: Sequence[tuple[int, int]] = (),
 ) -> MultiTaskModule:
-    """The torch module for ``architecture`` ("hard", "soft", "mmoe" or "single")."""
+    """The torch module for ``architecture`` (one of ``ARCHITECTURES``).
+
+    ``cascade`` lists ``(child, parent)`` task indices in topological order; when given, the
+    module is wrapped in a :class:`CascadeNet` whose child outputs are entire-space logits.
+    ``"cgc"`` is ``"ple"`` with one level (``n_levels`` is not read).
+    """
     common = dict(
         n_numeric=n_numeric,
         cardinalities=cardinalities,
@@ -47,9 +67,18 @@ def build_module(
         dropout=dropout,
     )
     if architecture == "hard":
-        return SharedBottomNet(**common)
-    if architecture == "mmoe":
-        return MMoENet(**common, n_experts=n_experts)
-    if architecture in ("soft", "single"):
-        return PerTaskNet(**common, soft=architecture == "soft")
-    raise ValueError(f"architecture={architecture!r} is not one of {ARCHITECTURES}.")
+        module = SharedBottomNet(**common)
+    elif architecture == "mmoe":
+        module = MMoENet(**common, n_experts=n_experts)
+    elif architecture == "omoe":
+        module = OMoENet(**common, n_experts=n_experts)
+    elif architecture in ("cgc", "ple"):
+        module = PLENet(**common, n_levels=1 if architecture == "cgc" else n_levels,
+                        n_shared_experts=n_shared_experts, n_task_experts=n_task_experts)
+    elif architecture == "esmm":
+        module = ESMMNet(**common)
+    elif architecture in ("soft", "single"):
+        module = PerTaskNet(**common, soft=architecture == "soft")
+    else:
+        raise ValueError(f"architecture={architecture!r} is not one of {ARCHITECTURES}.")
+    return CascadeNet(module, cascade) if cascade else module

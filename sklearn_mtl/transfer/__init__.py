@@ -1,12 +1,14 @@
 """compare_transfer and TransferReport: does a multi-task model help or hurt each task?
 
-Every model and a single-task reference are cloned and trained on the same cross-validation
-folds; each task is scored on each held-out fold. A model shows **negative transfer** on a task
-when it scores worse than the reference trained under the same protocol, by a paired test across
-the folds at the chosen significance level.
+Every model and a single-task reference are cloned and trained on the same repeated
+cross-validation splits, each split with its own seeds; each task is scored on each held-out
+fold. A model shows **negative transfer** on a task when it scores worse than the reference
+trained under the same protocol: the corrected resampled t-test across the splits, adjusted for
+the report's many tests, says so at the chosen level.
 
-Modules: ``_compare`` (folds and fits), ``_stats`` (the tests), ``_report`` (TransferReport)
-and ``_plot`` (its chart).
+Modules: ``_compare`` (splits, seeds and fits), ``_reference`` (what a model is compared with),
+``_stats`` (tests, corrections, intervals, verdicts: pure functions), ``_report``
+(TransferReport), ``_text`` (its header, sentences and Markdown) and ``_plot`` (its chart).
 """
 
 from ._compare import compare_transfer

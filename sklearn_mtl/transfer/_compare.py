@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
+import warnings
 from itertools import combinations
 
 import numpy as np
@@ -11,44 +13,20 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import KFold, check_cv
 from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _num_samples
 
 from ..metrics import _resolve_metrics, per_task_scores
 from ..tasks import TargetEncoder, as_target_frame
+from ._reference import (
+    REFERENCES,
+    _default_reference,
+    _final_step,
+    _is_multitask,
+    _matched_reference,
+    _shares_parameters,
+)
 from ._report import _AFFINITY_COLUMNS, _CONFLICT_COLUMNS, REFERENCE, TransferReport
-
-
-def _final_step(estimator):
-    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-
-
-def _is_multitask(estimator) -> bool:
-    # Duck typing before any fit: both estimators of the package declare their tasks as a
-    # parameter, which no single-task scikit-learn estimator does.
-    final = _final_step(estimator)
-    return (hasattr(final, "fit") and hasattr(final, "predict") and hasattr(final, "get_params")
-            and "tasks" in final.get_params(deep=False))
-
-
-def _shares_parameters(estimator) -> bool:
-    """Whether the model shares parameters between tasks, so that it can transfer at all."""
-    from ..estimator import MultiTaskRecommender
-
-    final = _final_step(estimator)
-    return isinstance(final, MultiTaskRecommender) and final.architecture != "single"
-
-
-def _default_reference(models: dict):
-    from ..estimator import MultiTaskRecommender
-
-    for estimator in models.values():
-        if isinstance(_final_step(estimator), MultiTaskRecommender):
-            reference = clone(estimator)
-            _final_step(reference).set_params(architecture="single")
-            return reference
-    raise ValueError(
-        "compare_transfer needs a reference: none of the models is a MultiTaskRecommender whose "
-        "settings the default single-task reference could copy; pass reference=..."
-    )
+from ._stats import CORRECTIONS, TESTS
 
 
 def _gradient_cosines(name, fold, owner, names) -> list[dict]:
@@ -74,13 +52,32 @@ def _task_affinities(name, fold, owner, names) -> list[dict]:
             for key, value in row["task_affinity"].items() if key in pairs]
 
 
+def _derived_seed(seed: int, index: int) -> int:
+    """A seed for resampling step ``index`` that depends only on ``seed`` (reproducible)."""
+    return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0] % (2**31 - 1))
+
+
+def _reseeded(estimator, split: int):
+    """A clone whose integer ``random_state`` parameters (nested ones too) are derived for ``split``.
+
+    Refitting every split with one seed would repeat that seed's luck in every pair; models
+    without a seed (None) stay unseeded, so they vary on their own.
+    """
+    model = clone(estimator)
+    seeds = {key: _derived_seed(value, split) for key, value in model.get_params(deep=True).items()
+             if (key == "random_state" or key.endswith("__random_state"))
+             and isinstance(value, numbers.Integral) and not isinstance(value, bool)}
+    return model.set_params(**seeds) if seeds else model
+
+
 def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names, keep):
     # Runs on a joblib worker (a Dask worker under parallel_backend("dask")): return only what
     # the report needs, and the fitted model only when asked for.
-    model = clone(estimator).fit(_safe_indexing(X, train), _safe_indexing(Y, train))
+    model = _reseeded(estimator, fold).fit(_safe_indexing(X, train), _safe_indexing(Y, train))
     owner = _final_step(model)
     names, kinds = list(owner.task_names_), list(owner.tasks_)
     result = dict(name=name, fold=fold, names=names, kinds=kinds, scores=None, metrics=None,
+                  n_params=getattr(owner, "n_params_", np.nan),
                   cosines=_gradient_cosines(name, fold, owner, names),
                   affinities=_task_affinities(name, fold, owner, names), model=model if keep else None)
     if names == task_names:  # otherwise compare_transfer names the culprit
@@ -90,21 +87,52 @@ def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names,
     return result
 
 
-def _folds(cv, frame: pd.DataFrame, random_state) -> list:
+DEFAULT_REPEATS = 2
+
+
+def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None) -> list:
+    """``[(repeat, train, test), ...]``: the folds of ``cv``, drawn ``n_repeats`` times."""
     n = frame.shape[0]
+    if n_repeats is None:
+        redrawn = isinstance(cv, numbers.Integral) or getattr(cv, "shuffle", False)
+        n_repeats = DEFAULT_REPEATS if redrawn else 1
     if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
         if not 2 <= cv <= n:
             raise ValueError(f"cv={cv} is not valid for {n} rows: it must be between 2 and {n}.")
-        cv = KFold(int(cv), shuffle=True, random_state=random_state)
-    splitter = check_cv(cv)
-    # A splitter that needs y (StratifiedKFold) gets the first task's labels when complete.
-    first = frame.iloc[:, 0]
-    y = None if first.isna().any() else first.to_numpy()
-    return list(splitter.split(np.zeros((n, 1)), y))
+        # Repeat 0 keeps random_state itself, so n_repeats=1 draws the folds it always did.
+        splitters = [KFold(int(cv), shuffle=True,
+                           random_state=random_state if r == 0 or random_state is None
+                           else _derived_seed(random_state, r)) for r in range(n_repeats)]
+    else:
+        splitter = check_cv(cv)
+        shuffles = getattr(splitter, "shuffle", False)
+        if n_repeats > 1 and not shuffles:
+            warnings.warn(
+                f"cv={cv!r} does not shuffle: its folds are the same in each of the {n_repeats} "
+                "repeats and only the model seeds vary.", UserWarning, stacklevel=3)
+        splitters = [splitter] * n_repeats
+        seed = getattr(splitter, "random_state", None)
+        if shuffles and isinstance(seed, numbers.Integral):
+            splitters = [splitter] + [copy.copy(splitter) for _ in range(n_repeats - 1)]
+            for r, s in enumerate(splitters[1:], 1):
+                s.random_state = _derived_seed(seed, r)
+    # A splitter that needs y (StratifiedKFold) gets the labels of the first task without
+    # missing ones.
+    complete = [c for c in frame.columns if not frame[c].isna().any()]
+    y = frame[complete[0]].to_numpy() if complete else None
+    return [(r, train, test) for r, s in enumerate(splitters)
+            for train, test in s.split(np.zeros((n, 1)), y)]
 
 
-def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, metric="auto",
-                     n_jobs: int | None = None, random_state=None, return_estimators: bool = False,
+def _check_choice(name, value, options):
+    if value not in options:
+        raise ValueError(f"{name}={value!r} is not valid: use one of {list(options)}.")
+
+
+def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int | None = None,
+                     metric="auto", test: str = "corrected", correction: str | None = "holm",
+                     alpha: float = 0.05, margin=None, n_jobs: int | None = None,
+                     random_state=None, return_estimators: bool = False,
                      verbose: int = 0) -> TransferReport:
     """Train every model and the single-task reference on the same folds and compare per task.
 
@@ -116,26 +144,54 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, metric="auto",
     X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
     Y : array-like or DataFrame of shape (n_samples, n_tasks) or (n_samples,)
         Targets; NaN is a missing label. One task is allowed.
-    reference : estimator, default=None
-        The single-task reference, named ``"reference"`` in the report. Default: a clone of
-        the first ``MultiTaskRecommender`` in ``models`` (the last step of a Pipeline, whose
-        other steps are kept) with ``architecture="single"``: the same settings and per-task
-        capacity, no sharing. Required when ``models`` holds no ``MultiTaskRecommender``.
+    reference : estimator, "per-task" or "matched", default=None
+        The single-task reference, named ``"reference"`` in the report. ``None`` or
+        ``"per-task"``: a clone of the first ``MultiTaskRecommender`` in ``models`` (the last
+        step of a Pipeline, whose other steps are kept) with ``architecture="single"``: the same
+        settings, each task with the full width of the net's bottom. ``"matched"``: the same,
+        with the per-task bottoms narrowed so that the reference's trainable parameters match
+        that net's within ±10 % (a warning when no width does). An estimator is used as given;
+        required when ``models`` holds no ``MultiTaskRecommender``.
     cv : int, splitter or iterable of (train, test) indices, default=5
-        An int gives ``KFold(cv, shuffle=True, random_state=random_state)``. A splitter's
-        ``split`` receives the first task's labels as ``y`` when that task has no missing
-        label (so ``StratifiedKFold`` stratifies on it); for groups pass the folds themselves,
-        e.g. ``list(GroupKFold(5).split(X, groups=g))``.
+        An int gives ``KFold(cv, shuffle=True)`` seeded from ``random_state``. A splitter's
+        ``split`` receives the labels of the first task without missing labels as ``y`` (so
+        ``StratifiedKFold`` stratifies on it); for groups pass the folds themselves, e.g.
+        ``list(GroupKFold(5).split(X, groups=g))``.
+    n_repeats : int, default=None
+        Draw the folds this many times (reshuffled: an int ``cv`` or a shuffling splitter;
+        otherwise the same folds, with a warning). None: 2 when the folds can be redrawn, 1
+        for a splitter that does not shuffle or a list of folds. Every (repeat, fold)
+        refits each model with its own seed, derived from the model's integer
+        ``random_state`` parameters (models without one stay unseeded), so seed luck is part of
+        the noise the test sees, not a difference between models. The default 2 is the
+        smallest with no false verdict in the A/A calibration of
+        ``benchmarks/bench_verdict.py`` (0 of 40 tests; 1 of 40 with one repeat) and 10 of 10
+        planted "any task" losses found (docs/negative-transfer.md).
     metric : str, list or dict, default="auto"
         As in :func:`sklearn_mtl.metrics.per_task_scores`; resolved per task from the task
         kinds of the fitted models, which must agree.
+    test : {"corrected", "ttest", "wilcoxon"}, default="corrected"
+        The paired test over the ``cv * n_repeats`` splits: the corrected resampled t-test
+        (Nadeau & Bengio, 2003); ``"ttest"`` and ``"wilcoxon"`` ignore that the training sets
+        overlap and are anti-conservative (too many false verdicts).
+    correction : {"holm", "bh"} or None, default="holm"
+        Multiplicity adjustment over all (model, task) tests of the report (and, separately,
+        over the per-model "any task" tests): Holm controls the family-wise error,
+        Benjamini-Hochberg (``"bh"``) the false discovery rate.
+    alpha : float, default=0.05
+        Significance level of the verdicts and 1 - level of the confidence intervals.
+    margin : float or dict, default=None
+        Equivalence margin: a model is ``"equivalent"`` on a task when the confidence interval
+        of its delta lies inside ±margin. Default per metric: 0.01 for R², 0.005 for ROC AUC,
+        average precision and accuracy, 1 % of the reference's mean for log_loss, rmse, mae. A
+        dict ``{task: margin}`` overrides some tasks.
     n_jobs : int, default=None
-        Parallel (model, fold) fits through joblib: under ``joblib.parallel_backend("dask")``
+        Parallel (model, split) fits through joblib: under ``joblib.parallel_backend("dask")``
         with a ``dask.distributed.Client`` they run on the cluster's workers.
     random_state : int, default=None
         Seeds the folds of an int ``cv`` (the models keep their own ``random_state``).
     return_estimators : bool, default=False
-        Keep the fitted models in ``report.estimators[(name, fold)]``.
+        Keep the fitted models in ``report.estimators[(name, split)]``.
     verbose : int, default=0
         Passed to joblib (progress of the fits).
 
@@ -147,8 +203,14 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, metric="auto",
     ------
     ValueError
         ``models`` is not a non-empty dict; a model or the reference is not a multi-task
-        estimator; no reference can be derived; ``cv`` exceeds the number of rows; a fitted
-        model has other task names or task kinds than the reference.
+        estimator; no reference can be derived; X and Y differ in rows; ``cv`` exceeds the number
+        of rows; a fitted model has other task names or task kinds than the reference.
+
+    Warns
+    -----
+    UserWarning
+        Some fold scores are NaN (a task without labels, or with one class, in a test fold):
+        those pairs are left out and counted in ``n_pairs``.
 
     Examples
     --------
@@ -173,21 +235,37 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, metric="auto",
                 f"model {name!r} ({type(_final_step(estimator)).__name__}) is not a multi-task "
                 "estimator: use MultiTaskRecommender, PerTaskLGBM or a Pipeline ending in one."
             )
+    if n_repeats is not None and (not isinstance(n_repeats, numbers.Integral)
+                                  or isinstance(n_repeats, bool) or n_repeats < 1):
+        raise ValueError(f"n_repeats={n_repeats!r} is not valid: it must be an int >= 1.")
+    _check_choice("test", test, TESTS)
+    _check_choice("correction", correction, CORRECTIONS)
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha={alpha!r} is not valid: it must be in (0, 1).")
+    frame, _ = as_target_frame(Y)
+    n_x = _num_samples(X)
+    if n_x != frame.shape[0]:
+        raise ValueError(f"X has {n_x} rows but Y has {frame.shape[0]}: they must have the same "
+                         "number of rows (one per sample).")
+    if isinstance(reference, str):
+        _check_choice("reference", reference, REFERENCES)
+        reference = (_default_reference(models) if reference == "per-task"
+                     else _matched_reference(models, X, Y)[0])
     reference = _default_reference(models) if reference is None else reference
     if not _is_multitask(reference):
         raise ValueError(f"reference ({type(_final_step(reference)).__name__}) is not a multi-task "
                          "estimator: use MultiTaskRecommender('single'), PerTaskLGBM or a Pipeline.")
-    frame, _ = as_target_frame(Y)
-    folds = _folds(cv, frame, random_state)
+    splits = _splits(cv, frame, random_state, n_repeats)
+    n_repeats = max(r for r, _, _ in splits) + 1
     # Fail on a bad metric before any fit, with the task kinds the reference declares.
     targets = TargetEncoder(_final_step(reference).get_params()["tasks"]).fit(Y)
     _resolve_metrics(metric, targets.names_, targets.kinds_)
 
     jobs = [*models.items(), (REFERENCE, reference)]
     results = Parallel(n_jobs=n_jobs, verbose=verbose)(
-        delayed(_fit_and_score)(name, est, X, Y, train, test, fold, metric, targets.names_,
+        delayed(_fit_and_score)(name, est, X, Y, train, test, split, metric, targets.names_,
                                 return_estimators)
-        for fold, (train, test) in enumerate(folds)
+        for split, (_, train, test) in enumerate(splits)
         for name, est in jobs
     )
     for r in results:
@@ -197,7 +275,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, metric="auto",
                 f"{targets.names_}; every model and the reference must see the same task set."
             )
     reference_run = next(r for r in results if r["name"] == REFERENCE)
-    rows, estimators, cosines, affinities = [], {}, [], []
+    rows, estimators, cosines, affinities, n_params = [], {}, [], [], {}
     for r in results:
         if r["metrics"] != reference_run["metrics"]:
             raise ValueError(
@@ -205,17 +283,39 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, metric="auto",
                 f"but the reference treats them as {reference_run['kinds']} (scored with "
                 f"{reference_run['metrics']}); give every model the same tasks=."
             )
-        rows += [dict(model=r["name"], task=t, fold=r["fold"], score=s) for t, s in r["scores"].items()]
+        repeat = splits[r["fold"]][0]
+        rows += [dict(model=r["name"], task=t, repeat=repeat, fold=r["fold"], score=s)
+                 for t, s in r["scores"].items()]
         cosines += r["cosines"]
         affinities += r["affinities"]
+        n_params.setdefault(r["name"], []).append(r["n_params"])
         if return_estimators:
             estimators[(r["name"], r["fold"])] = r["model"]
+    scores = pd.DataFrame(rows, columns=["model", "task", "repeat", "fold", "score"])
+    _warn_nan_scores(scores)
     return TransferReport(
-        pd.DataFrame(rows, columns=["model", "task", "fold", "score"]),
+        scores,
         metric=dict(zip(targets.names_, reference_run["metrics"])),
-        n_folds=len(folds),
+        n_folds=len(splits) // int(n_repeats),
+        n_repeats=int(n_repeats),
         estimators=estimators if return_estimators else None,
         gradient_conflict=pd.DataFrame(cosines, columns=_CONFLICT_COLUMNS),
         task_affinity=pd.DataFrame(affinities, columns=_AFFINITY_COLUMNS),
         shared={name: _shares_parameters(est) for name, est in models.items()},
+        # The corrected test's n_test / n_train, averaged over the splits (equal for K-fold).
+        test_train_ratio=float(np.mean([len(te) / len(tr) for _, tr, te in splits])),
+        # Embeddings can differ by a few rows' categories between splits: the mean is reported.
+        n_params={m: float(np.mean(v)) for m, v in n_params.items()},
+        test=test, correction=correction, alpha=alpha, margin=margin,
     )
+
+
+def _warn_nan_scores(scores: pd.DataFrame) -> None:
+    missing = scores[scores["score"].isna()]
+    if len(missing):
+        where = ", ".join(f"{m} on {t}: {n}" for (m, t), n in
+                          missing.groupby(["model", "task"], sort=False).size().items())
+        warnings.warn(
+            f"{len(missing)} of {len(scores)} fold scores are NaN ({where}): a test fold without "
+            "labels or with one class for that task. Those pairs are left out of the tests; "
+            "see n_pairs in the summary.", UserWarning, stacklevel=3)

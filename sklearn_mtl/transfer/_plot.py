@@ -5,17 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 
-def plot_deltas(report, ax=None, alpha: float = 0.05, test: str = "ttest"):
-    """Bar chart of each model's delta against the reference, grouped by task.
-
-    Error bars are the standard deviation of the per-fold differences; bars with a red,
-    hatched edge are negative transfer at ``alpha``, dotted grey ones are significantly worse
-    models that share no parameters (``PerTaskLGBM``). Returns the matplotlib Axes (nothing
-    is shown: save it with ``ax.figure.savefig(path)``).
-    """
+def plot_deltas(report, ax=None, alpha=None, test=None):
+    """Bar chart of each model's delta against the reference, grouped by task (see
+    :meth:`TransferReport.plot`)."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
+    alpha = report.alpha if alpha is None else alpha
     summary = report.summary(alpha, test).reset_index()
     tasks = list(report.metric)
     if ax is None:
@@ -26,7 +22,9 @@ def plot_deltas(report, ax=None, alpha: float = 0.05, test: str = "ttest"):
     for i, model in enumerate(models):
         part = summary[summary["model"] == model].set_index("task").loc[tasks]
         x = np.arange(len(tasks)) + (i - (len(models) - 1) / 2) * width
-        bars = ax.bar(x, part["delta"], width, yerr=part["delta_std"].fillna(0), capsize=3)
+        # The confidence interval of the verdict (zero-width where the test is undefined).
+        spread = [(part["delta"] - part["ci_low"]).fillna(0), (part["ci_high"] - part["delta"]).fillna(0)]
+        bars = ax.bar(x, part["delta"], width, yerr=spread, capsize=3)
         for bar, negative, worse in zip(bars, part["negative_transfer"],
                                         part["significantly_worse"]):
             if negative:
@@ -38,10 +36,10 @@ def plot_deltas(report, ax=None, alpha: float = 0.05, test: str = "ttest"):
         # Own legend handles: matplotlib's would copy the first bar's hatch, if flagged.
         handles.append(Patch(facecolor=bars[0].get_facecolor(), label=model))
     handles.append(Patch(facecolor="white", edgecolor="red", hatch="//",
-                         label=f"negative transfer (p < {alpha})"))
+                         label=f"negative transfer (adjusted p < {alpha})"))
     if (summary["significantly_worse"] & ~summary["shares_parameters"]).any():
         handles.append(Patch(facecolor="white", edgecolor="dimgrey", hatch="..",
-                             label=f"worse, shares nothing (p < {alpha})"))
+                             label=f"worse, shares nothing (adjusted p < {alpha})"))
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(np.arange(len(tasks)))
     # Deltas are raw metric differences, so each tick says which way is better.
@@ -50,7 +48,8 @@ def plot_deltas(report, ax=None, alpha: float = 0.05, test: str = "ttest"):
     ax.set_ylabel("model − single-task reference")
     names = sorted(set(report.metric.values()))
     ax.set_title(f"Δ {' / '.join(names)} against the single-task reference, "
-                 f"{report.n_folds}-fold CV", fontsize="medium")
+                 f"{report.n_folds}-fold CV"
+                 + (f" × {report.n_repeats}" if report.n_repeats > 1 else ""), fontsize="medium")
     ax.legend(handles=handles, fontsize="small")
     return ax
 

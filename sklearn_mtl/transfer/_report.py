@@ -8,22 +8,28 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import greater_is_better
-from ._stats import _paired_p_value
+from ._stats import (
+    CORRECTIONS,
+    TESTS,
+    adjust_p_values,
+    margin_for,
+    paired_test,
+    verdict,
+)
 
 REFERENCE = "reference"
 _CONFLICT_COLUMNS = ["model", "fold", "epoch", "pair", "task_a", "task_b", "cosine"]
 _AFFINITY_COLUMNS = ["model", "fold", "epoch", "source", "target", "affinity"]
 
 
-def _cell(value, column) -> str:
-    if isinstance(value, (bool, np.bool_)):
-        return "**yes**" if value else "no"
-    if isinstance(value, (float, np.floating)):
-        if np.isnan(value):
-            return "n/a"
-        return {"delta": f"{value:+.4f}", "relative_delta": f"{value:+.2%}",
-                "grad_cosine": f"{value:+.3f}"}.get(column, f"{value:.4f}")
-    return str(value).replace("|", r"\|")
+class _ReportSetting:
+    """Default of ``correction=`` in the report's methods: the report's own (None means none)."""
+
+    def __repr__(self) -> str:
+        return "<the report's>"
+
+
+_DEFAULT = _ReportSetting()
 
 
 class TransferReport:
@@ -34,12 +40,24 @@ class TransferReport:
     Attributes
     ----------
     scores : DataFrame
-        Long format: ``model``, ``task``, ``fold``, ``score`` (the reference is ``"reference"``).
+        Long format: ``model``, ``task``, ``repeat`` (when built by ``compare_transfer``),
+        ``fold`` (the split's number over all repeats: the pairing key), ``score`` (the
+        reference is ``"reference"``). NaN scores stay in, and count against ``n_pairs``.
     metric : dict
         ``{task: metric name}``; ``metrics`` is the same dict.
     greater_is_better : dict
         ``{task: bool}``: False for ``log_loss``, ``rmse`` and ``mae``.
-    n_folds : int
+    n_folds, n_repeats : int
+        Folds per repeat, and repeats.
+    test_train_ratio : float
+        ``n_test / n_train`` of the splits, for the corrected t-test; default ``1/(n_folds-1)``.
+    n_params : dict
+        ``{model: trainable parameters}`` (``"reference"`` included; mean over the fits): the
+        nets' ``n_params_``. NaN for models without one: ``PerTaskLGBM``'s leaves are not
+        counted, as tree leaves and weights are not the same kind of capacity.
+    test, correction, alpha, margin
+        The settings the summary and the printed verdicts use unless given others (see
+        :func:`compare_transfer`).
     estimators : dict or None
         ``{(model, fold): fitted estimator}`` with ``return_estimators=True``.
     gradient_conflict : DataFrame
@@ -49,7 +67,7 @@ class TransferReport:
         cosine between two tasks' gradients on the shared parameters after each epoch.
     shared : dict
         ``{model: bool}``: whether the model shares parameters between tasks. Only those can
-        show negative transfer; a model that shares nothing (``PerTaskLGBM``,
+        show negative (or positive) transfer; a model that shares nothing (``PerTaskLGBM``,
         ``MultiTaskRecommender("single")``) can only be ``significantly_worse``. Models not
         named in the ``shared`` argument count as sharing.
     task_affinity : DataFrame
@@ -64,16 +82,24 @@ class TransferReport:
     >>> scores = pd.DataFrame({"model": ["hard"] * 3 + ["reference"] * 3, "task": "ctr",
     ...                        "fold": [0, 1, 2] * 2, "score": [.70, .71, .69, .74, .75, .74]})
     >>> report = TransferReport(scores, metric={"ctr": "roc_auc"}, n_folds=3)
-    >>> report.summary().loc[("hard", "ctr"), "negative_transfer"]
-    np.True_
+    >>> row = report.summary().loc[("hard", "ctr")]
+    >>> row["verdict"], bool(row["negative_transfer"]), round(float(row["p_value"]), 4)
+    ('worse', True, 0.0145)
     """
 
+
     def __init__(self, scores: pd.DataFrame, metric: dict, n_folds: int, estimators=None,
-                 gradient_conflict: pd.DataFrame | None = None, shared: dict | None = None,
+                 gradient_conflict: pd.DataFrame | None = None, shared: dict | None = None, *,
+                 n_repeats: int = 1, test_train_ratio: float | None = None,
+                 n_params: dict | None = None, test: str = "corrected",
+                 correction: str | None = "holm", alpha: float = 0.05, margin=None,
                  task_affinity: pd.DataFrame | None = None):
         self.scores = scores
         self.metric = dict(metric)
         self.n_folds = n_folds
+        self.n_repeats = n_repeats
+        self.test_train_ratio = (1 / (n_folds - 1) if test_train_ratio is None and n_folds > 1
+                                 else test_train_ratio)
         self.estimators = estimators
         self.gradient_conflict = (pd.DataFrame(columns=_CONFLICT_COLUMNS) if gradient_conflict is None
                                   else gradient_conflict)
@@ -87,6 +113,10 @@ class TransferReport:
             raise ValueError(f"shared names models {unknown} that are not in scores; "
                              f"the models are {models}.")
         self.shared = {m: given.get(m, True) for m in models}
+        self.n_params = {m: np.nan for m in [*models, REFERENCE]}
+        self.n_params.update({str(k): float(v) for k, v in dict(n_params or {}).items()})
+        self.test, self.correction, self.alpha, self.margin = test, correction, alpha, margin
+        self._settings(alpha, test, correction, margin)  # fail here, not at the first print
 
     @property
     def metrics(self) -> dict:
@@ -124,6 +154,31 @@ class TransferReport:
         return plot_affinity(self.affinity_matrix(model), model or self.task_affinity["model"].iloc[0],
                              ax=ax)
 
+    def _settings(self, alpha=None, test=None, correction=_DEFAULT, margin=None):
+        alpha = self.alpha if alpha is None else alpha
+        test = self.test if test is None else test
+        correction = self.correction if correction is _DEFAULT else correction
+        margin = self.margin if margin is None else margin
+        if test not in TESTS:
+            raise ValueError(f"test={test!r} is not valid: use one of {list(TESTS)}.")
+        if correction not in CORRECTIONS:
+            raise ValueError(f"correction={correction!r} is not valid: use 'holm', 'bh' or None.")
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha={alpha!r} is not valid: it must be in (0, 1).")
+        if isinstance(margin, dict):
+            unknown = sorted(set(margin) - set(self.metric))
+            if unknown:
+                raise ValueError(f"margin names tasks {unknown} that the report does not have "
+                                 f"{list(self.metric)}.")
+        elif margin is not None and not (isinstance(margin, (int, float)) and margin >= 0):
+            raise ValueError(f"margin={margin!r} is not valid: use a number >= 0, a {{task: "
+                             "margin}} dict or None.")
+        return alpha, test, correction, margin
+
+    def _margin(self, margin, task: str, reference_mean: float) -> float:
+        chosen = margin.get(task) if isinstance(margin, dict) else margin
+        return margin_for(self.metric[task], reference_mean) if chosen is None else float(chosen)
+
     def _final_cosines(self) -> pd.DataFrame:
         """The gradient cosines of each (model, fold)'s last recorded epoch."""
         conflict = self.gradient_conflict
@@ -132,49 +187,57 @@ class TransferReport:
         last = conflict.groupby(["model", "fold"])["epoch"].transform("max")
         return conflict[conflict["epoch"] == last]
 
-    def summary(self, alpha: float = 0.05, test: str = "ttest") -> pd.DataFrame:
+    def _models(self) -> list:
+        return [m for m in dict.fromkeys(self.scores["model"]) if m != REFERENCE]
+
+    def _differences(self) -> pd.DataFrame:
+        """Per split (rows) and (model, task) (columns): model minus reference, NaN kept."""
+        wide = self.scores.pivot(index="fold", columns=["model", "task"], values="score")
+        return pd.DataFrame({(m, t): wide[(m, t)] - wide[(REFERENCE, t)]
+                             for t in self.metric for m in self._models()})
+
+    def summary(self, alpha: float | None = None, test: str | None = None,
+                correction=_DEFAULT, margin=None) -> pd.DataFrame:
         """One row per (model, task) with the comparison against the reference.
 
         Parameters
         ----------
-        alpha : float, default=0.05
-            Significance level of the ``negative_transfer`` flag.
-        test : {"ttest", "wilcoxon"}, default="ttest"
-            Paired test across folds: scipy's ``ttest_rel`` or the Wilcoxon signed-rank test.
+        alpha, test, correction, margin : optional
+            Override the report's settings (those given to :func:`compare_transfer`):
+            ``test`` in ``{"corrected", "ttest", "wilcoxon"}``, ``correction`` in
+            ``{"holm", "bh", None}``, ``margin`` a number or ``{task: margin}``.
 
         Returns
         -------
         DataFrame indexed by (model, task), the reference excluded, with columns
-            ``metric``; ``mean``, ``std`` (over folds); ``reference_mean``; ``delta`` =
+            ``metric``; ``mean``, ``std`` (over splits); ``reference_mean``; ``delta`` =
             ``mean - reference_mean`` (raw: positive is better only for greater-is-better
-            metrics); ``delta_std`` (std of the per-fold differences); ``relative_delta`` =
-            ``delta / |reference_mean|``; ``p_value``, two-sided, NaN when undefined (fewer
-            than 2 folds, or every difference 0); ``significantly_worse`` = ``p_value < alpha``
-            and the model is worse (lower score, or higher for log_loss, rmse, mae);
-            ``shares_parameters`` (see ``shared``); ``negative_transfer`` =
-            ``significantly_worse`` for a model that shares parameters, False otherwise;
-            ``grad_cosine``, the mean last-epoch gradient cosine over the pairs with this task
-            (NaN when not recorded). Folds where either score is NaN are left out.
+            metrics); ``delta_std`` (std of the per-split differences); ``relative_delta`` =
+            ``delta / |reference_mean|``; ``ci_low``, ``ci_high``: the (1 - alpha) confidence
+            interval of ``delta`` from the test's variance (the corrected one by default);
+            ``p_value``, two-sided, NaN when undefined (fewer than 3 usable pairs, or zero
+            variance); ``p_adjusted`` over all the report's (model, task) tests; ``n_pairs``,
+            the splits where both scores are finite; ``note``, why a test is undefined (fewer
+            than 3 usable pairs, zero variance; "" otherwise); ``margin``; ``verdict``: ``"worse"`` or
+            ``"better"`` (``p_adjusted < alpha``), ``"equivalent"`` (the interval lies inside
+            ±margin) or ``"inconclusive"``; ``significantly_worse`` (verdict worse);
+            ``shares_parameters`` (see ``shared``); ``negative_transfer`` /
+            ``positive_transfer``: worse / better for a model that shares parameters;
+            ``n_params``, ``reference_n_params``; ``grad_cosine``, the mean last-epoch
+            gradient cosine over the pairs with this task (NaN when not recorded).
         """
-        if test not in ("ttest", "wilcoxon"):
-            raise ValueError(f"test={test!r} is not valid: use 'ttest' or 'wilcoxon'.")
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha={alpha!r} is not valid: it must be in (0, 1).")
-        wide = self.scores.pivot(index=["task", "fold"], columns="model", values="score")
-        models = [m for m in dict.fromkeys(self.scores["model"]) if m != REFERENCE]
+        alpha, test, correction, margin = self._settings(alpha, test, correction, margin)
+        diffs = self._differences()
+        wide = self.scores.pivot(index="fold", columns=["model", "task"], values="score")
         final = self._final_cosines()
         out = []
         for task in self.metric:
-            block = wide.loc[task]
-            for model in models:
-                values, ref = block[model].to_numpy(float), block[REFERENCE].to_numpy(float)
-                paired = np.isfinite(values) & np.isfinite(ref)
-                values, ref = values[paired], ref[paired]
-                diff = values - ref
-                p = _paired_p_value(values, ref, test)
-                delta = float(diff.mean()) if len(diff) else np.nan
-                worse = delta < 0 if self.greater_is_better[task] else delta > 0
-                significant, shares = bool(worse and p < alpha), self.shared[str(model)]
+            for model in self._models():
+                paired = diffs[(model, task)].notna()
+                values = wide[(model, task)][paired].to_numpy(float)
+                ref = wide[(REFERENCE, task)][paired].to_numpy(float)
+                r = paired_test(diffs[(model, task)], test=test, alpha=alpha,
+                                test_train_ratio=self.test_train_ratio)
                 ref_mean = float(ref.mean()) if len(ref) else np.nan
                 mine = final[(final["model"] == model)
                              & ((final["task_a"] == task) | (final["task_b"] == task))]
@@ -182,50 +245,120 @@ class TransferReport:
                     model=model, task=task, metric=self.metric[task],
                     mean=float(values.mean()) if len(values) else np.nan,
                     std=float(values.std(ddof=1)) if len(values) > 1 else np.nan,
-                    reference_mean=ref_mean, delta=delta,
-                    delta_std=float(diff.std(ddof=1)) if len(diff) > 1 else np.nan,
-                    relative_delta=delta / abs(ref_mean) if ref_mean else np.nan,
-                    p_value=p, significantly_worse=significant, shares_parameters=shares,
-                    negative_transfer=significant and shares,
+                    reference_mean=ref_mean, delta=r["mean"],
+                    delta_std=float(np.std(values - ref, ddof=1)) if len(values) > 1 else np.nan,
+                    relative_delta=r["mean"] / abs(ref_mean) if ref_mean else np.nan,
+                    ci_low=r["ci_low"], ci_high=r["ci_high"], p_value=r["p_value"],
+                    n_pairs=r["n_pairs"], note=r["note"],
+                    margin=self._margin(margin, task, ref_mean),
+                    shares_parameters=self.shared[str(model)],
+                    n_params=self.n_params.get(str(model), np.nan),
+                    reference_n_params=self.n_params.get(REFERENCE, np.nan),
                     grad_cosine=float(mine["cosine"].mean()) if len(mine) else np.nan,
                 ))
-        return pd.DataFrame(out).set_index(["model", "task"])
+        table = pd.DataFrame(out).set_index(["model", "task"])
+        table.insert(table.columns.get_loc("n_pairs"), "p_adjusted",
+                     adjust_p_values(table["p_value"], correction))
+        table.insert(table.columns.get_loc("shares_parameters"), "verdict", [
+            verdict(row.delta, row.ci_low, row.ci_high, row.p_adjusted, alpha=alpha,
+                    margin=row.margin, greater_is_better=self.greater_is_better[task])
+            for (_, task), row in table.iterrows()])
+        table.insert(table.columns.get_loc("shares_parameters"), "significantly_worse",
+                     table["verdict"] == "worse")
+        shares = table["shares_parameters"]
+        at = table.columns.get_loc("n_params")
+        table.insert(at, "negative_transfer", (table["verdict"] == "worse") & shares)
+        table.insert(at + 1, "positive_transfer", (table["verdict"] == "better") & shares)
+        return table
 
-    def _protocol(self, test: str = "ttest", alpha: float = 0.05) -> str:
-        metrics = set(self.metric.values())
-        named = (f"metric {metrics.pop()}" if len(metrics) == 1
-                 else "metrics " + ", ".join(f"{t}: {m}" for t, m in self.metric.items()))
-        return (f"{self.n_folds}-fold CV, {named}, against the single-task reference "
-                f"(paired {'t-test' if test == 'ttest' else 'Wilcoxon test'}, alpha={alpha})")
+    def overall(self, alpha: float | None = None, test: str | None = None,
+                correction=_DEFAULT, margin=None) -> pd.DataFrame:
+        """Per model: does sharing hurt the tasks? A test on the per-split mean over tasks.
 
-    def to_markdown(self, alpha: float = 0.05, test: str = "ttest") -> str:
-        """The summary as a Markdown table (no ``tabulate`` needed).
+        Which task loses can change from split to split (a narrow shared layer serves one task
+        or the other); the per-task tests then lose power while the mean over tasks of each
+        split's deltas keeps it. The deltas are oriented (positive = better, so rmse counts
+        with its sign flipped) and averaged on the metrics' own scales; only splits where every
+        task has a score count. The tests are adjusted over the models with ``correction``.
+
+        Returns
+        -------
+        DataFrame indexed by model: ``mean_delta`` (oriented), ``ci_low``, ``ci_high``,
+        ``p_value``, ``p_adjusted``, ``n_pairs``, ``margin`` (mean of the tasks' margins),
+        ``verdict`` (``"worse"``, ``"better"``, ``"equivalent"``, ``"inconclusive"``),
+        ``worst_task`` (lowest oriented mean delta), ``shares_parameters``.
+        """
+        alpha, test, correction, margin = self._settings(alpha, test, correction, margin)
+        diffs = self._differences()
+        summary = self.summary(alpha, test, correction, margin)
+        sign = pd.Series({t: 1.0 if g else -1.0 for t, g in self.greater_is_better.items()})
+        out = []
+        for model in self._models():
+            oriented = diffs[model][list(self.metric)] * sign
+            r = paired_test(oriented.dropna().mean(axis=1), test=test, alpha=alpha,
+                            test_train_ratio=self.test_train_ratio)
+            mine = summary.loc[model]
+            out.append(dict(model=model, mean_delta=r["mean"], ci_low=r["ci_low"],
+                            ci_high=r["ci_high"], p_value=r["p_value"], n_pairs=r["n_pairs"],
+                            margin=float(mine["margin"].mean()),
+                            worst_task=(mine["delta"] * sign).idxmin() if len(mine) else None,
+                            shares_parameters=self.shared[str(model)]))
+        table = pd.DataFrame(out).set_index("model")
+        table.insert(table.columns.get_loc("n_pairs"), "p_adjusted",
+                     adjust_p_values(table["p_value"], correction))
+        table.insert(table.columns.get_loc("worst_task"), "verdict", [
+            verdict(row.mean_delta, row.ci_low, row.ci_high, row.p_adjusted, alpha=alpha,
+                    margin=row.margin, greater_is_better=True) for row in table.itertuples()])
+        return table
+
+    def verdict_lines(self, alpha: float | None = None, test: str | None = None,
+                      correction=_DEFAULT, margin=None) -> list[str]:
+        """One plain-language sentence per model: where sharing hurts, helps, or cannot tell.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> scores = pd.DataFrame({"model": ["hard"] * 4 + ["reference"] * 4, "task": "ctr",
+        ...                        "fold": [0, 1, 2, 3] * 2,
+        ...                        "score": [.70, .71, .69, .70, .74, .75, .74, .76]})
+        >>> TransferReport(scores, metric={"ctr": "roc_auc"}, n_folds=4).verdict_lines()
+        ['hard hurts ctr: −0.048 AUC [−0.071, −0.024], Holm p = 0.007']
+        """
+        from ._text import verdict_lines
+
+        settings = self._settings(alpha, test, correction, margin)
+        return verdict_lines(self, self.summary(*settings), self.overall(*settings), settings)
+
+    def _protocol(self, alpha=None, test=None, correction=_DEFAULT) -> str:
+        from ._text import protocol
+
+        return protocol(self, *self._settings(alpha, test, correction)[:3])
+
+    def to_markdown(self, alpha: float | None = None, test: str | None = None,
+                    correction=_DEFAULT, margin=None) -> str:
+        """The summary as a Markdown table, then the per-model lines (no ``tabulate`` needed).
 
         ``grad_cosine`` appears when gradient conflict was recorded; NaN shows as ``n/a``.
         """
-        table = self.summary(alpha, test).reset_index()
-        columns = ["model", "task", "metric", "mean", "reference_mean", "delta", "relative_delta",
-                   "p_value", "negative_transfer"]
-        if not table["shares_parameters"].all():
-            columns.insert(-1, "significantly_worse")
-        if table["grad_cosine"].notna().any():
-            columns.append("grad_cosine")
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        for row in table[columns].itertuples(index=False):
-            lines.append("| " + " | ".join(_cell(v, c) for v, c in zip(row, columns)) + " |")
-        return "\n".join(lines)
+        from ._text import markdown
 
-    def to_csv(self, directory, alpha: float = 0.05, test: str = "ttest") -> list[Path]:
-        """Write ``scores.csv``, ``summary.csv`` and, when recorded, ``gradient_conflict.csv``
-        and ``task_affinity.csv``.
+        settings = self._settings(alpha, test, correction, margin)
+        return markdown(self, self.summary(*settings), self.verdict_lines(*settings))
+
+    def to_csv(self, directory, alpha: float | None = None, test: str | None = None,
+               correction=_DEFAULT, margin=None) -> list[Path]:
+        """Write ``scores.csv``, ``summary.csv``, ``overall.csv`` and, when recorded,
+        ``gradient_conflict.csv`` and ``task_affinity.csv``.
 
         ``directory`` is created if needed; returns the paths written.
         """
+        settings = self._settings(alpha, test, correction, margin)
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        paths = [directory / "scores.csv", directory / "summary.csv"]
+        paths = [directory / "scores.csv", directory / "summary.csv", directory / "overall.csv"]
         self.scores.to_csv(paths[0], index=False)
-        self.summary(alpha, test).to_csv(paths[1])
+        self.summary(*settings).to_csv(paths[1])
+        self.overall(*settings).to_csv(paths[2])
         if len(self.gradient_conflict):
             paths.append(directory / "gradient_conflict.csv")
             self.gradient_conflict.to_csv(paths[-1], index=False)
@@ -234,34 +367,19 @@ class TransferReport:
             self.task_affinity.to_csv(paths[-1], index=False)
         return paths
 
-    def plot(self, ax=None, alpha: float = 0.05, test: str = "ttest"):
+    def plot(self, ax=None, alpha: float | None = None, test: str | None = None):
         """Bar chart of each model's delta against the reference, grouped by task.
 
-        Error bars are the standard deviation of the per-fold differences; bars with a red,
-        hatched edge are negative transfer at ``alpha``, dotted grey ones are significantly worse
-        models that share no parameters (``PerTaskLGBM``). Returns the matplotlib Axes (nothing
-        is shown: save it with ``ax.figure.savefig(path)``).
+        Error bars are the confidence intervals of the summary; bars with a red, hatched edge
+        are negative transfer, dotted grey ones are significantly worse models that share no
+        parameters (``PerTaskLGBM``). Returns the matplotlib Axes (nothing is shown: save it
+        with ``ax.figure.savefig(path)``).
         """
         from ._plot import plot_deltas
 
         return plot_deltas(self, ax=ax, alpha=alpha, test=test)
 
     def __repr__(self) -> str:
-        summary = self.summary()
-        cols = ["mean", "reference_mean", "delta", "p_value", "negative_transfer"]
-        with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
-            body = summary[cols].to_string()
-        flagged = summary[summary["negative_transfer"]].index.tolist()
-        verdict = (f"negative transfer: {', '.join(f'{m} on {t}' for m, t in flagged)}"
-                   if flagged else "no negative transfer shown")
-        unshared = summary[summary["significantly_worse"] & ~summary["shares_parameters"]]
-        if len(unshared):
-            verdict += ("\nworse than the reference, but shares no parameters (not transfer): "
-                        + ", ".join(f"{m} on {t}" for m, t in unshared.index))
-        text = f"TransferReport: {self._protocol()}\n{body}\n{verdict}"
-        final = self._final_cosines()
-        if len(final):
-            means = final.groupby("model", sort=False)["cosine"].mean()
-            text += ("\ngradient cosine on the shared parameters, last epoch (mean over folds and "
-                     "task pairs): " + ", ".join(f"{m} {c:+.3f}" for m, c in means.items()))
-        return text
+        from ._text import text
+
+        return text(self)

@@ -1,14 +1,147 @@
-"""Paired tests of a model's per-fold scores against the reference's."""
+"""Paired tests, multiplicity corrections, confidence intervals and verdicts: pure functions.
+
+Nothing here knows about models or reports: every function takes the per-split differences
+(model minus reference) or p-values and returns numbers, so each can be checked by hand.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import stats
 
+TESTS = ("corrected", "ttest", "wilcoxon")
+CORRECTIONS = ("holm", "bh", None)
+VERDICTS = ("worse", "better", "equivalent", "inconclusive")
+MIN_PAIRS = 3
 
-def _paired_p_value(values: np.ndarray, ref: np.ndarray, test: str) -> float:
-    diff = values - ref
-    if len(diff) < 2 or not np.any(diff != 0):  # no variation to test: undefined, not 1
-        return np.nan
-    result = stats.ttest_rel(values, ref) if test == "ttest" else stats.wilcoxon(values, ref)
-    return float(result.pvalue)
+# The smallest difference that matters, per metric, for the "equivalent" verdict. Bounded
+# metrics get an absolute margin: half a point of ROC AUC, average precision or accuracy is
+# about the smallest gain recommender teams ship a model for, one point of R² (1 % of the
+# variance) the smallest a regression user would notice. Losses and errors have the data's
+# scale, so their margin is 1 % of the reference's mean. Override per task with margin=.
+DEFAULT_MARGIN = {"roc_auc": 0.005, "average_precision": 0.005, "accuracy": 0.005, "r2": 0.01}
+RELATIVE_MARGIN = {"log_loss": 0.01, "rmse": 0.01, "mae": 0.01}
+
+
+def paired_test(diff, *, test: str = "corrected", test_train_ratio: float | None = None,
+                alpha: float = 0.05) -> dict:
+    """Two-sided test of mean(diff) = 0 and a (1 - alpha) confidence interval of the mean.
+
+    Parameters
+    ----------
+    diff : array-like of float
+        Paired differences, one per split (model minus reference); NaN are left out.
+    test : {"corrected", "ttest", "wilcoxon"}, default="corrected"
+        ``"corrected"``: the corrected resampled t-test of Nadeau & Bengio (2003): the variance
+        of the mean is ``(1/J + n_test/n_train) * s²`` over the J differences instead of
+        ``s²/J``, because overlapping training sets make the splits' scores correlated.
+        ``"ttest"``: the plain paired t-test; ``"wilcoxon"``: the signed-rank test. Both
+        ignore the overlap and are anti-conservative on repeated or K-fold splits.
+    test_train_ratio : float, optional
+        ``n_test / n_train`` of the splits, required by ``"corrected"``.
+    alpha : float, default=0.05
+        Level of the confidence interval; ``"wilcoxon"`` reports the plain t interval.
+
+    Returns
+    -------
+    dict with ``n_pairs``, ``mean``, ``p_value``, ``ci_low``, ``ci_high`` and ``note``: p and
+    the interval are NaN with fewer than 3 usable pairs or when every difference is the same
+    (zero variance: nothing to test, never p = 0), and ``note`` says which ("" otherwise).
+
+    Examples
+    --------
+    >>> r = paired_test([0.1, 0.2, 0.3, 0.2], test="corrected", test_train_ratio=1 / 3)
+    >>> round(r["p_value"], 4), r["n_pairs"]
+    (0.0491, 4)
+    """
+    if test not in TESTS:
+        raise ValueError(f"test={test!r} is not valid: use one of {list(TESTS)}.")
+    d = np.asarray(diff, dtype=float)
+    d = d[np.isfinite(d)]
+    out = dict(n_pairs=len(d), mean=float(d.mean()) if len(d) else np.nan,
+               p_value=np.nan, ci_low=np.nan, ci_high=np.nan, note="")
+    if len(d) < MIN_PAIRS:
+        out["note"] = f"fewer than {MIN_PAIRS} usable pairs ({len(d)})"
+        return out
+    var = float(d.var(ddof=1))
+    if not var > 0:
+        out["note"] = f"zero variance: every difference is {d[0]:+.4g}"
+        return out
+    j = len(d)
+    if test == "corrected":
+        if test_train_ratio is None or not test_train_ratio > 0:
+            raise ValueError(f"test_train_ratio={test_train_ratio!r} is not valid for the corrected "
+                             "t-test: give n_test / n_train of the splits (> 0).")
+        se = np.sqrt((1 / j + test_train_ratio) * var)
+    else:
+        se = np.sqrt(var / j)
+    t_crit = stats.t.ppf(1 - alpha / 2, df=j - 1)
+    out["ci_low"], out["ci_high"] = out["mean"] - t_crit * se, out["mean"] + t_crit * se
+    if test == "wilcoxon":
+        out["p_value"] = float(stats.wilcoxon(d).pvalue)
+    else:
+        out["p_value"] = float(2 * stats.t.sf(abs(out["mean"]) / se, df=j - 1))
+    return out
+
+
+def adjust_p_values(p_values, method: str | None = "holm") -> np.ndarray:
+    """Holm (family-wise error) or Benjamini-Hochberg (false discovery rate) adjusted p-values.
+
+    NaN p-values (untestable comparisons) stay NaN and do not count in the family size.
+
+    Examples
+    --------
+    >>> adjust_p_values([0.01, 0.04, 0.03, np.nan], "holm").round(2).tolist()
+    [0.03, 0.06, 0.06, nan]
+    >>> adjust_p_values([0.01, 0.04, 0.03], "bh").round(2).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    if method not in CORRECTIONS:
+        raise ValueError(f"correction={method!r} is not valid: use 'holm', 'bh' or None.")
+    p = np.asarray(p_values, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if method is None or m == 0:
+        return p.copy()
+    order = np.argsort(p[ok])
+    ranked = p[ok][order]
+    if method == "holm":
+        adjusted = np.maximum.accumulate((m - np.arange(m)) * ranked)
+    else:
+        adjusted = np.minimum.accumulate(m / np.arange(m, 0, -1) * ranked[::-1])[::-1]
+    back = np.empty(m)
+    back[order] = np.minimum(adjusted, 1.0)
+    out[ok] = back
+    return out
+
+
+def verdict(mean: float, ci_low: float, ci_high: float, p_adjusted: float, *, alpha: float,
+            margin: float, greater_is_better: bool) -> str:
+    """``"worse"``, ``"better"``, ``"equivalent"`` or ``"inconclusive"`` for one comparison.
+
+    Worse or better when the adjusted p-value is below ``alpha`` (the sign of ``mean`` and the
+    metric's direction say which); equivalent when the whole confidence interval lies inside
+    ``±margin``; inconclusive otherwise, and always when the test was undefined (NaN p).
+
+    Examples
+    --------
+    >>> verdict(-0.2, -0.3, -0.1, 0.003, alpha=0.05, margin=0.01, greater_is_better=True)
+    'worse'
+    >>> verdict(0.001, -0.004, 0.006, 0.8, alpha=0.05, margin=0.01, greater_is_better=True)
+    'equivalent'
+    """
+    if not np.isfinite(p_adjusted):
+        return "inconclusive"
+    if p_adjusted < alpha and mean != 0:
+        return "better" if (mean > 0) == greater_is_better else "worse"
+    if -margin <= ci_low and ci_high <= margin:
+        return "equivalent"
+    return "inconclusive"
+
+
+def margin_for(metric: str, reference_mean: float) -> float:
+    """The default equivalence margin of a metric (see ``DEFAULT_MARGIN``)."""
+    if metric in RELATIVE_MARGIN:
+        return RELATIVE_MARGIN[metric] * abs(reference_mean)
+    return DEFAULT_MARGIN.get(metric, 0.01)

@@ -20,7 +20,13 @@ from ..estimator import MultiTaskRecommender
 # None, bool, int, float or str (they are stored in the study), so spaces spell them "64-32".
 TUPLE_PARAMS = ("hidden_units", "tower_units")
 # Parameters that act only with one architecture: a space tuning them elsewhere wastes trials.
-_ARCHITECTURE_PARAMS = {"n_experts": "mmoe", "sharing_strength": "soft"}
+_ARCHITECTURE_PARAMS = {
+    "n_experts": ("mmoe", "omoe"),
+    "sharing_strength": ("soft",),
+    "n_levels": ("ple",),
+    "n_shared_experts": ("cgc", "ple"),
+    "n_task_experts": ("cgc", "ple"),
+}
 
 
 def encode_units(units) -> str:
@@ -63,8 +69,13 @@ def _net_space(architecture: str) -> dict[str, BaseDistribution]:
     if architecture not in ("soft", "single"):
         # Surgery acts on shared parameters only: elsewhere the choice would change nothing.
         space["gradient_method"] = CategoricalDistribution([None, "pcgrad", "cagrad"])
-    if architecture == "mmoe":
+    if architecture in ("mmoe", "omoe"):
         space["n_experts"] = IntDistribution(2, 8)
+    elif architecture in ("cgc", "ple"):
+        space["n_shared_experts"] = IntDistribution(1, 4)
+        space["n_task_experts"] = IntDistribution(1, 3)
+        if architecture == "ple":
+            space["n_levels"] = IntDistribution(1, 3)
     elif architecture == "soft":
         space["sharing_strength"] = FloatDistribution(1e-5, 1.0, log=True)
     return space
@@ -95,7 +106,10 @@ def default_search_space(estimator) -> dict[str, BaseDistribution]:
     weight_decay   float, log-uniform in [1e-6, 1e-3] (1e-6 is as good as none)
     task_weights   categorical None (equal static weights), "uncertainty", "gradnorm", "dwa"
     gradient_method categorical None, "pcgrad", "cagrad" (architectures with shared parameters)
-    n_experts      int in [2, 8] (``architecture="mmoe"`` only)
+    n_experts      int in [2, 8] (``architecture="mmoe"`` or ``"omoe"`` only)
+    n_shared_experts int in [1, 4] (``"cgc"``, ``"ple"`` only)
+    n_task_experts int in [1, 3] (``"cgc"``, ``"ple"`` only)
+    n_levels       int in [1, 3] (``"ple"`` only)
     sharing_strength float, log-uniform in [1e-5, 1] (``architecture="soft"`` only)
     ============== ======================================================================
 
@@ -187,11 +201,12 @@ def _check_architecture(estimator, names) -> None:
     owner, prefix = final_estimator(estimator)
     if not isinstance(owner, MultiTaskRecommender) or prefix + "architecture" in names:
         return
-    for name, architecture in _ARCHITECTURE_PARAMS.items():
-        if prefix + name in names and owner.architecture != architecture:
+    for name, architectures in _ARCHITECTURE_PARAMS.items():
+        if prefix + name in names and owner.architecture not in architectures:
+            acts = " or ".join(repr(a) for a in architectures)
             warnings.warn(
                 f"search_space tunes {name!r}, which only acts with architecture="
-                f"{architecture!r}; this estimator has architecture={owner.architecture!r}, so "
+                f"{acts}; this estimator has architecture={owner.architecture!r}, so "
                 "those trials differ only by noise.",
                 UserWarning,
                 stacklevel=4,

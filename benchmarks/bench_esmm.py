@@ -1,0 +1,178 @@
+"""ESMM's point, measured: conversion-rate AUC over all impressions, entire-space vs clicked-only.
+
+On ``make_ctr_cvr_data`` (purchases observed only after a click), in eight regimes (the share of
+the click's user-item interest in the conversion, ``interest_share`` 0.6 or 1.0; clicks at
+about 12 % or, with ``ctr_offset=-2``, 2.5 %; with the ``user_id`` / ``item_id`` columns, which
+the nets embed, or without them), per seed: a fresh data set, a 70/30 split, then
+
+* ``esmm``: ``MultiTaskRecommender("esmm")`` on (click, purchase), the entire-space cascade;
+  its pCVR is ``predict_conditional_proba``;
+* ``hard + cascade``: a shared bottom with ``cascade={"purchase": "click"}``;
+* ``naive``: the same tower trained as one task on the purchase labels of clicked rows only
+  (``architecture="single"``), the usual CVR model.
+
+Each pCVR is scored by ROC AUC against the latent conversion of *every* test impression (the
+generator's ground truth) and against the latent conversion on the clicked test rows only; the
+true pCVR's AUC is the ceiling. Writes ``docs/img/esmm_cvr.png`` and prints a Markdown table.
+
+    python benchmarks/bench_esmm.py [--quick] [--seeds 5] [--n-samples 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from sklearn_mtl import MultiTaskRecommender
+from sklearn_mtl.datasets import make_ctr_cvr_data
+
+LABELS = {"esmm": "ESMM (entire space)", "hard_cascade": "hard + cascade",
+          "naive": "naive CVR (clicked rows)", "truth": "true pCVR (ceiling)"}
+
+
+# (interest_share, ctr_offset, keep the id columns)
+REGIMES = tuple((share, offset, ids) for ids in (True, False) for share in (0.6, 1.0)
+                for offset in (0.0, -2.0))
+
+
+def run(seeds, n_samples: int, max_epochs: int) -> pd.DataFrame:
+    rows = []
+    for share, offset, ids in REGIMES:
+        rows += _run_regime(seeds, n_samples, max_epochs, share, offset, ids)
+    return pd.DataFrame(rows)
+
+
+def _run_regime(seeds, n_samples, max_epochs, share, offset, ids):
+    rows = []
+    for seed in seeds:
+        data = make_ctr_cvr_data(n_samples=n_samples, interest_share=share, ctr_offset=offset,
+                                 random_state=seed, return_bunch=True)
+        index = np.arange(n_samples)
+        train, test = train_test_split(index, test_size=0.3, random_state=seed)
+        X, Y = data.data, data.target
+        if not ids:
+            X = X.drop(columns=["user_id", "item_id"])
+        X_train, Y_train, X_test = X.iloc[train], Y.iloc[train], X.iloc[test]
+        conversion = data.conversion[test]
+        clicked = Y["click"].to_numpy()[test] == 1
+        regime = dict(interest_share=share, ctr_offset=offset, ids=ids,
+                      click_rate=float(Y["click"].to_numpy()[train].mean()))
+        common = dict(random_state=seed, max_epochs=max_epochs)
+        rows.append({**regime, **_row(seed, "truth", data.pcvr[test], conversion, clicked, 0.0)})
+        models = {
+            "esmm": MultiTaskRecommender("esmm", **common),
+            "hard_cascade": MultiTaskRecommender("hard", cascade={"purchase": "click"}, **common),
+        }
+        for name, model in models.items():
+            start = time.perf_counter()
+            model.fit(X_train, Y_train)
+            seconds = time.perf_counter() - start
+            pcvr = model.predict_conditional_proba(X_test)[1][:, 1]
+            rows.append({**regime, **_row(seed, name, pcvr, conversion, clicked, seconds)})
+        on_click = Y_train["click"].to_numpy() == 1
+        naive = MultiTaskRecommender("single", **common)
+        start = time.perf_counter()
+        naive.fit(X_train[on_click], Y_train["purchase"][on_click].astype(int))
+        seconds = time.perf_counter() - start
+        pcvr = naive.predict_proba(X_test)[:, 1]
+        rows.append({**regime, **_row(seed, "naive", pcvr, conversion, clicked, seconds)})
+        print(pd.DataFrame(rows[-4:]).to_string(index=False), flush=True)
+    return rows
+
+
+def _row(seed, name, pcvr, conversion, clicked, seconds):
+    return dict(seed=seed, model=name,
+                auc_all=roc_auc_score(conversion, pcvr),
+                auc_clicked=roc_auc_score(conversion[clicked], pcvr[clicked]),
+                fit_s=seconds)
+
+
+def table(scores: pd.DataFrame) -> str:
+    lines = ["| ids | interest_share | clicks | model | CVR AUC, all impressions |"
+             " CVR AUC, clicked rows | fit s |", "|---|---|---|---|---|---|---|"]
+    notes = []
+    keys = ["ids", "interest_share", "ctr_offset"]
+    for (ids, share, _offset), part in scores.groupby(keys, sort=False):
+        clicks = f"{100 * part['click_rate'].mean():.1f} %"
+        for name, label in LABELS.items():
+            rows = part[part["model"] == name]
+            cells = [f"{rows[c].mean():.4f} ± {rows[c].std(ddof=1) if len(rows) > 1 else 0:.4f}"
+                     for c in ("auc_all", "auc_clicked")]
+            fit = "" if name == "truth" else f"{rows['fit_s'].mean():.1f}"
+            lines.append(f"| {'yes' if ids else 'no'} | {share} | {clicks} | {label} | {cells[0]} |"
+                         f" {cells[1]} | {fit} |")
+        wide = part.pivot(index="seed", columns="model", values="auc_all")
+        diff = wide["esmm"] - wide["naive"]
+        notes.append(f"ids {'yes' if ids else 'no'}, interest_share={share}, clicks {clicks}: "
+                     "ESMM − naive over all impressions "
+                     f"per seed {', '.join(f'{d:+.4f}' for d in diff)} (mean {diff.mean():+.4f}, "
+                     f"ESMM ahead on {int((diff > 0).sum())} of {len(diff)})")
+    return "\n".join(lines + [""] + notes)
+
+
+def plot(scores: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(scores.groupby(["ids", "interest_share", "ctr_offset"], sort=False))
+    n_cols = min(4, len(groups))
+    n_rows = -(-len(groups) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 3.6 * n_rows), sharey=True,
+                             squeeze=False)
+    for ax, ((ids, share, _), part) in zip(axes.ravel(), groups):
+        for i, name in enumerate(LABELS):
+            values = part.loc[part["model"] == name, "auc_all"]
+            ax.scatter(np.full(len(values), i), values, alpha=0.6, s=14)
+            ax.errorbar(i + 0.2, values.mean(), yerr=values.std(ddof=1) if len(values) > 1 else 0,
+                        fmt="D", color="black", capsize=3, markersize=4)
+        ax.set_xticks(range(len(LABELS)), ["ESMM", "hard +\ncascade", "naive\n(clicked)", "true\npCVR"],
+                      fontsize=8)
+        ax.set_title(f"{'with' if ids else 'without'} id columns, interest_share={share}\n"
+                     f"clicks {100 * part['click_rate'].mean():.1f} %", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("CVR AUC over all test impressions\n(vs latent conversion)")
+    fig.suptitle(f"make_ctr_cvr_data, {scores['seed'].nunique()} seeds (dots), mean ± sd",
+                 fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 seeds, 5,000 rows, 3 epochs")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="start at this seed (to split a long run into pieces)")
+    parser.add_argument("--n-samples", type=int, default=50000)
+    parser.add_argument("--csv", type=Path, default=None,
+                        help="append the per-seed scores to this CSV and plot all of it")
+    parser.add_argument("--out", type=Path,
+                        default=Path(__file__).resolve().parents[1] / "docs/img/esmm_cvr.png")
+    args = parser.parse_args(argv)
+    seeds, n_samples, epochs = args.seeds, args.n_samples, 20
+    if args.quick:
+        seeds, n_samples, epochs = 2, 5000, 3
+    scores = run(range(args.first_seed, args.first_seed + seeds), n_samples, epochs)
+    if args.csv is not None:
+        if args.csv.exists():
+            scores = pd.concat([pd.read_csv(args.csv), scores], ignore_index=True)
+        scores.to_csv(args.csv, index=False)
+    print()
+    print(table(scores))
+    if not args.quick:
+        plot(scores, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""What a model is compared with: the single-task references, and what a model is."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+
+REFERENCES = ("per-task", "matched")
+MATCH_TOLERANCE = 0.10
+
+
+def _final_step(estimator):
+    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+
+
+def _is_multitask(estimator) -> bool:
+    # Duck typing before any fit: both estimators of the package declare their tasks as a
+    # parameter, which no single-task scikit-learn estimator does.
+    final = _final_step(estimator)
+    return (hasattr(final, "fit") and hasattr(final, "predict") and hasattr(final, "get_params")
+            and "tasks" in final.get_params(deep=False))
+
+
+def _shares_parameters(estimator) -> bool:
+    """Whether the model shares parameters between tasks, so that it can transfer at all."""
+    from ..estimator import MultiTaskRecommender
+
+    final = _final_step(estimator)
+    # A cascade ties the child's prediction to the parent's column even between "single" columns.
+    return isinstance(final, MultiTaskRecommender) and (
+        final.architecture != "single" or final.cascade is not None)
+
+
+def _first_net(models: dict):
+    from ..estimator import MultiTaskRecommender
+
+    for estimator in models.values():
+        if isinstance(_final_step(estimator), MultiTaskRecommender):
+            return estimator
+    raise ValueError(
+        "compare_transfer needs a reference: none of the models is a MultiTaskRecommender whose "
+        "settings the default single-task reference could copy; pass reference=..."
+    )
+
+
+def _default_reference(models: dict):
+    """The first net's settings with ``architecture="single"``: per-task capacity, no sharing.
+
+    The net says what its single-task twin is (``_reference_params``): a cascade is dropped too.
+    """
+    reference = clone(_first_net(models))
+    final = _final_step(reference)
+    final.set_params(**final._reference_params())
+    return reference
+
+
+def _count_params(estimator, X, Y) -> int:
+    # The module's size depends on the data (categories, classes): build it on the whole data
+    # with one cheap epoch rather than re-deriving every architecture's layer arithmetic here.
+    # The whole Pipeline is fitted: its earlier steps decide what the net's input is.
+    model = clone(estimator)
+    final = _final_step(model)
+    final.set_params(max_epochs=1, early_stopping=False, random_state=0, callbacks=None,
+                     batch_size=max(int(final.batch_size), 4096), verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, Y)
+    return int(_final_step(model).n_params_)
+
+
+def _scaled(units, width: int) -> tuple:
+    """``units`` with its first layer set to ``width`` and the others scaled alike (>= 1)."""
+    units = tuple(int(u) for u in np.atleast_1d(units))
+    return tuple(max(1, round(u * width / units[0])) for u in units)
+
+
+def _matched_reference(models: dict, X, Y):
+    """A single-task reference whose trainable parameters match the first net's within ±10 %.
+
+    The per-task bottoms keep the shape of the net's ``hidden_units`` and are narrowed (or
+    widened) by a bisection on the first layer's width; towers and every other setting are kept.
+    Returns ``(reference, model_params, reference_params)``.
+    """
+    target_model = _first_net(models)
+    target = _count_params(target_model, X, Y)
+    base = _final_step(target_model).hidden_units
+
+    def size(width):
+        candidate = clone(target_model)
+        final = _final_step(candidate)
+        final.set_params(**final._reference_params(), hidden_units=_scaled(base, width))
+        return candidate, _count_params(candidate, X, Y)
+
+    lo, hi = 1, max(2, int(np.atleast_1d(base)[0]))
+    while size(hi)[1] < target and hi < 2 ** 16:  # widen until the bracket holds the target
+        lo, hi = hi, hi * 2
+    best = min((size(lo), size(hi)), key=lambda c: abs(c[1] - target))
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        found = size(mid)
+        if abs(found[1] - target) < abs(best[1] - target):
+            best = found
+        lo, hi = (mid, hi) if found[1] < target else (lo, mid)
+    reference, count = best
+    if abs(count - target) > MATCH_TOLERANCE * target:
+        warnings.warn(
+            f"reference='matched' found no single-task width within ±10 % of the model's {target} "
+            f"trainable parameters: the closest has {count} (hidden_units="
+            f"{_final_step(reference).hidden_units}); the verdict mixes capacity and sharing.",
+            UserWarning, stacklevel=3,
+        )
+    return reference, target, count

@@ -1,0 +1,142 @@
+"""A TransferReport in words: its header, the per-model sentences, the Markdown and the repr."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+_TEST_NAMES = {"corrected": "corrected resampled t-test", "ttest": "paired t-test",
+               "wilcoxon": "Wilcoxon signed-rank test"}
+_P_NAMES = {"holm": "Holm p", "bh": "BH p", None: "p"}
+_UNITS = {"r2": "R²", "roc_auc": "AUC"}
+
+
+def _number(x: float) -> str:
+    return "n/a" if not np.isfinite(x) else f"{x:+.3f}".replace("-", "−")
+
+
+def _p(x: float) -> str:
+    return "= n/a" if not np.isfinite(x) else "< 0.001" if x < 0.001 else f"= {x:.3f}"
+
+
+def _nan_note(report) -> str:
+    scores = report.scores
+    missing = scores[scores["score"].isna()]
+    if not len(missing):
+        return ""
+    counts = missing.groupby(["model", "task"], sort=False).size()
+    n_splits = scores["fold"].nunique()
+    return "; NaN fold scores left out: " + ", ".join(
+        f"{m} on {t} ({n} of {n_splits})" for (m, t), n in counts.items())
+
+
+def protocol(report, alpha, test, correction) -> str:
+    """The header: resampling, metric, reference, test, correction, and the NaN folds."""
+    metrics = set(report.metric.values())
+    named = (f"metric {metrics.pop()}" if len(metrics) == 1
+             else "metrics " + ", ".join(f"{t}: {m}" for t, m in report.metric.items()))
+    resampling = f"{report.n_folds}-fold CV"
+    if report.n_repeats > 1:
+        resampling += f" × {report.n_repeats} repeats"
+    n_tests = len(report.metric) * len(report._models())
+    adjusted = f", {correction.upper() if correction == 'bh' else 'Holm'} over {n_tests} tests" \
+        if correction else ", no multiplicity correction"
+    return (f"{resampling}, {named}, against the single-task reference ({_TEST_NAMES[test]}"
+            f"{adjusted}, alpha={alpha}){_nan_note(report)}")
+
+
+def _effect(row, task, report, p_name) -> str:
+    unit = _UNITS.get(report.metric[task], report.metric[task])
+    return (f"{task}: {_number(row['delta'])} {unit} [{_number(row['ci_low'])}, "
+            f"{_number(row['ci_high'])}], {p_name} {_p(row['p_adjusted'])}")
+
+
+def verdict_lines(report, summary: pd.DataFrame, overall: pd.DataFrame, settings) -> list[str]:
+    """One sentence per model, from the per-task verdicts and the per-model "any task" test."""
+    _, _, correction, _ = settings
+    p_name = _P_NAMES[correction]
+    lines = []
+    for model in report._models():
+        rows, total, shares = summary.loc[model], overall.loc[model], report.shared[str(model)]
+        worse, better = rows[rows["verdict"] == "worse"], rows[rows["verdict"] == "better"]
+        parts = []
+        if len(worse):
+            verb = "hurts" if shares else "scores below the single-task reference on"
+            parts.append(f"{verb} " + "; ".join(_effect(r, t, report, p_name)
+                                                for t, r in worse.iterrows()))
+        if len(better):
+            verb = "helps" if shares else "scores above the single-task reference on"
+            parts.append(f"{verb} " + "; ".join(_effect(r, t, report, p_name)
+                                                for t, r in better.iterrows()))
+        mean = (f"mean Δ over tasks {_number(total['mean_delta'])} [{_number(total['ci_low'])}, "
+                f"{_number(total['ci_high'])}], {p_name} {_p(total['p_adjusted'])}")
+        if parts:
+            line = f"{model} " + ", and ".join(parts)
+        elif total["verdict"] == "worse":
+            line = (f"{model} hurts the tasks on average ({mean}), most on "
+                    f"{total['worst_task']}; no single task is significant")
+        elif total["verdict"] == "better":
+            line = f"{model} helps the tasks on average ({mean}); no single task is significant"
+        elif (rows["verdict"] == "equivalent").all():
+            line = (f"{model} is equivalent to the single-task reference on every task (each "
+                    "interval within ±margin)")
+        else:
+            same = rows.index[rows["verdict"] == "equivalent"].tolist()
+            line = (f"{model}: no clear effect on any task ({mean})"
+                    + (f"; equivalent on {', '.join(same)}" if same else "")
+                    + "; more folds or repeats would narrow the intervals")
+        untested = rows[rows["note"] != ""]
+        if len(untested):
+            line += "; untested: " + ", ".join(f"{t} ({n})" for t, n in untested["note"].items())
+        lines.append(line)
+    return lines
+
+
+def _cell(value, column) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "**yes**" if value else "no"
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return "n/a"
+        if column in ("n_params", "reference_n_params"):
+            return f"{value:,.0f}"
+        signed = ("delta", "ci_low", "ci_high", "mean_delta", "grad_cosine")
+        return (f"{value:+.2%}" if column == "relative_delta"
+                else f"{value:+.4f}" if column in signed else f"{value:.4f}")
+    return str(value).replace("|", r"\|")
+
+
+def markdown(report, summary: pd.DataFrame, lines: list[str]) -> str:
+    """The summary's main columns as a Markdown table, then one bullet per model."""
+    table = summary.reset_index()
+    columns = ["model", "task", "metric", "mean", "reference_mean", "delta", "ci_low", "ci_high",
+               "p_adjusted", "n_pairs", "verdict", "negative_transfer"]
+    if not table["shares_parameters"].all():
+        columns.insert(-1, "significantly_worse")
+    if table[["n_params", "reference_n_params"]].notna().any().any():
+        columns += ["n_params", "reference_n_params"]
+    if table["grad_cosine"].notna().any():
+        columns.append("grad_cosine")
+    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in table[columns].itertuples(index=False):
+        out.append("| " + " | ".join(_cell(v, c) for v, c in zip(row, columns)) + " |")
+    return "\n".join([*out, "", *(f"- {line}" for line in lines)])
+
+
+def text(report) -> str:
+    """The repr: header, table, one sentence per model, capacity and gradient conflict."""
+    summary = report.summary()
+    cols = ["mean", "reference_mean", "delta", "ci_low", "ci_high", "p_adjusted", "verdict"]
+    with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
+        body = summary[cols].to_string()
+    lines = report.verdict_lines()
+    out = f"TransferReport: {report._protocol()}\n{body}\n" + "\n".join(lines)
+    counts = {m: c for m, c in report.n_params.items() if np.isfinite(c)}
+    if counts:
+        out += "\ntrainable parameters: " + ", ".join(f"{m} {c:,.0f}" for m, c in counts.items())
+    final = report._final_cosines()
+    if len(final):
+        means = final.groupby("model", sort=False)["cosine"].mean()
+        out += ("\ngradient cosine on the shared parameters, last epoch (mean over folds and "
+                "task pairs): " + ", ".join(f"{m} {c:+.3f}" for m, c in means.items()))
+    return out
