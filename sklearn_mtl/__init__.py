@@ -4,11 +4,31 @@ Multi-task neural recommenders (hard sharing, soft sharing, MMoE) and per-task L
 baselines behind one scikit-learn ``fit / predict`` contract.
 """
 
-from .baselines import PerTaskLGBM
-from .estimator import MultiTaskRecommender
-from .transfer import TransferReport, compare_transfer
-
 __version__ = "0.1.0"
+
+# Loaded on first use (PEP 562), so that ``sklearn-mtl --help`` does not wait for torch and
+# LightGBM: ``from sklearn_mtl import MultiTaskRecommender`` works as before.
+_LAZY = {
+    "PerTaskLGBM": ".baselines",
+    "MultiTaskRecommender": ".estimator",
+    "TransferReport": ".transfer",
+    "compare_transfer": ".transfer",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "MultiTaskRecommender",

@@ -4,6 +4,10 @@
     sklearn-mtl compare --data census --models hard,mmoe,lgbm --cv 3 --out results/
     sklearn-mtl tune --data census --model mmoe --n-trials 30 --storage sqlite:///tune.db
     sklearn-mtl datasets
+
+Only the standard library is imported before the arguments are parsed: numpy, pandas, torch
+and LightGBM load inside the subcommand that needs them, so ``--help``, ``--version`` and usage
+errors answer at once.
 """
 
 from __future__ import annotations
@@ -13,9 +17,6 @@ import json
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
 
 MODEL_CHOICES = ("hard", "soft", "mmoe", "single", "omoe", "cgc", "ple", "esmm", "lgbm")
 PRUNER_CHOICES = ("median", "hyperband", "successive_halving", "none")
@@ -64,6 +65,30 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _column_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r} names no column")
+    return names
+
+
+TASK_KINDS = ("binary", "multiclass", "regression", "auto")
+
+
+def _task_kinds(text: str) -> dict[str, str]:
+    kinds = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, sep, kind = part.rpartition("=")
+        if not sep or not name.strip() or kind.strip() not in TASK_KINDS:
+            raise argparse.ArgumentTypeError(
+                f"{part!r} is not name=kind with kind one of {', '.join(TASK_KINDS)}"
+            )
+        kinds[name.strip()] = kind.strip()
+    if not kinds:
+        raise argparse.ArgumentTypeError(f"{text!r} names no task")
+    return kinds
+
+
 def _add_data_arguments(parser, default: str | None, default_text: str) -> None:
     parser.add_argument(
         "--data", default=default,
@@ -75,6 +100,15 @@ def _add_data_arguments(parser, default: str | None, default_text: str) -> None:
     parser.add_argument("--download", action="store_true", help="download missing data files")
     parser.add_argument("--n-rows", type=_positive_int, default=None,
                         help="use a random subset of this many rows")
+    parser.add_argument("--categorical", type=_column_list, default=None, metavar="COL1,COL2",
+                        help="columns the nets embed (besides text and category columns), "
+                        "instead of the automatic rule (integer columns named like an id: "
+                        "user_id, itemId, ...)")
+    parser.add_argument("--tasks", type=_task_kinds, default=None, metavar="NAME=KIND,...",
+                        help="kind of some tasks (binary, multiclass, regression); the others "
+                        "are inferred, e.g. --tasks rating=regression")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bars and no per-trial lines (the schema is still printed)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Does a shared multi-task net beat one model per task on your data, "
         "or does sharing hurt some task (negative transfer)?",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     cmp = sub.add_parser(
@@ -105,7 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="repeats of the folds, each with new seeds (default: 2)")
     cmp.add_argument("--max-epochs", type=_positive_int, default=None,
                      help="epochs for the nets (default: 30 synthetic, 20 otherwise)")
-    cmp.add_argument("--n-jobs", type=int, default=None, help="parallel jobs (joblib)")
+    cmp.add_argument("--n-jobs", type=int, default=None,
+                     help="parallel (model, fold) fits (joblib); LightGBM then uses half of "
+                     "each worker's share of the cores, else half of the machine's")
+    cmp.add_argument("--group-by", default=None, metavar="COLUMN",
+                     help="score binary tasks by per-user AUC (gauc) over this column of X, "
+                     "e.g. user_id; users with one class only are skipped")
+    cmp.add_argument("--params", action="append", default=None, metavar="[MODEL=]FILE",
+                     help="best_params.json written by 'sklearn-mtl tune' (its model is read "
+                     "from the file, or given as MODEL=FILE); repeat for several models; "
+                     "'single' sets the reference's parameters")
     cmp.add_argument("--out", default="sklearn-mtl-results", help="output folder")
     cmp.add_argument("--seed", type=int, default=0)
     cmp.add_argument("--task-weights", choices=("none", "uncertainty", "gradnorm", "dwa"),
@@ -149,7 +193,6 @@ def build_parser() -> argparse.ArgumentParser:
     tun.add_argument("--out", default="sklearn-mtl-tune", help="output folder")
     tun.add_argument("--seed", type=int, default=0,
                      help="seeds the sampler, the hold-out split and the model (default: 0)")
-    tun.add_argument("--quiet", action="store_true", help="no line per trial")
 
     sub.add_parser(
         "datasets",
@@ -159,8 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args) -> tuple[pd.DataFrame | np.ndarray, pd.DataFrame | np.ndarray, list | str]:
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _load(args):
     """(X, Y, tasks) for --data; OSError when files are missing."""
+    import numpy as np
+    import pandas as pd
+
     from .datasets import fetch_census_income, fetch_movielens_100k, make_multitask_data
 
     if args.data == "census":
@@ -193,52 +245,158 @@ def _load(args) -> tuple[pd.DataFrame | np.ndarray, pd.DataFrame | np.ndarray, l
         idx = np.random.default_rng(args.seed).choice(len(X), size=args.n_rows, replace=False)
         X = X.iloc[idx] if hasattr(X, "iloc") else X[idx]
         Y = Y.iloc[idx] if hasattr(Y, "iloc") else Y[idx]
-    return X, Y, tasks
+    return X, Y, _override_tasks(tasks, args.tasks, Y)
 
 
-def _models(names, tasks, max_epochs, seed, balancing=None, **net):
+def _override_tasks(tasks, given: dict | None, Y):
+    """``tasks`` with the kinds named by ``--tasks`` (a dict the estimators take as it is)."""
+    if not given:
+        return tasks
+    names = list(Y.columns) if hasattr(Y, "columns") else [f"task_{i}" for i in range(Y.shape[1])]
+    unknown = [n for n in given if n not in names]
+    if unknown:
+        raise ValueError(f"--tasks names {unknown}, which are not targets; the targets are {names}")
+    base = [tasks] * len(names) if isinstance(tasks, str) else list(tasks)
+    return {n: given.get(n, kind) for n, kind in zip(names, base)}
+
+
+def _categorical(args):
+    return "auto" if args.categorical is None else args.categorical
+
+
+def _read_params(entries, models: list[str]) -> dict[str, dict]:
+    """{model: parameters} from ``--params [MODEL=]FILE`` (best_params.json of ``tune``)."""
+    out = {}
+    for entry in entries or []:
+        name, sep, path = entry.partition("=")
+        if not sep:
+            name, path = None, entry
+        try:
+            with open(path) as f:
+                content = json.load(f)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--params {path}: not a JSON file ({exc})") from None
+        params = content.get("params", content) if isinstance(content, dict) else None
+        name = name or (content.get("model") if isinstance(content, dict) else None)
+        if not isinstance(params, dict):
+            raise ValueError(f"--params {path}: expected a JSON object of parameters")
+        if name is None:
+            raise ValueError(f"--params {path} does not say its model (written by an older "
+                             "'sklearn-mtl tune'): write --params MODEL=FILE")
+        if name not in (*models, "single"):
+            raise ValueError(f"--params {entry}: model {name!r} is not compared "
+                             f"(--models {','.join(models)})")
+        # JSON has no tuples: layer widths come back as lists.
+        out[name] = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    return out
+
+
+def _models(names, tasks, max_epochs, seed, categorical="auto", params=None, progress=None,
+            balancing=None, **net):
     from .baselines import PerTaskLGBM
     from .estimator import MultiTaskRecommender
 
+    params = params or {}
     models = {}
     for name in names:
         if name == "lgbm":
-            models["lgbm"] = PerTaskLGBM(tasks=tasks, random_state=seed)
+            models["lgbm"] = PerTaskLGBM(tasks=tasks, random_state=seed).set_params(
+                **params.get(name, {}))
         else:
+            callbacks = None if progress is None else [progress(name)]
             models[name] = MultiTaskRecommender(
-                name, tasks=tasks, **{"max_epochs": max_epochs, "lr": 3e-3, "random_state": seed,
-                                      **net, **((balancing or {}) if name != "single" else {})}
-            )
+                name, tasks=tasks, categorical_features=categorical, callbacks=callbacks,
+                **{"max_epochs": max_epochs, "lr": 3e-3, "random_state": seed, **net,
+                   **((balancing or {}) if name != "single" else {})}
+            ).set_params(**params.get(name, {}))
     return models
 
 
-def _reference(tasks, max_epochs, seed, **net):
+def _reference(tasks, max_epochs, seed, categorical="auto", params=None, progress=None, **net):
     from .estimator import MultiTaskRecommender
 
-    return MultiTaskRecommender("single", tasks=tasks, **{"max_epochs": max_epochs, "lr": 3e-3,
-                                                          "random_state": seed, **net})
+    return MultiTaskRecommender(
+        "single", tasks=tasks, categorical_features=categorical,
+        callbacks=None if progress is None else [progress("reference")],
+        **{"max_epochs": max_epochs, "lr": 3e-3, "random_state": seed, **net},
+    ).set_params(**(params or {}).get("single", {}))
+
+
+def describe_schema(X, Y, tasks, categorical="auto") -> str:
+    """What the nets will make of the data: embedded columns, numeric columns, task kinds.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"user_id": [1, 2, 3, 1], "price": [1.0, 2.5, 3.0, 4.0]})
+    >>> Y = pd.DataFrame({"click": [0, 1, 0, 1], "rating": [1.5, 4.0, 3.5, 2.0]})
+    >>> print(describe_schema(X, Y, {"click": "auto", "rating": "regression"}))
+    inferred schema (the nets; --categorical and --tasks override):
+      embedded (1): user_id (3 values)
+      numeric (1): price
+      tasks: click=binary, rating=regression
+    """
+    from .features import FeatureEncoder, describe_columns
+    from .tasks import TargetEncoder
+
+    features = describe_columns(FeatureEncoder(categorical).fit(X))
+    targets = TargetEncoder(tasks).fit(Y)
+    kinds = ", ".join(f"{n}={k}" for n, k in zip(targets.names_, targets.kinds_))
+    lines = ["inferred schema (the nets; --categorical and --tasks override):",
+             *("  " + line for line in features.splitlines()), f"  tasks: {kinds}"]
+    return "\n".join(lines)
 
 
 def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
     from .transfer import compare_transfer
 
     max_epochs = args.max_epochs or (30 if args.data in (None, "synthetic") else 20)
+    names = [m for m in args.models if m != "single"] or ["single"]
+    params = _read_params(args.params, names)
+    categorical = _categorical(args)
+    if args.group_by is not None and not (hasattr(X, "columns") and args.group_by in X.columns):
+        raise ValueError(f"--group-by {args.group_by!r} is not a column of X")
+    # One process draws the bars; worker processes (--n-jobs > 1) get joblib's lines instead.
+    in_process = args.n_jobs in (None, 1) and not args.quiet
+    bars = None
+    if in_process:
+        from ._progress import Bars, FitProgress
+
+        n_nets = sum(m != "lgbm" for m in names) + 1
+        bars = Bars(n_nets * args.cv * args.repeats, desc="net fits")
+        bars.fits.clear()
+
+        def progress(label):
+            return FitProgress(bars, label)
+    else:
+        progress = None
     balancing = {
         "task_weights": None if args.task_weights == "none" else args.task_weights,
         "gradient_method": None if args.gradient_method == "none" else args.gradient_method,
         "track_task_affinity": args.task_affinity,
     }
-    models = _models([m for m in args.models if m != "single"], tasks, max_epochs, args.seed,
+    models = _models(names, tasks, max_epochs, args.seed, categorical, params, progress,
                      balancing, **net)
-    if not models:
-        models = _models(["single"], tasks, max_epochs, args.seed, **net)
     print(f"\n== {title}: {len(X)} rows, {len(models)} model(s) + single-task reference, "
           f"{args.cv}-fold CV × {args.repeats} repeats", flush=True)
+    print(describe_schema(X, Y, tasks, categorical), flush=True)
+    for name, given in params.items():
+        print(f"  {name} parameters from --params: {given}")
+    extra = {}
+    if args.group_by is not None:
+        extra = {"metric": _grouped_metric(Y, tasks), "groups": args.group_by}
+        print(f"  binary tasks scored by per-user AUC (gauc) over {args.group_by!r}", flush=True)
     start = time.perf_counter()
-    report = compare_transfer(
-        models, X, Y, reference=_reference(tasks, max_epochs, args.seed, **net), cv=args.cv,
-        n_repeats=args.repeats, n_jobs=args.n_jobs, random_state=args.seed, verbose=10,
-    )
+    try:
+        report = compare_transfer(
+            models, X, Y,
+            reference=_reference(tasks, max_epochs, args.seed, categorical, params, progress, **net),
+            cv=args.cv, n_repeats=args.repeats, n_jobs=args.n_jobs, random_state=args.seed,
+            verbose=0 if (args.quiet or in_process) else 10, **extra,
+        )
+    finally:
+        if bars is not None:
+            bars.close()
     print(f"   done in {time.perf_counter() - start:.0f} s\n")
     print(report)
     out.mkdir(parents=True, exist_ok=True)
@@ -263,6 +421,14 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
     return report
 
 
+def _grouped_metric(Y, tasks) -> dict:
+    """gauc for every binary task, the default metric for the others."""
+    from .tasks import TargetEncoder
+
+    targets = TargetEncoder(tasks).fit(Y)
+    return {n: "gauc" if k == "binary" else "auto" for n, k in zip(targets.names_, targets.kinds_)}
+
+
 def cmd_compare(args) -> int:
     import matplotlib
 
@@ -274,7 +440,8 @@ def cmd_compare(args) -> int:
         # Two settings with known answers: related tasks through the default bottom (sharing
         # has room for both), and unrelated tasks squeezed through a one-unit shared bottom,
         # which can carry only one task's direction (negative transfer by construction).
-        settings = (("related tasks (correlation 0.9), default 64-32 bottom", 0.9, "related_", {}),
+        settings = (("related tasks (correlation 0.9), default 64-32 bottom", 0.9, "related_",
+                     {"batch_size": 256}),
                     ("unrelated tasks (correlation 0.0), one-unit shared bottom", 0.0,
                      "unrelated_", {"hidden_units": (1,), "lr": 2e-2, "batch_size": 512}))
         verdicts = []
@@ -293,12 +460,15 @@ def cmd_compare(args) -> int:
 
 
 def cmd_tune(args) -> int:
+    import pandas as pd
+
     from .tuning import tune
 
     if args.storage is not None and args.study_name is None:
         raise ValueError("--study-name is required with --storage: it names the study to "
                          "continue or share")
     X, Y, tasks = _load(args)
+    bars = None
     if args.data == "synthetic" and args.max_epochs is None:
         args.max_epochs = 20
     if args.model == "lgbm":
@@ -310,14 +480,24 @@ def cmd_tune(args) -> int:
         from .estimator import MultiTaskRecommender
 
         extra = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
-        model = MultiTaskRecommender(args.model, tasks=tasks, random_state=args.seed, **extra)
+        if not args.quiet:
+            from ._progress import Bars, FitProgress
+
+            # Epochs of the trial in progress; the per-trial lines give the trials' progress.
+            bars = Bars(None, desc="net fits")
+            extra["callbacks"] = [FitProgress(bars, args.model)]
+        model = MultiTaskRecommender(args.model, tasks=tasks, random_state=args.seed,
+                                     categorical_features=_categorical(args), **extra)
     pruner = None if args.pruner == "none" else args.pruner
     print(f"== tuning {type(model).__name__}({args.model!r}) on {args.data}: {len(X)} rows, "
           f"{args.n_trials} trials, " + (f"{args.cv}-fold CV" if args.cv else "20% hold-out"),
           flush=True)
+    print(describe_schema(X, Y, tasks, _categorical(args)), flush=True)
     result = tune(model, X, Y, n_trials=args.n_trials, timeout=args.timeout, cv=args.cv,
                   objectives=args.objectives, storage=args.storage, study_name=args.study_name,
                   pruner=pruner, random_state=args.seed, refit=False, verbose=0 if args.quiet else 1)
+    if bars is not None:
+        bars.close()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result.study.trials_dataframe().to_csv(out / "trials.csv", index=False)
@@ -338,7 +518,8 @@ def cmd_tune(args) -> int:
           f"per task {result.best_trial_.user_attrs.get('scores')}")
     print(f"best parameters: {result.best_params_}")
     with open(out / "best_params.json", "w") as f:
-        json.dump({"trial": result.best_trial_.number, "score": result.best_score_,
+        json.dump({"model": args.model, "trial": result.best_trial_.number,
+                   "score": result.best_score_,
                    "scores": result.best_trial_.user_attrs.get("scores"),
                    "params": result.best_params_}, f, indent=2, default=str)
     written.append("best_params.json")

@@ -9,9 +9,12 @@ Rules (documented in the user guide):
   ``fit`` gets the column's training mean (0 after scaling), without an indicator. Infinite
   values are an error.
 * Category, ``str`` and object columns, and the columns named in ``categorical_features``,
-  become embedding indices. Index 0 is reserved for "unknown": categories rarer than
-  ``min_frequency`` in ``fit`` and categories first seen at predict map to it. NaN is a
-  category of its own.
+  become embedding indices. Under ``categorical_features="auto"`` an integer column of a
+  DataFrame whose name marks an identifier (see :func:`is_id_name`: ``id``, ``user_id``,
+  ``item-id``, ``movieId``, ``userID``) is embedded too: ids are labels, and standardizing them
+  as numbers gives the nets a meaningless order (measured in docs/recommender-data.md).
+  Index 0 is reserved for "unknown": categories rarer than ``min_frequency`` in ``fit`` and
+  categories first seen at predict map to it. NaN is a category of its own.
 * ``embedding_dim="auto"`` gives a column with ``k`` categories (the unknown bucket included)
   ``min(50, round(1.6 * k ** 0.56))`` dimensions (the fast.ai rule of thumb).
 """
@@ -19,6 +22,7 @@ Rules (documented in the user guide):
 from __future__ import annotations
 
 import numbers
+import re
 import warnings
 
 import numpy as np
@@ -37,16 +41,47 @@ def _is_text_like(dtype) -> bool:
     return not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
 
 
-def categorical_columns(X, categorical_features) -> list:
-    """Columns of ``X`` that become embeddings: text-like columns plus the ones named.
+def is_id_name(name) -> bool:
+    """Whether a column name marks an identifier: ``id`` alone or as the last word.
 
-    ``X`` is a DataFrame (labels are column names) or a 2-D array (labels are positions).
+    Examples
+    --------
+    >>> [is_id_name(n) for n in ["user_id", "movieId", "userID", "id", "paid", "width", 3]]
+    [True, True, True, True, False, False, False]
+    """
+    if not isinstance(name, str):
+        return False
+    # Case matters for camelCase ("movieId" but not "paid"); "_id" and "id" match in any case.
+    return bool(re.search(r"(?:^|[_\-\s.])id$", name, re.IGNORECASE)
+                or re.search(r"[a-z0-9](?:Id|ID)$", name))
+
+
+def _is_integer_id(X, c) -> bool:
+    dtype = X[c].dtype
+    return (pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+            and is_id_name(c))
+
+
+def categorical_columns(X, categorical_features) -> list:
+    """Columns of ``X`` that become embeddings.
+
+    Text-like columns (category, ``str``, object) always; with ``"auto"`` also the integer
+    columns whose name marks an id (:func:`is_id_name`); with a list, the columns it names
+    instead; with None, no others. ``X`` is a DataFrame (labels are column names) or a 2-D
+    array (labels are positions; arrays have no names, so "auto" adds nothing).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"user_id": [1, 2], "age": [30, 40], "city": ["a", "b"]})
+    >>> categorical_columns(X, "auto"), categorical_columns(X, None)
+    (['user_id', 'city'], ['city'])
     """
     is_frame = isinstance(X, pd.DataFrame)
     columns = list(X.columns) if is_frame else list(range(X.shape[1]))
     auto = [c for c in columns if is_frame and _is_text_like(X[c].dtype)]
     if isinstance(categorical_features, str) and categorical_features == "auto":
-        return auto
+        return [c for c in columns if c in auto or (is_frame and _is_integer_id(X, c))]
     if categorical_features is None:
         named = []
     else:
@@ -248,3 +283,25 @@ class FeatureEncoder:
             idx = vocab.get_indexer(np.asarray(_column(X, c), dtype=object))
             codes[:, j] = idx + 1  # -1 (unknown or rare) -> 0
         return np.ascontiguousarray(scaled), codes
+
+
+def describe_columns(encoder: FeatureEncoder, max_listed: int = 12) -> str:
+    """Two lines naming what a fitted :class:`FeatureEncoder` embeds and what it scales.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"user_id": [1, 2, 2], "age": [30, 40, 50]})
+    >>> print(describe_columns(FeatureEncoder().fit(X)))
+    embedded (1): user_id (2 values)
+    numeric (1): age
+    """
+    def listing(items):
+        shown = ", ".join(items[:max_listed])
+        return shown + (f", ... ({len(items) - max_listed} more)" if len(items) > max_listed else "")
+
+    embedded = [f"{c} ({k - 1} values)"
+                for c, k in zip(encoder.categorical_columns_, encoder.cardinalities_)]
+    numeric = [str(c) for c in encoder.numeric_columns_]
+    return (f"embedded ({len(embedded)}): {listing(embedded) or '-'}\n"
+            f"numeric ({len(numeric)}): {listing(numeric) or '-'}")

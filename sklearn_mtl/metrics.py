@@ -7,6 +7,7 @@ functions here score each task on the rows where its label is present.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -39,6 +40,98 @@ def _average_precision(kind, y, proba, classes):
     return skm.average_precision_score(indicator, proba, average="macro")
 
 
+def gauc_score(y_true, y_score, groups, *, return_counts: bool = False):
+    """Group AUC: the mean of each group's ROC AUC, weighted by the group's number of rows.
+
+    The per-user AUC that recommender teams report for click and like models (Zhou et al.,
+    "Deep Interest Network", KDD 2018): a model is judged on how it ranks each user's own
+    impressions, not on separating active from inactive users. Groups with one class only have
+    no AUC and are skipped; ``return_counts`` says how many.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Binary labels (0/1 or bool).
+    y_score : array-like of shape (n_samples,)
+        Scores, higher meaning more likely positive.
+    groups : array-like of shape (n_samples,)
+        The group (user) of each row.
+    return_counts : bool, default=False
+        Also return ``(n_groups_scored, n_groups_skipped)``.
+
+    Returns
+    -------
+    float, or (float, int, int) with ``return_counts``
+        NaN when no group has both classes.
+
+    Examples
+    --------
+    >>> from sklearn_mtl.metrics import gauc_score
+    >>> gauc_score([0, 1, 0, 1, 1], [0.1, 0.9, 0.8, 0.3, 0.5], ["a", "a", "b", "b", "c"],
+    ...            return_counts=True)
+    (0.5, 2, 1)
+    """
+    y = np.asarray(y_true).astype(bool)
+    frame = pd.DataFrame({"g": np.asarray(groups), "y": y,
+                          "s": np.asarray(y_score, dtype=float)})
+    if len(frame) != len(y):
+        raise ValueError("y_true, y_score and groups must have the same length.")
+    # Mann-Whitney U from average ranks within each group: one pass, no loop over users.
+    rank = frame.groupby("g", sort=False)["s"].rank(method="average")
+    frame["rank_pos"] = rank.where(frame["y"], 0.0)
+    per = frame.groupby("g", sort=False).agg(n=("y", "size"), pos=("y", "sum"),
+                                            rank_pos=("rank_pos", "sum"))
+    neg = per["n"] - per["pos"]
+    usable = (per["pos"] > 0) & (neg > 0)
+    per = per[usable]
+    auc = (per["rank_pos"] - per["pos"] * (per["pos"] + 1) / 2) / (per["pos"] * neg[usable])
+    score = float(np.average(auc, weights=per["n"])) if len(per) else float("nan")
+    if return_counts:
+        return score, int(usable.sum()), int((~usable).sum())
+    return score
+
+
+def ndcg_at_k_score(y_true, y_score, groups, *, k: int = 10) -> float:
+    """Mean over groups (users) of NDCG@k with graded relevance ``y_true`` (e.g. ratings).
+
+    Each group's items are ranked by ``y_score``; gains are the true values, discounted by
+    ``1 / log2(rank + 1)`` over the top ``k``, and divided by the best possible ordering's.
+    Groups whose relevance is all zero have no NDCG and are skipped (NaN when all are).
+
+    Examples
+    --------
+    >>> from sklearn_mtl.metrics import ndcg_at_k_score
+    >>> ndcg_at_k_score([5, 1, 3, 4], [0.9, 0.1, 0.8, 0.2], ["a", "a", "b", "b"], k=1)
+    0.875
+    """
+    frame = pd.DataFrame({"g": np.asarray(groups), "y": np.asarray(y_true, dtype=float),
+                          "s": np.asarray(y_score, dtype=float)})
+    if (frame["y"] < 0).any():
+        raise ValueError("ndcg needs relevance values >= 0 in y_true.")
+
+    def dcg(by: str) -> pd.Series:
+        ranked = frame.sort_values(["g", by], ascending=[True, False], kind="stable")
+        rank = ranked.groupby("g", sort=False).cumcount() + 1
+        gain = (ranked["y"] / np.log2(rank + 1)).where(rank <= k, 0.0)
+        return gain.groupby(ranked["g"]).sum()
+
+    ideal = dcg("y")
+    usable = ideal > 0
+    return float((dcg("s")[usable] / ideal[usable]).mean()) if usable.any() else float("nan")
+
+
+def _gauc(kind, y, proba, classes, groups):
+    return gauc_score(y == classes[1], proba[:, 1], groups)
+
+
+def _ndcg(k):
+    def score(kind, y, given, classes, groups):
+        if kind == "binary":
+            return ndcg_at_k_score(y == classes[1], given[:, 1], groups, k=k)
+        return ndcg_at_k_score(y, given, groups, k=k)
+    return score
+
+
 METRICS: dict[str, tuple[Callable, bool, set, str]] = {
     # name: (function, greater_is_better, task kinds, input) with input "proba" or "pred"
     "roc_auc": (_roc_auc, True, _CLASSIFICATION, "proba"),
@@ -68,7 +161,26 @@ METRICS: dict[str, tuple[Callable, bool, set, str]] = {
         "pred",
     ),
     "r2": (lambda kind, y, pred, classes: skm.r2_score(y, pred), True, _REGRESSION, "pred"),
+    # Per-group (per-user) metrics: they take the rows' groups as a fifth argument.
+    "gauc": (_gauc, True, {"binary"}, "proba"),
 }
+GROUPED_METRICS = {"gauc", "ndcg"}
+_NDCG = re.compile(r"ndcg(?:@([1-9][0-9]*))?$")
+
+
+def _metric_entry(name: str) -> tuple[Callable, bool, set, str]:
+    """The METRICS row of a name, with ``ndcg`` / ``ndcg@k`` (k=10 by default) built on demand."""
+    match = _NDCG.match(name)
+    if match:
+        k = int(match.group(1) or 10)
+        # Regression tasks rank by the predicted value, binary tasks by the probability.
+        return (_ndcg(k), True, {"binary", "regression"}, "score")
+    return METRICS[name]
+
+
+def is_grouped(metric: str) -> bool:
+    """Whether ``metric`` scores per group and so needs ``groups`` (``gauc``, ``ndcg@k``)."""
+    return metric in GROUPED_METRICS or bool(_NDCG.match(metric))
 
 AUTO_METRIC = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "r2"}
 
@@ -76,13 +188,14 @@ AUTO_METRIC = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "r2"
 def greater_is_better(metric: str) -> bool:
     """Whether a higher value of ``metric`` is better (``False`` for losses and errors)."""
     _check_metric_name(metric)
-    return metric == "auto" or METRICS[metric][1]
+    return metric == "auto" or _metric_entry(metric)[1]
 
 
 def _check_metric_name(metric) -> None:
-    if metric != "auto" and metric not in METRICS:
+    if metric != "auto" and metric not in METRICS and not _NDCG.match(str(metric)):
         raise ValueError(
-            f"metric={metric!r} is not known; use 'auto' or one of {sorted(METRICS)}."
+            f"metric={metric!r} is not known; use 'auto' or one of {sorted(METRICS)}, "
+            "'ndcg' or 'ndcg@k'."
         )
 
 
@@ -105,7 +218,7 @@ def _resolve_metrics(metric, names, kinds) -> list[str]:
     for name, kind, m in zip(names, kinds, chosen):
         _check_metric_name(m)
         m = AUTO_METRIC[kind] if m == "auto" else m
-        if kind not in METRICS[m][2]:
+        if kind not in _metric_entry(m)[2]:
             raise ValueError(
                 f"metric {m!r} does not apply to task {name!r}, which is {kind}; "
                 f"use one of {sorted(k for k, v in METRICS.items() if kind in v[2])}."
@@ -130,7 +243,25 @@ def _task_owner(estimator):
     return estimator
 
 
-def per_task_scores(estimator, X, Y, metric="auto") -> dict:
+def _resolve_groups(groups, X, n: int):
+    """``groups`` as an array of ``n`` rows: an array-like, or the name of a column of ``X``."""
+    if groups is None:
+        return None
+    if isinstance(groups, str):
+        if not (isinstance(X, pd.DataFrame) and groups in X.columns):
+            raise ValueError(
+                f"groups={groups!r} is not a column of X"
+                + (f" ({list(X.columns)[:20]})." if isinstance(X, pd.DataFrame) else
+                   " (X has no column names: pass the groups as an array).")
+            )
+        return X[groups].to_numpy()
+    values = np.asarray(groups)
+    if values.shape != (n,):
+        raise ValueError(f"groups has shape {values.shape} but X has {n} rows: one group per row.")
+    return values
+
+
+def per_task_scores(estimator, X, Y, metric="auto", groups=None) -> dict:
     """Score a fitted multi-task estimator on each task, skipping rows without that task's label.
 
     Parameters
@@ -147,7 +278,12 @@ def per_task_scores(estimator, X, Y, metric="auto") -> dict:
         tasks with R². A name (``"roc_auc"``, ``"average_precision"``, ``"log_loss"``,
         ``"accuracy"``, ``"rmse"``, ``"mae"``, ``"r2"``) applies to every task; a list gives one
         per task; a dict maps task names to metrics (others use ``"auto"``). Values are the raw
-        metric: lower is better for ``log_loss``, ``rmse`` and ``mae``.
+        metric: lower is better for ``log_loss``, ``rmse`` and ``mae``. Per-user metrics need
+        ``groups``: ``"gauc"`` (binary tasks, :func:`gauc_score`) and ``"ndcg@k"`` (graded or
+        binary targets, :func:`ndcg_at_k_score`; ``"ndcg"`` is ``"ndcg@10"``).
+    groups : array-like of shape (n_samples,), str or None, default=None
+        The user (group) of each row, or the name of that column of ``X`` (e.g. ``"user_id"``);
+        required by ``"gauc"`` and ``"ndcg@k"``, unused by the other metrics.
 
     Returns
     -------
@@ -182,7 +318,16 @@ def per_task_scores(estimator, X, Y, metric="auto") -> dict:
             f"Y has task columns {list(frame.columns)} but the estimator was fitted on {names}."
         )
     chosen = _resolve_metrics(metric, names, kinds)
-    inputs = {METRICS[m][3] for m in chosen}
+    grouped = [m for m in chosen if is_grouped(m)]
+    group_values = _resolve_groups(groups, X, frame.shape[0])
+    if grouped and group_values is None:
+        raise ValueError(f"metric {grouped[0]!r} scores per user: pass groups= (the user of "
+                         "each row, or the name of its column in X).")
+    needs_of = {}
+    for kind, m in zip(kinds, chosen):
+        entry = _metric_entry(m)[3]
+        needs_of[m, kind] = ("proba" if kind != "regression" else "pred") if entry == "score" else entry
+    inputs = set(needs_of.values())
     proba = pred = None
     if "proba" in inputs:
         proba = estimator.predict_proba(X)
@@ -196,7 +341,8 @@ def per_task_scores(estimator, X, Y, metric="auto") -> dict:
     for t, (name, kind, m) in enumerate(zip(names, kinds, chosen)):
         column = frame.iloc[:, t]
         mask = ~pd.isna(column).to_numpy()
-        fn, _, _, needs = METRICS[m]
+        fn = _metric_entry(m)[0]
+        needs = needs_of[m, kind]
         y = column.to_numpy()[mask]
         if kind == "regression":
             y = y.astype(float)
@@ -208,7 +354,10 @@ def per_task_scores(estimator, X, Y, metric="auto") -> dict:
             continue
         given = proba[t][mask] if needs == "proba" else pred[mask, t]
         classes = owner.classes_[t]
-        scores[name] = float(fn(kind, y, given, classes))
+        if is_grouped(m):
+            scores[name] = float(fn(kind, y, given, classes, group_values[mask]))
+        else:
+            scores[name] = float(fn(kind, y, given, classes))
     return scores
 
 
@@ -219,10 +368,11 @@ class MultiTaskScorer:
     ``GridSearchCV`` and ``cross_validate``.
     """
 
-    def __init__(self, metric="auto", task=None, aggregate="mean"):
+    def __init__(self, metric="auto", task=None, aggregate="mean", group_by=None):
         self.metric = metric
         self.task = task
         self.aggregate = aggregate
+        self.group_by = group_by
 
     def __call__(self, estimator, X, Y, sample_weight=None) -> float:
         if sample_weight is not None:
@@ -235,10 +385,10 @@ class MultiTaskScorer:
             index = _task_index(self.task, names)
             metric = ["auto"] * len(names)
             metric[index] = self.metric
-        scores = per_task_scores(estimator, X, Y, metric=metric)
+        scores = per_task_scores(estimator, X, Y, metric=metric, groups=self.group_by)
         chosen = _resolve_metrics(metric, names, list(owner.tasks_))
         signed = [
-            s if METRICS[m][1] else -s for s, m in zip(scores.values(), chosen)
+            s if _metric_entry(m)[1] else -s for s, m in zip(scores.values(), chosen)
         ]
         if self.task is not None:
             return signed[_task_index(self.task, names)]
@@ -249,7 +399,8 @@ class MultiTaskScorer:
     def __repr__(self) -> str:
         return (
             f"make_multitask_scorer(metric={self.metric!r}, task={self.task!r}, "
-            f"aggregate={self.aggregate!r})"
+            f"aggregate={self.aggregate!r}"
+            + (f", group_by={self.group_by!r})" if self.group_by is not None else ")")
         )
 
 
@@ -263,7 +414,8 @@ def _task_index(task, names) -> int:
     raise ValueError(f"task={task!r} is not one of the estimator's tasks {names}.")
 
 
-def make_multitask_scorer(metric="auto", task=None, aggregate="mean") -> MultiTaskScorer:
+def make_multitask_scorer(metric="auto", task=None, aggregate="mean",
+                          group_by=None) -> MultiTaskScorer:
     """Make a scorer for ``scoring=`` in GridSearchCV, cross_validate or Optuna searches.
 
     Parameters
@@ -277,6 +429,9 @@ def make_multitask_scorer(metric="auto", task=None, aggregate="mean") -> MultiTa
     aggregate : {"mean", "min", "max"} or callable, default="mean"
         How the per-task (signed) scores become one number when ``task`` is None. ``"min"``
         scores a model by its worst task.
+    group_by : str or None, default=None
+        Column of ``X`` that holds each row's user, for the per-user metrics ``"gauc"`` and
+        ``"ndcg@k"``; read from the rows being scored, so it works inside any CV split.
 
     Returns
     -------
@@ -288,6 +443,7 @@ def make_multitask_scorer(metric="auto", task=None, aggregate="mean") -> MultiTa
     >>> scoring = {"income": make_multitask_scorer("roc_auc", task="income"),
     ...            "mean": make_multitask_scorer()}
     >>> # GridSearchCV(model, grid, scoring=scoring, refit="income")
+    >>> per_user = make_multitask_scorer("gauc", task="liked", group_by="user_id")
     """
     if not (callable(aggregate) or aggregate in ("mean", "min", "max")):
         raise ValueError(
@@ -297,7 +453,9 @@ def make_multitask_scorer(metric="auto", task=None, aggregate="mean") -> MultiTa
         _check_metric_name(metric)
     if task is not None and not isinstance(metric, str):
         raise ValueError("With task=..., metric must be one metric name.")
-    return MultiTaskScorer(metric=metric, task=task, aggregate=aggregate)
+    if group_by is not None and not isinstance(group_by, str):
+        raise ValueError(f"group_by={group_by!r} is not valid: use the name of a column of X.")
+    return MultiTaskScorer(metric=metric, task=task, aggregate=aggregate, group_by=group_by)
 
 
 def mean_score(estimator, X, Y) -> float:

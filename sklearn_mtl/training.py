@@ -95,6 +95,28 @@ class TensorBatchLoader:
                 yield self.dataset.take(slice(start, start + self.batch_size))
 
 
+class IdDropoutLoader(TensorBatchLoader):
+    """:class:`TensorBatchLoader` that sends a share ``id_dropout`` of the categorical indices of
+    every batch to the unknown index 0 (training batches only).
+
+    Without it no training row reaches the unknown embedding when ``min_frequency=None``, so
+    every user or item first seen at predict time (cold start) gets an untrained vector.
+    """
+
+    def __init__(self, dataset, batch_size: int = 1024, shuffle: bool = False, seed=None,
+                 id_dropout: float = 0.0):
+        super().__init__(dataset, batch_size=batch_size, shuffle=shuffle, seed=seed)
+        self.id_dropout = id_dropout
+
+    def __iter__(self):
+        for X, y in super().__iter__():
+            x_cat = X["x_cat"]
+            if self.id_dropout and x_cat.numel():
+                drop = torch.rand(x_cat.shape, generator=self.generator) < self.id_dropout
+                X["x_cat"] = x_cat.masked_fill(drop.to(x_cat.device), 0)
+            yield X, y
+
+
 class MultiTaskNeuralNet(NeuralNet):
     """skorch ``NeuralNet`` whose loss takes label masks, sample weights and the soft-sharing term.
 

@@ -115,3 +115,54 @@ def test_bad_metric_inputs(fitted, mixed):
     plain = LinearRegression().fit(X_test, Y_test["dwell"])
     with pytest.raises(ValueError, match="LinearRegression is not a multi-task estimator"):
         per_task_scores(plain, X_test, Y_test)
+
+
+def test_gauc_is_the_impression_weighted_mean_of_per_user_auc(movielens):
+    from sklearn_mtl.metrics import gauc_score, ndcg_at_k_score
+
+    X, Y = movielens
+    X, Y = X.iloc[:4000], Y.iloc[:4000]
+    X_tr, X_te, Y_tr, Y_te = train_test_split(X, Y, test_size=0.5, random_state=0)
+    model = PerTaskLGBM(tasks=["binary", "regression"], n_estimators=30, n_jobs=1,
+                        random_state=0).fit(X_tr, Y_tr)
+    proba = model.predict_proba(X_te)[0][:, 1]
+    users = X_te["user_id"].to_numpy()
+    liked = Y_te["liked"].to_numpy()
+    aucs, weights, skipped = [], [], 0
+    for u in pd.unique(users):
+        rows = users == u
+        if len(np.unique(liked[rows])) < 2:
+            skipped += 1
+            continue
+        aucs.append(skm.roc_auc_score(liked[rows], proba[rows]))
+        weights.append(rows.sum())
+    assert skipped > 0
+    score, n_scored, n_skipped = gauc_score(liked, proba, users, return_counts=True)
+    assert score == pytest.approx(np.average(aucs, weights=weights))
+    assert (n_scored, n_skipped) == (len(aucs), skipped)
+    scores = per_task_scores(model, X_te, Y_te, metric={"liked": "gauc", "rating": "ndcg@5"},
+                             groups="user_id")
+    assert scores["liked"] == pytest.approx(score)
+    rating, pred = Y_te["rating"].to_numpy(), model.predict(X_te)[:, 1].astype(float)
+    assert scores["rating"] == pytest.approx(ndcg_at_k_score(rating, pred, users, k=5))
+    # Against scikit-learn user by user (scores without ties: tied items have no single order).
+    pred = pred + 1e-9 * np.arange(len(pred))
+    ndcg = [skm.ndcg_score([rating[users == u]], [pred[users == u]], k=5)
+            for u in pd.unique(users) if (users == u).sum() > 1]
+    singles = sum((users == u).sum() == 1 for u in pd.unique(users))  # one item: NDCG 1
+    assert ndcg_at_k_score(rating, pred, users, k=5) == pytest.approx(np.mean(ndcg + [1.0] * singles))
+    scorer = make_multitask_scorer("gauc", task="liked", group_by="user_id")
+    assert scorer(model, X_te, Y_te) == pytest.approx(score)
+
+
+def test_gauc_needs_groups_and_binary_tasks(fitted, mixed):
+    _, X_test, _, Y_test = mixed
+    model = fitted["lgbm"]
+    with pytest.raises(ValueError, match="metric 'gauc' scores per user: pass groups="):
+        per_task_scores(model, X_test, Y_test, metric={"click": "gauc"})
+    with pytest.raises(ValueError, match="metric 'gauc' does not apply to task 'dwell'"):
+        per_task_scores(model, X_test, Y_test, metric={"dwell": "gauc"}, groups="a")
+    with pytest.raises(ValueError, match=r"groups='user' is not a column of X"):
+        per_task_scores(model, X_test, Y_test, metric={"click": "gauc"}, groups="user")
+    with pytest.raises(ValueError, match=r"groups has shape \(3,\) but X has 270 rows"):
+        per_task_scores(model, X_test, Y_test, metric={"click": "gauc"}, groups=[1, 2, 3])

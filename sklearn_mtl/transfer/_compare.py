@@ -15,7 +15,7 @@ from sklearn.model_selection import KFold, check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
-from ..metrics import _resolve_metrics, per_task_scores
+from ..metrics import _resolve_groups, _resolve_metrics, is_grouped, per_task_scores
 from ..tasks import TargetEncoder, as_target_frame
 from ._reference import (
     REFERENCES,
@@ -70,7 +70,8 @@ def _reseeded(estimator, split: int):
     return model.set_params(**seeds) if seeds else model
 
 
-def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names, keep):
+def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names, keep,
+                   groups=None):
     # Runs on a joblib worker (a Dask worker under parallel_backend("dask")): return only what
     # the report needs, and the fitted model only when asked for.
     model = _reseeded(estimator, fold).fit(_safe_indexing(X, train), _safe_indexing(Y, train))
@@ -82,8 +83,10 @@ def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names,
                   affinities=_task_affinities(name, fold, owner, names), model=model if keep else None)
     if names == task_names:  # otherwise compare_transfer names the culprit
         result["metrics"] = _resolve_metrics(metric, names, kinds)
+        if groups is not None and not isinstance(groups, str):
+            groups = _safe_indexing(groups, test)
         result["scores"] = per_task_scores(model, _safe_indexing(X, test), _safe_indexing(Y, test),
-                                           metric=result["metrics"])
+                                           metric=result["metrics"], groups=groups)
     return result
 
 
@@ -133,7 +136,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                      metric="auto", test: str = "corrected", correction: str | None = "holm",
                      alpha: float = 0.05, margin=None, n_jobs: int | None = None,
                      random_state=None, return_estimators: bool = False,
-                     verbose: int = 0) -> TransferReport:
+                     verbose: int = 0, groups=None) -> TransferReport:
     """Train every model and the single-task reference on the same folds and compare per task.
 
     Parameters
@@ -194,6 +197,10 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         Keep the fitted models in ``report.estimators[(name, split)]``.
     verbose : int, default=0
         Passed to joblib (progress of the fits).
+    groups : array-like of shape (n_samples,), str or None, default=None
+        The user of each row (or the name of that column of ``X``) for the per-user metrics
+        ``"gauc"`` and ``"ndcg@k"``, which score each test fold user by user. The folds are
+        not grouped by it: pass ``cv`` folds from ``GroupKFold`` for a cold-user protocol.
 
     Returns
     -------
@@ -259,12 +266,17 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     n_repeats = max(r for r, _, _ in splits) + 1
     # Fail on a bad metric before any fit, with the task kinds the reference declares.
     targets = TargetEncoder(_final_step(reference).get_params()["tasks"]).fit(Y)
-    _resolve_metrics(metric, targets.names_, targets.kinds_)
+    chosen = _resolve_metrics(metric, targets.names_, targets.kinds_)
+    if groups is None and any(is_grouped(m) for m in chosen):
+        raise ValueError(f"metric {metric!r} scores per user: pass groups= (the user of each row, "
+                         "or the name of its column in X).")
+    if groups is not None:
+        _resolve_groups(groups, X, frame.shape[0])  # a bad column or length fails before fitting
 
     jobs = [*models.items(), (REFERENCE, reference)]
     results = Parallel(n_jobs=n_jobs, verbose=verbose)(
         delayed(_fit_and_score)(name, est, X, Y, train, test, split, metric, targets.names_,
-                                return_estimators)
+                                return_estimators, groups)
         for split, (_, train, test) in enumerate(splits)
         for name, est in jobs
     )

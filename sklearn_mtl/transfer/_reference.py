@@ -63,7 +63,8 @@ def _count_params(estimator, X, Y) -> int:
     model = clone(estimator)
     final = _final_step(model)
     final.set_params(max_epochs=1, early_stopping=False, random_state=0, callbacks=None,
-                     batch_size=max(int(final.batch_size), 4096), verbose=0)
+                     batch_size=4096 if final.batch_size == "auto" else max(int(final.batch_size), 4096),
+                     verbose=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, Y)
