@@ -20,6 +20,7 @@ SCRIPTS = [
     "bench_correlation.py",
     "bench_verdict.py",
     "bench_tuning.py",
+    "bench_balancing.py",
     "bench_esmm.py",
     "plot_negative_transfer.py",
 ]

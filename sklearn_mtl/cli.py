@@ -153,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
                      "'single' sets the reference's parameters")
     cmp.add_argument("--out", default="sklearn-mtl-results", help="output folder")
     cmp.add_argument("--seed", type=int, default=0)
+    cmp.add_argument("--task-weights", choices=("none", "uncertainty", "gradnorm", "dwa"),
+                     default="none", help="loss weighting of the multi-task nets (default: none)")
+    cmp.add_argument("--gradient-method", choices=("none", "pcgrad", "cagrad"), default="none",
+                     help="gradient surgery on the shared parameters of the multi-task nets")
+    cmp.add_argument("--task-affinity", action="store_true",
+                     help="measure the lookahead task affinity; print proposed task groups and "
+                     "write task_affinity.png")
 
     tun = sub.add_parser(
         "tune",
@@ -327,7 +334,7 @@ def _read_params(entries, models: list[str]) -> dict[str, dict]:
 
 
 def _models(names, tasks, max_epochs, seed, categorical="auto", params=None, progress=None,
-            **net):
+            balancing=None, **net):
     from .baselines import PerTaskLGBM
     from .estimator import MultiTaskRecommender
 
@@ -341,7 +348,8 @@ def _models(names, tasks, max_epochs, seed, categorical="auto", params=None, pro
             callbacks = None if progress is None else [progress(name)]
             models[name] = MultiTaskRecommender(
                 name, tasks=tasks, categorical_features=categorical, callbacks=callbacks,
-                **{"max_epochs": max_epochs, "lr": 3e-3, "random_state": seed, **net}
+                **{"max_epochs": max_epochs, "lr": 3e-3, "random_state": seed, **net,
+                   **((balancing or {}) if name != "single" else {})}
             ).set_params(**params.get(name, {}))
     return models
 
@@ -404,7 +412,13 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
             return FitProgress(bars, label)
     else:
         progress = None
-    models = _models(names, tasks, max_epochs, args.seed, categorical, params, progress, **net)
+    balancing = {
+        "task_weights": None if args.task_weights == "none" else args.task_weights,
+        "gradient_method": None if args.gradient_method == "none" else args.gradient_method,
+        "track_task_affinity": args.task_affinity,
+    }
+    models = _models(names, tasks, max_epochs, args.seed, categorical, params, progress,
+                     balancing, **net)
     print(f"\n== {title}: {len(X)} rows, {len(models)} model(s) + single-task reference, "
           f"{args.cv}-fold CV × {args.repeats} repeats", flush=True)
     print(describe_schema(X, Y, tasks, categorical), flush=True)
@@ -437,6 +451,15 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
     import matplotlib.pyplot as plt
 
     plt.close(ax.figure)
+    if args.task_affinity and len(report.task_affinity):
+        from .affinity import propose_task_groups
+
+        for model in dict.fromkeys(report.task_affinity["model"]):
+            groups = propose_task_groups(report.affinity_matrix(model), n_groups=2)
+            print(f"{model}: proposed task groups (at most 2 networks): {groups}")
+        ax = report.plot_affinity()
+        ax.figure.savefig(out / f"{stem}task_affinity.png", dpi=120, bbox_inches="tight")
+        plt.close(ax.figure)
     return report
 
 

@@ -20,6 +20,7 @@ from ._validation import check_number as _check_number
 from ._validation import check_seed as _check_seed
 from ._validation import check_units as _check_units
 from ._validation import resolve_device as _resolve_device
+from .affinity import TaskAffinity, task_affinity_matrix
 from .diagnostics import GradientConflict
 from .features import (
     FeatureEncoder,
@@ -28,7 +29,8 @@ from .features import (
     describe_columns,
     explain_non_numeric,
 )
-from .losses import MultiTaskLoss
+from .gradients import GRADIENT_METHODS
+from .losses import ADAPTIVE_WEIGHTS, MultiTaskLoss, TaskWeightHistory
 from .metrics import mean_score
 from .nets import ARCHITECTURES, EXPERT_ARCHITECTURES, build_module
 from .tasks import TargetEncoder, check_task_sample_weight
@@ -129,9 +131,12 @@ class MultiTaskRecommender(BaseEstimator):
         Share of the categorical indices of each training batch replaced by the unknown index,
         so that the unknown embedding, which users and items first seen at predict time get
         (cold start), is trained. ``0`` turns it off.
-    task_weights : None, list of float or "uncertainty", default=None
-        Static loss weights per task (default all 1), or learned uncertainty weighting
-        (Kendall et al., CVPR 2018); the weights used are in ``task_weights_`` after fit.
+    task_weights : None, list of float, "uncertainty", "gradnorm" or "dwa", default=None
+        Static loss weights per task (default all 1), learned uncertainty weighting
+        (Kendall et al., CVPR 2018), GradNorm (Chen et al., ICML 2018, with
+        ``gradnorm_alpha``) or Dynamic Weight Average (Liu et al., CVPR 2019, with
+        ``dwa_temperature``); see :mod:`sklearn_mtl.losses`. The weights of every epoch are
+        in ``history_`` (``task_weight_<task>``), the final ones in ``task_weights_``.
     lr : float, default=1e-3
         Adam learning rate.
     weight_decay : float, default=0.0
@@ -165,6 +170,23 @@ class MultiTaskRecommender(BaseEstimator):
         Record after every epoch the cosine similarity between the tasks' gradients on the
         shared parameters ("hard", "mmoe") in ``history_`` (``grad_cosine``,
         ``grad_cosine_mean``); see :class:`sklearn_mtl.diagnostics.GradientConflict`.
+    gradient_method : None, "pcgrad" or "cagrad", default=None
+        Combine the tasks' gradients on the shared parameters with PCGrad (Yu et al.,
+        NeurIPS 2020) or CAGrad (Liu et al., NeurIPS 2021) instead of summing them; costs one
+        extra backward pass per task and step (see :mod:`sklearn_mtl.gradients`). Without
+        shared parameters ("soft", "single") it changes nothing.
+    gradnorm_alpha : float, default=1.5
+        GradNorm's asymmetry ``alpha`` (``task_weights="gradnorm"`` only).
+    dwa_temperature : float, default=2.0
+        DWA's temperature (``task_weights="dwa"`` only).
+    cagrad_c : float, default=0.4
+        CAGrad's radius ``c`` (``gradient_method="cagrad"`` only); 0 is plain training.
+    track_task_affinity : bool, default=False
+        Measure the lookahead inter-task affinity of Fifty et al. (NeurIPS 2021) every 5
+        training steps on the shared parameters, per epoch in ``history_``
+        (``task_affinity``) and averaged in ``task_affinity_``; see
+        :class:`sklearn_mtl.affinity.TaskAffinity` and
+        :func:`sklearn_mtl.affinity.propose_task_groups`.
 
     Attributes
     ----------
@@ -180,6 +202,9 @@ class MultiTaskRecommender(BaseEstimator):
         The batch size used (``batch_size`` resolved).
     task_weights_ : ndarray of shape (n_tasks,)
         Loss weight of each task at the end of training.
+    task_affinity_ : ndarray of shape (n_tasks, n_tasks)
+        With ``track_task_affinity=True``: ``[i, j]`` is the mean lookahead affinity
+        ``Z(i -> j)`` (NaN where never measured, e.g. without shared parameters).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Defined when ``X`` was a DataFrame with string column names.
@@ -244,6 +269,11 @@ class MultiTaskRecommender(BaseEstimator):
         verbose=0,
         callbacks=None,
         track_gradient_conflict=False,
+        gradient_method=None,
+        gradnorm_alpha=1.5,
+        dwa_temperature=2.0,
+        cagrad_c=0.4,
+        track_task_affinity=False,
     ):
         self.architecture = architecture
         self.tasks = tasks
@@ -273,6 +303,11 @@ class MultiTaskRecommender(BaseEstimator):
         self.verbose = verbose
         self.callbacks = callbacks
         self.track_gradient_conflict = track_gradient_conflict
+        self.gradient_method = gradient_method
+        self.gradnorm_alpha = gradnorm_alpha
+        self.dwa_temperature = dwa_temperature
+        self.cagrad_c = cagrad_c
+        self.track_task_affinity = track_task_affinity
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -326,6 +361,16 @@ class MultiTaskRecommender(BaseEstimator):
             raise ValueError(
                 f"track_gradient_conflict={self.track_gradient_conflict!r} is not valid: use True or False."
             )
+        if not isinstance(self.track_task_affinity, (bool, np.bool_)):
+            raise ValueError(
+                f"track_task_affinity={self.track_task_affinity!r} is not valid: use True or False."
+            )
+        if self.gradient_method is not None and self.gradient_method not in GRADIENT_METHODS:
+            raise ValueError(f"gradient_method={self.gradient_method!r} is not valid: "
+                             f"use None or one of {GRADIENT_METHODS}.")
+        _check_number("gradnorm_alpha", self.gradnorm_alpha, low=0)
+        _check_number("dwa_temperature", self.dwa_temperature, low=0, low_open=True)
+        _check_number("cagrad_c", self.cagrad_c, low=0)
         if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
             raise ValueError(f"callbacks={self.callbacks!r} is not valid: use a list or None.")
         _check_callbacks(self.callbacks)
@@ -334,17 +379,19 @@ class MultiTaskRecommender(BaseEstimator):
 
     def _check_task_weights(self, n_tasks):
         tw = self.task_weights
-        if tw is None or (isinstance(tw, str) and tw == "uncertainty"):
+        if tw is None or (isinstance(tw, str) and tw in ADAPTIVE_WEIGHTS):
             return tw
         if isinstance(tw, str):
             raise ValueError(
-                f"task_weights={tw!r} is not valid: use None, 'uncertainty' or a list of floats."
+                f"task_weights={tw!r} is not valid: use None, one of {ADAPTIVE_WEIGHTS} "
+                "or a list of floats."
             )
         try:
             weights = np.asarray(tw, dtype=float)
         except (TypeError, ValueError):
             raise ValueError(
-                f"task_weights={tw!r} is not valid: use None, 'uncertainty' or a list of floats."
+                f"task_weights={tw!r} is not valid: use None, one of {ADAPTIVE_WEIGHTS} "
+                "or a list of floats."
             ) from None
         if weights.shape != (n_tasks,):
             raise ValueError(
@@ -496,6 +543,9 @@ class MultiTaskRecommender(BaseEstimator):
             callbacks.append(("gradient_conflict", GradientConflict(targets.names_)))
         # Shallow copies: skorch initializes callbacks in place, and the user's instances stay
         # untouched; a deep copy would also copy what a callback refers to (an Optuna trial).
+        callbacks.append(("task_weights", TaskWeightHistory(targets.names_)))
+        if self.track_task_affinity:
+            callbacks.append(("task_affinity", TaskAffinity(targets.names_)))
         callbacks += [copy.copy(cb) for cb in (self.callbacks or [])]
         if self.early_stopping:
             monitor = "valid_loss" if use_valid else "train_loss"
@@ -522,7 +572,9 @@ class MultiTaskRecommender(BaseEstimator):
                 n_task_experts=int(self.n_task_experts),
                 cascade=links,
             )
-            criterion = MultiTaskLoss(targets.kinds_, targets.n_outputs_, task_weights)
+            criterion = MultiTaskLoss(targets.kinds_, targets.n_outputs_, task_weights,
+                                      gradnorm_alpha=float(self.gradnorm_alpha),
+                                      dwa_temperature=float(self.dwa_temperature))
             net = MultiTaskNeuralNet(
                 module,
                 criterion=criterion,
@@ -542,6 +594,10 @@ class MultiTaskRecommender(BaseEstimator):
                 verbose=int(self.verbose),
                 sharing_strength=float(self.sharing_strength)
                 if self.architecture == "soft" else 0.0,
+                gradient_method=self.gradient_method,
+                cagrad_c=float(self.cagrad_c),
+                # Derived, not drawn: an extra draw would shift every other seeded stream.
+                surgery_seed=(torch_seed + 1) % 2**31 if seeded else None,
             )
             net.fit(data, None)
 
@@ -556,7 +612,12 @@ class MultiTaskRecommender(BaseEstimator):
         self.classes_ = list(targets.classes_)
         self.categorical_features_ = list(features.categorical_columns_)
         self.batch_size_ = batch_size
-        self.task_weights_ = net.criterion_.effective_weights()
+        # The weights the last epoch trained with (DWA has already computed the next ones).
+        self.task_weights_ = np.array(
+            [net.history[-1, f"task_weight_{name}"] for name in targets.names_], dtype=float
+        )
+        if self.track_task_affinity:
+            self.task_affinity_ = task_affinity_matrix(net.history, targets.names_)
         self.n_params_ = int(sum(p.numel() for p in net.module_.parameters() if p.requires_grad))
         self.cascade_ = cascade
         return self

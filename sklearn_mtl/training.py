@@ -14,7 +14,10 @@ import torch
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from skorch.dataset import unpack_data
 from torch.utils.data import Dataset, Subset
+
+from .gradients import balanced_backward
 
 
 class MultiTaskDataset(Dataset):
@@ -119,11 +122,29 @@ class MultiTaskNeuralNet(NeuralNet):
 
     ``sharing_strength`` scales the module's ``sharing_penalty()`` (soft sharing), added to the
     training loss only, so ``valid_loss`` stays comparable across strengths.
+    ``gradient_method`` ("pcgrad", "cagrad" with ``cagrad_c``) combines the task gradients on
+    the shared parameters (:mod:`sklearn_mtl.gradients`); ``surgery_seed`` seeds PCGrad's order.
     """
 
-    def __init__(self, *args, sharing_strength: float = 0.0, **kwargs):
+    def __init__(self, *args, sharing_strength: float = 0.0, gradient_method=None,
+                 cagrad_c: float = 0.4, surgery_seed=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.sharing_strength = sharing_strength
+        self.gradient_method = gradient_method
+        self.cagrad_c = cagrad_c
+        self.surgery_seed = surgery_seed
+
+    def train_step_single(self, batch, **fit_params):
+        if self.gradient_method is None and not self.criterion_.needs_task_gradients:
+            return super().train_step_single(batch, **fit_params)
+        # Same steps as skorch's, with the backward pass replaced by the per-task one.
+        if not hasattr(self, "surgery_rng_"):
+            self.surgery_rng_ = np.random.RandomState(self.surgery_seed)
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = balanced_backward(self, y_pred, yi, self.surgery_rng_)
+        return {"loss": loss, "y_pred": y_pred}
 
     def _set_training(self, training=True):
         # skorch sets the mode on every batch; walking MMoE's module tree each time costs

@@ -33,3 +33,19 @@ def _small(architecture):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# Loss balancing, gradient surgery and task affinity change the training step: same contract.
+_BALANCING = [
+    ("hard", {"task_weights": "gradnorm", "gradient_method": "pcgrad"}),
+    ("mmoe", {"task_weights": "dwa", "gradient_method": "cagrad"}),
+    ("hard", {"track_task_affinity": True}),
+]
+
+
+@parametrize_with_checks(
+    [_small(a).set_params(**params) for a, params in _BALANCING],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+)
+def test_sklearn_compatible_with_balancing(estimator, check):
+    check(estimator)

@@ -69,6 +69,9 @@ def test_default_spaces_follow_estimator_and_architecture():
                 "task_weights"} <= set(space)
         assert space["lr"].log and (space["lr"].low, space["lr"].high) == (1e-4, 1e-2)
         assert None in space["task_weights"].choices
+        assert {"gradnorm", "dwa"} <= set(space["task_weights"].choices)
+    assert "gradient_method" in hard and "gradient_method" in mmoe
+    assert "gradient_method" not in soft  # no shared parameters to operate on
     lgbm = default_search_space(PerTaskLGBM())
     assert set(lgbm) == {"num_leaves", "learning_rate", "n_estimators", "min_child_samples",
                          "colsample_bytree", "reg_lambda"}

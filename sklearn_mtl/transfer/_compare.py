@@ -25,7 +25,7 @@ from ._reference import (
     _matched_reference,
     _shares_parameters,
 )
-from ._report import _CONFLICT_COLUMNS, REFERENCE, TransferReport
+from ._report import _AFFINITY_COLUMNS, _CONFLICT_COLUMNS, REFERENCE, TransferReport
 from ._stats import CORRECTIONS, TESTS
 
 
@@ -39,6 +39,17 @@ def _gradient_cosines(name, fold, owner, names) -> list[dict]:
                  task_b=pairs[key][1], cosine=value)
             for epoch, row in enumerate(history) if "grad_cosine" in row
             for key, value in row["grad_cosine"].items() if key in pairs]
+
+
+def _task_affinities(name, fold, owner, names) -> list[dict]:
+    history = getattr(owner, "history_", None)
+    if history is None or not len(history):
+        return []
+    pairs = {f"{a}->{b}": (a, b) for a in names for b in names}
+    return [dict(model=name, fold=fold, epoch=epoch + 1, source=pairs[key][0],
+                 target=pairs[key][1], affinity=value)
+            for epoch, row in enumerate(history) if "task_affinity" in row
+            for key, value in row["task_affinity"].items() if key in pairs]
 
 
 def _derived_seed(seed: int, index: int) -> int:
@@ -68,7 +79,8 @@ def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names,
     names, kinds = list(owner.task_names_), list(owner.tasks_)
     result = dict(name=name, fold=fold, names=names, kinds=kinds, scores=None, metrics=None,
                   n_params=getattr(owner, "n_params_", np.nan),
-                  cosines=_gradient_cosines(name, fold, owner, names), model=model if keep else None)
+                  cosines=_gradient_cosines(name, fold, owner, names),
+                  affinities=_task_affinities(name, fold, owner, names), model=model if keep else None)
     if names == task_names:  # otherwise compare_transfer names the culprit
         result["metrics"] = _resolve_metrics(metric, names, kinds)
         if groups is not None and not isinstance(groups, str):
@@ -284,7 +296,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                 f"{targets.names_}; every model and the reference must see the same task set."
             )
     reference_run = next(r for r in results if r["name"] == REFERENCE)
-    rows, estimators, cosines, n_params = [], {}, [], {}
+    rows, estimators, cosines, affinities, n_params = [], {}, [], [], {}
     for r in results:
         if r["metrics"] != reference_run["metrics"]:
             raise ValueError(
@@ -296,6 +308,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         rows += [dict(model=r["name"], task=t, repeat=repeat, fold=r["fold"], score=s)
                  for t, s in r["scores"].items()]
         cosines += r["cosines"]
+        affinities += r["affinities"]
         n_params.setdefault(r["name"], []).append(r["n_params"])
         if return_estimators:
             estimators[(r["name"], r["fold"])] = r["model"]
@@ -308,6 +321,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         n_repeats=int(n_repeats),
         estimators=estimators if return_estimators else None,
         gradient_conflict=pd.DataFrame(cosines, columns=_CONFLICT_COLUMNS),
+        task_affinity=pd.DataFrame(affinities, columns=_AFFINITY_COLUMNS),
         shared={name: _shares_parameters(est) for name, est in models.items()},
         # The corrected test's n_test / n_train, averaged over the splits (equal for K-fold).
         test_train_ratio=float(np.mean([len(te) / len(tr) for _, tr, te in splits])),

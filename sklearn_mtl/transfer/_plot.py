@@ -52,3 +52,26 @@ def plot_deltas(report, ax=None, alpha=None, test=None):
                  + (f" × {report.n_repeats}" if report.n_repeats > 1 else ""), fontsize="medium")
     ax.legend(handles=handles, fontsize="small")
     return ax
+
+
+def plot_affinity(matrix, model, ax=None):
+    """Heat map of a T x T task-affinity matrix (rows: source task, columns: target task)."""
+    import matplotlib.pyplot as plt
+
+    values = matrix.to_numpy(dtype=float)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.6 + 0.9 * len(matrix), 1.2 + 0.9 * len(matrix)))
+    # Symmetric colour scale: red = a step on the row task raises the column task's loss.
+    bound = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
+    image = ax.imshow(values, cmap="RdBu", vmin=-bound, vmax=bound)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if np.isfinite(values[i, j]):
+                ax.text(j, i, f"{values[i, j]:.2g}", ha="center", va="center", fontsize="small")
+    ax.set_xticks(range(len(matrix.columns)), [str(c) for c in matrix.columns], rotation=30)
+    ax.set_yticks(range(len(matrix.index)), [str(i) for i in matrix.index])
+    ax.set_xlabel("target task j")
+    ax.set_ylabel("source task i")
+    ax.set_title(f"{model}: lookahead affinity Z(i → j)", fontsize="medium")
+    ax.figure.colorbar(image, ax=ax, shrink=0.8)
+    return ax

@@ -19,6 +19,7 @@ from ._stats import (
 
 REFERENCE = "reference"
 _CONFLICT_COLUMNS = ["model", "fold", "epoch", "pair", "task_a", "task_b", "cosine"]
+_AFFINITY_COLUMNS = ["model", "fold", "epoch", "source", "target", "affinity"]
 
 
 class _ReportSetting:
@@ -69,6 +70,10 @@ class TransferReport:
         show negative (or positive) transfer; a model that shares nothing (``PerTaskLGBM``,
         ``MultiTaskRecommender("single")``) can only be ``significantly_worse``. Models not
         named in the ``shared`` argument count as sharing.
+    task_affinity : DataFrame
+        ``model``, ``fold``, ``epoch``, ``source``, ``target``, ``affinity`` for the nets fitted
+        with ``track_task_affinity=True`` (empty otherwise): the epoch's mean lookahead affinity
+        ``Z(source -> target)``; :meth:`affinity_matrix` averages it into a T x T matrix.
 
     Examples
     --------
@@ -87,7 +92,8 @@ class TransferReport:
                  gradient_conflict: pd.DataFrame | None = None, shared: dict | None = None, *,
                  n_repeats: int = 1, test_train_ratio: float | None = None,
                  n_params: dict | None = None, test: str = "corrected",
-                 correction: str | None = "holm", alpha: float = 0.05, margin=None):
+                 correction: str | None = "holm", alpha: float = 0.05, margin=None,
+                 task_affinity: pd.DataFrame | None = None):
         self.scores = scores
         self.metric = dict(metric)
         self.n_folds = n_folds
@@ -97,6 +103,8 @@ class TransferReport:
         self.estimators = estimators
         self.gradient_conflict = (pd.DataFrame(columns=_CONFLICT_COLUMNS) if gradient_conflict is None
                                   else gradient_conflict)
+        self.task_affinity = (pd.DataFrame(columns=_AFFINITY_COLUMNS) if task_affinity is None
+                              else task_affinity)
         self.greater_is_better = {t: greater_is_better(m) for t, m in self.metric.items()}
         given = {} if shared is None else {str(k): bool(v) for k, v in dict(shared).items()}
         models = [str(m) for m in dict.fromkeys(scores["model"]) if m != REFERENCE]
@@ -114,6 +122,37 @@ class TransferReport:
     def metrics(self) -> dict:
         """Alias of ``metric``."""
         return self.metric
+
+    def affinity_matrix(self, model=None) -> pd.DataFrame:
+        """The T x T lookahead affinity of a model, averaged over epochs and folds.
+
+        Rows are the source task i, columns the target task j of ``Z(i -> j)``; NaN where
+        never measured. ``model`` defaults to the first model with recorded affinities. Feed
+        it to :func:`sklearn_mtl.affinity.propose_task_groups` for a task grouping.
+        """
+        records = self.task_affinity
+        if not len(records):
+            raise ValueError("no task affinity was recorded: fit the models with "
+                             "track_task_affinity=True.")
+        models = list(dict.fromkeys(records["model"]))
+        if model is None:
+            model = models[0]
+        elif model not in models:
+            raise ValueError(f"model={model!r} has no recorded task affinity; these do: {models}.")
+        part = records[records["model"] == model]
+        tasks = list(self.metric)
+        # Each fold weighs the same, whatever its number of epochs.
+        per_fold = part.groupby(["fold", "source", "target"])["affinity"].mean()
+        matrix = per_fold.groupby(["source", "target"]).mean().unstack("target")
+        return matrix.reindex(index=tasks, columns=tasks).rename_axis(index="source",
+                                                                      columns="target")
+
+    def plot_affinity(self, model=None, ax=None):
+        """Heat map of :meth:`affinity_matrix` (matplotlib); returns the Axes."""
+        from ._plot import plot_affinity
+
+        return plot_affinity(self.affinity_matrix(model), model or self.task_affinity["model"].iloc[0],
+                             ax=ax)
 
     def _settings(self, alpha=None, test=None, correction=_DEFAULT, margin=None):
         alpha = self.alpha if alpha is None else alpha
@@ -309,7 +348,7 @@ class TransferReport:
     def to_csv(self, directory, alpha: float | None = None, test: str | None = None,
                correction=_DEFAULT, margin=None) -> list[Path]:
         """Write ``scores.csv``, ``summary.csv``, ``overall.csv`` and, when recorded,
-        ``gradient_conflict.csv``.
+        ``gradient_conflict.csv`` and ``task_affinity.csv``.
 
         ``directory`` is created if needed; returns the paths written.
         """
@@ -323,6 +362,9 @@ class TransferReport:
         if len(self.gradient_conflict):
             paths.append(directory / "gradient_conflict.csv")
             self.gradient_conflict.to_csv(paths[-1], index=False)
+        if len(self.task_affinity):
+            paths.append(directory / "task_affinity.csv")
+            self.task_affinity.to_csv(paths[-1], index=False)
         return paths
 
     def plot(self, ax=None, alpha: float | None = None, test: str | None = None):

@@ -64,8 +64,11 @@ def _net_space(architecture: str) -> dict[str, BaseDistribution]:
         "tower_units": CategoricalDistribution(["8", "16", "32-16"]),
         "dropout": FloatDistribution(0.0, 0.5),
         "weight_decay": FloatDistribution(1e-6, 1e-3, log=True),
-        "task_weights": CategoricalDistribution([None, "uncertainty"]),
+        "task_weights": CategoricalDistribution([None, "uncertainty", "gradnorm", "dwa"]),
     }
+    if architecture not in ("soft", "single"):
+        # Surgery acts on shared parameters only: elsewhere the choice would change nothing.
+        space["gradient_method"] = CategoricalDistribution([None, "pcgrad", "cagrad"])
     if architecture in ("mmoe", "omoe"):
         space["n_experts"] = IntDistribution(2, 8)
     elif architecture in ("cgc", "ple"):
@@ -101,7 +104,8 @@ def default_search_space(estimator) -> dict[str, BaseDistribution]:
     tower_units    categorical "8", "16", "32-16"
     dropout        float, uniform in [0, 0.5]
     weight_decay   float, log-uniform in [1e-6, 1e-3] (1e-6 is as good as none)
-    task_weights   categorical None (equal static weights), "uncertainty"
+    task_weights   categorical None (equal static weights), "uncertainty", "gradnorm", "dwa"
+    gradient_method categorical None, "pcgrad", "cagrad" (architectures with shared parameters)
     n_experts      int in [2, 8] (``architecture="mmoe"`` or ``"omoe"`` only)
     n_shared_experts int in [1, 4] (``"cgc"``, ``"ple"`` only)
     n_task_experts int in [1, 3] (``"cgc"``, ``"ple"`` only)
@@ -130,7 +134,7 @@ def default_search_space(estimator) -> dict[str, BaseDistribution]:
     >>> from sklearn_mtl import MultiTaskRecommender
     >>> from sklearn_mtl.tuning import default_search_space
     >>> sorted(default_search_space(MultiTaskRecommender(architecture="mmoe")))[:4]
-    ['batch_size', 'dropout', 'hidden_units', 'lr']
+    ['batch_size', 'dropout', 'gradient_method', 'hidden_units']
     """
     owner, prefix = final_estimator(estimator)
     if isinstance(owner, MultiTaskRecommender):
