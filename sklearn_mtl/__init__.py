@@ -6,6 +6,7 @@ baselines behind one scikit-learn ``fit / predict`` contract.
 
 from .baselines import PerTaskLGBM
 from .estimator import MultiTaskRecommender
+from .persistence import load
 from .transfer import TransferReport, compare_transfer
 
 __version__ = "0.1.0"
@@ -15,5 +16,6 @@ __all__ = [
     "PerTaskLGBM",
     "TransferReport",
     "compare_transfer",
+    "load",
     "__version__",
 ]

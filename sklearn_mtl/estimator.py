@@ -521,3 +521,12 @@ class MultiTaskRecommender(BaseEstimator):
         """
         check_is_fitted(self)
         return mean_score(self, X, y)
+
+    def save(self, path) -> None:
+        """Save the fitted model as data, without pickle; read it back with :func:`sklearn_mtl.load`.
+
+        See :func:`sklearn_mtl.persistence.save`.
+        """
+        from .persistence import save
+
+        save(self, path)
