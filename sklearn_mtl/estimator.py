@@ -331,7 +331,7 @@ class MultiTaskRecommender(BaseEstimator):
 
         features = FeatureEncoder(self.categorical_features, self.min_frequency,
                                   self.embedding_dim).fit(X)
-        x_num, x_cat = features.transform(X)
+        x_num, x_cat = features.encode(X)
         y_enc = targets.transform(y)
         unlabelled = int(np.isnan(y_enc).all(axis=1).sum())
         if unlabelled:
@@ -345,7 +345,8 @@ class MultiTaskRecommender(BaseEstimator):
         seeded = self.random_state is not None
         torch_seed, loader_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         use_valid = bool(self.early_stopping) and self.validation_fraction is not None
-        data = MultiTaskDataset(x_num, x_cat, y_enc, sw, device=device)
+        data = MultiTaskDataset(x_num, x_cat, y_enc, sw, device=device,
+                                offset=features.input_offset_, scale=features.input_scale_)
         train_split = None
         if use_valid:
             n_valid = int(np.ceil(self.validation_fraction * n))
@@ -437,12 +438,27 @@ class MultiTaskRecommender(BaseEstimator):
     def _dataset(self, X):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        x_num, x_cat = self._features.transform(X)
-        return MultiTaskDataset(x_num, x_cat, device=self.device_)
+        x_num, x_cat = self._features.encode(X)
+        return MultiTaskDataset(x_num, x_cat, device=self.device_,
+                                offset=self._features.input_offset_,
+                                scale=self._features.input_scale_)
 
     def _task_outputs(self, X) -> list[np.ndarray]:
         check_is_fitted(self)
-        out = as_numpy(self.net_.forward(self._dataset(X)))
+        data = self._dataset(X)
+        module = self.net_.module_
+        module.eval()
+        # The module is called directly, batch by batch: skorch's forward adds per-batch
+        # bookkeeping (and no_grad is slower than inference_mode) for nothing at predict time.
+        with torch.inference_mode():
+            out = as_numpy(torch.cat([
+                module(**batch)
+                for batch, _ in TensorBatchLoader(data, batch_size=int(self.batch_size))
+            ]))
+        if not np.isfinite(out).all():
+            # Non-finite outputs: name an input column that overflowed float32 when scaled,
+            # if there is one (checked only here, to keep the common path to one pass over X).
+            self._features.check_representable(self._validate_X(X, reset=False))
         bounds = np.cumsum([0, *self._targets.n_outputs_])
         return [out[:, a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
