@@ -435,29 +435,34 @@ class MultiTaskRecommender(BaseEstimator):
             self.device_ = str(net.device)
 
     # ------------------------------------------------------------------ predict
-    def _dataset(self, X):
+    def _dataset(self, X, check=True):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        x_num, x_cat = self._features.encode(X)
+        x_num, x_cat = self._features.encode(X, check=check)
         return MultiTaskDataset(x_num, x_cat, device=self.device_,
                                 offset=self._features.input_offset_,
                                 scale=self._features.input_scale_)
 
-    def _task_outputs(self, X) -> list[np.ndarray]:
-        check_is_fitted(self)
-        data = self._dataset(X)
+    def _forward(self, data) -> np.ndarray:
         module = self.net_.module_
         module.eval()
         # The module is called directly, batch by batch: skorch's forward adds per-batch
         # bookkeeping (and no_grad is slower than inference_mode) for nothing at predict time.
         with torch.inference_mode():
-            out = as_numpy(torch.cat([
+            return as_numpy(torch.cat([
                 module(**batch)
                 for batch, _ in TensorBatchLoader(data, batch_size=int(self.batch_size))
             ]))
+
+    def _task_outputs(self, X) -> list[np.ndarray]:
+        check_is_fitted(self)
+        # A NaN or infinity in X makes every output of its row non-finite, so the pass over X
+        # that looks for them runs only when the outputs say so (most inputs have none).
+        out = self._forward(self._dataset(X, check=False))
         if not np.isfinite(out).all():
-            # Non-finite outputs: name an input column that overflowed float32 when scaled,
-            # if there is one (checked only here, to keep the common path to one pass over X).
+            out = self._forward(self._dataset(X))  # imputes NaN, raises on infinity
+        if not np.isfinite(out).all():
+            # Name an input column that overflowed float32 once scaled, if there is one.
             self._features.check_representable(self._validate_X(X, reset=False))
         bounds = np.cumsum([0, *self._targets.n_outputs_])
         return [out[:, a:b] for a, b in zip(bounds[:-1], bounds[1:])]

@@ -183,7 +183,8 @@ class FeatureEncoder:
         self.mean_, std, spread = _column_mean_std(filled)
         self.scale_ = np.where(std > 0, std, 1.0)
         self.median_ = np.where(has_nan, median, self.mean_)
-        self._check_representable(spread / self.scale_)
+        # A std that overflows float64 would scale the column to a constant: refuse it too.
+        self._check_representable(np.where(np.isfinite(std), spread / self.scale_, np.inf))
         return self
 
     @property
@@ -288,15 +289,23 @@ class FeatureEncoder:
         self._check_infinite(values, has_nan)
         return values, has_nan
 
-    def encode(self, X) -> tuple[np.ndarray, np.ndarray]:
+    def encode(self, X, check: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """``(x_num, x_cat)`` before scaling: the imputed numeric block (float32 or float64, as
         ``X``; no copy when ``X`` is a float array without NaN) with the missing indicators
         appended, and the int64 embedding indices.
 
         ``(x_num - input_offset_) / input_scale_`` is what ``transform`` returns; the estimator
         applies it batch by batch, so that no standardized copy of ``X`` is ever held.
+
+        ``check=False`` skips the pass that looks for NaN and infinity when ``fit`` saw no NaN
+        (no indicator inputs): for callers that detect them downstream, as the estimator's
+        predict does from non-finite outputs, then encodes again with ``check=True``.
         """
-        values, has_nan = self._checked_block(X)
+        if check or self.indicator_columns_:
+            values, has_nan = self._checked_block(X)
+        else:
+            values = self._numeric_block(X)
+            has_nan = np.zeros(values.shape[1], dtype=bool)
         indicators = None
         if self.indicator_columns_:
             indicators = np.isnan(values[:, self._indicator_mask]).astype(values.dtype)
