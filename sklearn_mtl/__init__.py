@@ -13,6 +13,7 @@ _LAZY = {
     "MultiTaskRecommender": ".estimator",
     "TransferReport": ".transfer",
     "compare_transfer": ".transfer",
+    "load": ".persistence",
 }
 
 
@@ -35,5 +36,6 @@ __all__ = [
     "PerTaskLGBM",
     "TransferReport",
     "compare_transfer",
+    "load",
     "__version__",
 ]

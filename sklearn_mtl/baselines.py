@@ -548,3 +548,12 @@ class PerTaskLGBM(BaseEstimator):
         """Mean over tasks of ROC AUC (binary), accuracy (multiclass) and R² (regression),
         each on the rows where that task's label is present."""
         return mean_score(self, X, y)
+
+    def save(self, path) -> None:
+        """Save the fitted model as data, without pickle; read it back with :func:`sklearn_mtl.load`.
+
+        See :func:`sklearn_mtl.persistence.save`.
+        """
+        from .persistence import save
+
+        save(self, path)

@@ -498,7 +498,7 @@ class MultiTaskRecommender(BaseEstimator):
 
         features = FeatureEncoder(self.categorical_features, self.min_frequency,
                                   self.embedding_dim).fit(X)
-        x_num, x_cat = features.transform(X)
+        x_num, x_cat = features.encode(X)
         if self.verbose:
             print(describe_columns(features), flush=True)
         y_enc = targets.transform(y)
@@ -518,7 +518,8 @@ class MultiTaskRecommender(BaseEstimator):
         seeded = self.random_state is not None
         torch_seed, loader_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         use_valid = bool(self.early_stopping) and self.validation_fraction is not None
-        data = MultiTaskDataset(x_num, x_cat, y_enc, sw, device=device)
+        data = MultiTaskDataset(x_num, x_cat, y_enc, sw, device=device,
+                                offset=features.input_offset_, scale=features.input_scale_)
         train_split = None
         if use_valid:
             n_valid = int(np.ceil(self.validation_fraction * n))
@@ -541,11 +542,11 @@ class MultiTaskRecommender(BaseEstimator):
             )
         if self.track_gradient_conflict:
             callbacks.append(("gradient_conflict", GradientConflict(targets.names_)))
-        # Shallow copies: skorch initializes callbacks in place, and the user's instances stay
-        # untouched; a deep copy would also copy what a callback refers to (an Optuna trial).
         callbacks.append(("task_weights", TaskWeightHistory(targets.names_)))
         if self.track_task_affinity:
             callbacks.append(("task_affinity", TaskAffinity(targets.names_)))
+        # Shallow copies: skorch initializes callbacks in place, and the user's instances stay
+        # untouched; a deep copy would also copy what a callback refers to (an Optuna trial).
         callbacks += [copy.copy(cb) for cb in (self.callbacks or [])]
         if self.early_stopping:
             monitor = "valid_loss" if use_valid else "train_loss"
@@ -630,15 +631,35 @@ class MultiTaskRecommender(BaseEstimator):
             self.device_ = str(net.device)
 
     # ------------------------------------------------------------------ predict
-    def _dataset(self, X):
+    def _dataset(self, X, check=True):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        x_num, x_cat = self._features.transform(X)
-        return MultiTaskDataset(x_num, x_cat, device=self.device_)
+        x_num, x_cat = self._features.encode(X, check=check)
+        return MultiTaskDataset(x_num, x_cat, device=self.device_,
+                                offset=self._features.input_offset_,
+                                scale=self._features.input_scale_)
+
+    def _forward(self, data) -> np.ndarray:
+        module = self.net_.module_
+        module.eval()
+        # The module is called directly, batch by batch: skorch's forward adds per-batch
+        # bookkeeping (and no_grad is slower than inference_mode) for nothing at predict time.
+        with torch.inference_mode():
+            return as_numpy(torch.cat([
+                module(**batch)
+                for batch, _ in TensorBatchLoader(data, batch_size=int(self.batch_size))
+            ]))
 
     def _task_outputs(self, X) -> list[np.ndarray]:
         check_is_fitted(self)
-        out = as_numpy(self.net_.forward(self._dataset(X)))
+        # A NaN or infinity in X makes every output of its row non-finite, so the pass over X
+        # that looks for them runs only when the outputs say so (most inputs have none).
+        out = self._forward(self._dataset(X, check=False))
+        if not np.isfinite(out).all():
+            out = self._forward(self._dataset(X))  # imputes NaN, raises on infinity
+        if not np.isfinite(out).all():
+            # Name an input column that overflowed float32 once scaled, if there is one.
+            self._features.check_representable(self._validate_X(X, reset=False))
         bounds = np.cumsum([0, *self._targets.n_outputs_])
         return [out[:, a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
@@ -785,6 +806,14 @@ class MultiTaskRecommender(BaseEstimator):
         check_is_fitted(self)
         return mean_score(self, X, y)
 
+    def save(self, path) -> None:
+        """Save the fitted model as data, without pickle; read it back with :func:`sklearn_mtl.load`.
+
+        See :func:`sklearn_mtl.persistence.save`.
+        """
+        from .persistence import save
+
+        save(self, path)
 
 def _resolve_batch_size(batch_size, n_train: int) -> int:
     """``batch_size="auto"``: the largest power of two <= n_train / 100, within [32, 1024].

@@ -106,24 +106,45 @@ def categorical_columns(X, categorical_features) -> list:
     return [c for c in columns if c in set(chosen) | set(auto)]
 
 
-def _column_mean_std(values: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and (population) standard deviations, accumulated in float64 over row chunks.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
-    Chunks keep the temporaries small: whole-array ``values - mean`` on census one-hot would
-    allocate (and page in) hundreds of MB twice per fit.
+
+def _column_mean_std(values: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column means, (population) standard deviations and largest ``|x - mean|``, in float64.
+
+    Accumulated over row chunks, so that the temporaries stay small: whole-array
+    ``values - mean`` on census one-hot would allocate (and page in) hundreds of MB per fit.
     """
     n, d = values.shape
     if n == 0:
-        return np.zeros(d), np.ones(d)
+        return np.zeros(d), np.ones(d), np.zeros(d)
     total = np.zeros(d)
+    low, high = np.full(d, np.inf), np.full(d, -np.inf)
     for start in range(0, n, chunk):
-        total += values[start : start + chunk].sum(axis=0, dtype=np.float64)
+        block = values[start : start + chunk]
+        total += block.sum(axis=0, dtype=np.float64)
+        np.minimum(low, block.min(axis=0), out=low)
+        np.maximum(high, block.max(axis=0), out=high)
     mean = total / n
     squares = np.zeros(d)
     for start in range(0, n, chunk):
-        centered = values[start : start + chunk] - mean
+        centered = values[start : start + chunk] - mean  # float64: keeps 1e12 + noise apart
         squares += np.einsum("ij,ij->j", centered, centered)
-    return mean, np.sqrt(squares / n)
+    return mean, np.sqrt(squares / n), np.maximum(high - mean, mean - low)
+
+
+def _non_finite_columns(values: np.ndarray) -> np.ndarray:
+    """Mask of the columns holding a NaN or an infinity.
+
+    A column sum is finite exactly when the column is (or it overflowed): one cheap reduction,
+    with the element-wise check only for the columns whose sum is not finite.
+    """
+    if values.shape[0] == 0:
+        return np.zeros(values.shape[1], dtype=bool)
+    suspect = ~np.isfinite(np.add.reduce(values, axis=0))
+    if suspect.any():
+        suspect[suspect] = ~np.isfinite(values[:, suspect]).all(axis=0)
+    return suspect
 
 
 def _column(X, c):
@@ -182,7 +203,7 @@ class FeatureEncoder:
 
         # One pass over the numeric block decides the fast path: no NaN, no infinity.
         values = self._numeric_block(X)
-        has_nan = ~np.isfinite(values).all(axis=0)
+        has_nan = _non_finite_columns(values)
         self._check_infinite(values, has_nan)
         self._indicator_mask = has_nan
         self.indicator_columns_ = [c for c, has in zip(self.numeric_columns_, has_nan) if has]
@@ -195,10 +216,41 @@ class FeatureEncoder:
                 median[has_nan] = np.nan_to_num(np.nanmedian(values[:, has_nan], axis=0))
         self.median_ = median
         filled = self._impute(values, has_nan)
-        self.mean_, std = _column_mean_std(filled)
+        self.mean_, std, spread = _column_mean_std(filled)
         self.scale_ = np.where(std > 0, std, 1.0)
         self.median_ = np.where(has_nan, median, self.mean_)
+        # A std that overflows float64 would scale the column to a constant: refuse it too.
+        self._check_representable(np.where(np.isfinite(std), spread / self.scale_, np.inf))
         return self
+
+    @property
+    def input_offset_(self) -> np.ndarray:
+        """Per numeric input (indicators last): what ``transform`` subtracts before scaling."""
+        return np.concatenate([self.mean_, np.zeros(len(self.indicator_columns_))])
+
+    @property
+    def input_scale_(self) -> np.ndarray:
+        """Per numeric input (indicators last): what ``transform`` divides by."""
+        return np.concatenate([self.scale_, np.ones(len(self.indicator_columns_))])
+
+    def _check_representable(self, scaled_max: np.ndarray) -> None:
+        too_large = ~(scaled_max <= _FLOAT32_MAX)
+        if too_large.any():
+            cols = np.array(self.numeric_columns_, dtype=object)[too_large].tolist()
+            raise ValueError(
+                f"Numeric column(s) {cols[:10]} of X have values that are too large for float32 "
+                f"once standardized (|x - mean| / std up to {np.max(scaled_max[too_large]):.3g}, "
+                f"float32 holds up to {_FLOAT32_MAX:.3g}); rescale or clip these columns."
+            )
+
+    def check_representable(self, X) -> None:
+        """Raise naming the numeric columns of ``X`` that overflow float32 once standardized."""
+        filled = self._impute(*self._checked_block(X))
+        spread = np.zeros(filled.shape[1])
+        for start in range(0, filled.shape[0], 8192):
+            centered = filled[start : start + 8192] - self.mean_
+            np.maximum(spread, np.abs(centered).max(axis=0, initial=0.0), out=spread)
+        self._check_representable(spread / self.scale_)
 
     @property
     def n_numeric_inputs_(self) -> int:
@@ -267,25 +319,56 @@ class FeatureEncoder:
         values[:, has_nan] = np.where(np.isnan(sub), self.median_[has_nan], sub)
         return values
 
-    def transform(self, X) -> tuple[np.ndarray, np.ndarray]:
+    def _checked_block(self, X):
         values = self._numeric_block(X)
-        has_nan = ~np.isfinite(values).all(axis=0)
+        has_nan = _non_finite_columns(values)
         self._check_infinite(values, has_nan)
+        return values, has_nan
+
+    def encode(self, X, check: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """``(x_num, x_cat)`` before scaling: the imputed numeric block (float32 or float64, as
+        ``X``; no copy when ``X`` is a float array without NaN) with the missing indicators
+        appended, and the int64 embedding indices.
+
+        ``(x_num - input_offset_) / input_scale_`` is what ``transform`` returns; the estimator
+        applies it batch by batch, so that no standardized copy of ``X`` is ever held.
+
+        ``check=False`` skips the pass that looks for NaN and infinity when ``fit`` saw no NaN
+        (no indicator inputs): for callers that detect them downstream, as the estimator's
+        predict does from non-finite outputs, then encodes again with ``check=True``.
+        """
+        if check or self.indicator_columns_:
+            values, has_nan = self._checked_block(X)
+        else:
+            values = self._numeric_block(X)
+            has_nan = np.zeros(values.shape[1], dtype=bool)
         indicators = None
         if self.indicator_columns_:
-            indicators = np.isnan(values[:, self._indicator_mask]).astype(np.float32)
+            indicators = np.isnan(values[:, self._indicator_mask]).astype(values.dtype)
         filled = self._impute(values, has_nan)
-        scaled = np.subtract(filled, self.mean_, dtype=np.float32)
-        scaled /= self.scale_.astype(np.float32)
         if indicators is not None:
-            scaled = np.hstack([scaled, indicators])
+            filled = np.hstack([filled, indicators])
         codes = np.zeros((X.shape[0], len(self.categorical_columns_)), dtype=np.int64)
         kinds = getattr(self, "category_kinds_", [None] * len(self.vocabularies_))
         for j, (c, vocab) in enumerate(zip(self.categorical_columns_, self.vocabularies_)):
             check_category_kind(c, kinds[j], _column(X, c))
             idx = vocab.get_indexer(np.asarray(_column(X, c), dtype=object))
             codes[:, j] = idx + 1  # -1 (unknown or rare) -> 0
-        return np.ascontiguousarray(scaled), codes
+        return filled, codes
+
+    def transform(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """``(x_num, x_cat)``: the standardized numeric inputs as float32 and the indices.
+
+        Centring and scaling run in float64 (in row chunks) and are cast to float32 last, so
+        that a float64 column like ``1e12 + N(0, 1)`` keeps its information.
+        """
+        values, codes = self.encode(X)
+        offset, scale = self.input_offset_, self.input_scale_
+        scaled = np.empty(values.shape, dtype=np.float32)
+        for start in range(0, values.shape[0], 8192):
+            rows = slice(start, start + 8192)
+            scaled[rows] = (values[rows] - offset) / scale
+        return scaled, codes
 
 
 def describe_columns(encoder: FeatureEncoder, max_listed: int = 12) -> str:

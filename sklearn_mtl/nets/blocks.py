@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Sequence
 
 import torch
@@ -60,13 +62,47 @@ class TaskHead(nn.Module):
         return self.out(self.tower(h))
 
 
+def _recording_init(cls, init):
+    """Wrap ``cls.__init__`` so that the instance keeps the arguments it was built with.
+
+    ``init_kwargs_`` (all arguments by name, defaults filled in) lets ``sklearn_mtl.persistence``
+    and ``sklearn_mtl.export`` rebuild any architecture from data: its class name, these
+    arguments and its ``state_dict``, with no per-architecture code. Only the outermost
+    ``__init__`` records (a subclass calling ``super().__init__`` does not overwrite it).
+    """
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if type(self) is cls:
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            arguments = dict(list(bound.arguments.items())[1:])
+            for name, param in signature.parameters.items():
+                if param.kind is inspect.Parameter.VAR_KEYWORD:
+                    arguments.update(arguments.pop(name, {}))
+                elif param.kind is inspect.Parameter.VAR_POSITIONAL:
+                    raise TypeError(f"{cls.__name__}.__init__ takes *{name}; a MultiTaskModule "
+                                    "must take named arguments so that it can be rebuilt.")
+            self.init_kwargs_ = arguments
+
+    return __init__
+
+
 class MultiTaskModule(nn.Module):
     """Base class: every architecture maps ``(x_num, x_cat)`` to the per-task outputs side by side.
 
     The output is one (n, sum of ``n_outputs``) tensor so that skorch can concatenate batches;
     the estimator splits it per task. ``shared_parameters`` names the parameters every task's
-    loss reaches (empty when nothing is shared).
+    loss reaches (empty when nothing is shared). Every subclass records its constructor
+    arguments in ``init_kwargs_``, so that a fitted module is saved and exported as data.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording_init(cls, cls.__dict__["__init__"])
 
     def __init__(self, n_outputs: Sequence[int]):
         super().__init__()

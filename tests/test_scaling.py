@@ -1,0 +1,66 @@
+"""Numeric scaling: float64 centring keeps large-offset columns, overflow is refused by name, and
+the batch-by-batch standardization in fit / predict equals FeatureEncoder.transform."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from sklearn_mtl import MultiTaskRecommender
+from sklearn_mtl.features import FeatureEncoder
+from sklearn_mtl.training import MultiTaskDataset
+
+
+def test_large_offset_float64_column_keeps_its_information():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=2000)
+    X = pd.DataFrame({"stamp": 1e12 + noise, "other": rng.normal(size=2000)})
+    enc = FeatureEncoder().fit(X)
+    scaled, _ = enc.transform(X)
+    # Centred in float64: the standardized column is the noise (to float64's 1e-4 resolution at
+    # 1e12), not a constant.
+    stamp = X["stamp"].to_numpy()
+    np.testing.assert_allclose(scaled[:, 0], (stamp - stamp.mean()) / stamp.std(), atol=1e-5)
+    assert np.corrcoef(scaled[:, 0], noise)[0, 1] > 0.999999
+    y = (noise > 0).astype(int)
+    model = MultiTaskRecommender("hard", max_epochs=5, random_state=0).fit(X, y)
+    assert roc_auc_score(y, model.predict_proba(X)[:, 1]) > 0.95
+
+
+def test_dataset_batches_equal_transform(census_1500):
+    X, _ = census_1500
+    enc = FeatureEncoder().fit(X)
+    expected, codes = enc.transform(X)
+    values, codes_ = enc.encode(X)
+    data = MultiTaskDataset(values, codes_, offset=enc.input_offset_, scale=enc.input_scale_)
+    batch, _ = data.take(slice(0, len(X)))
+    np.testing.assert_allclose(batch["x_num"].numpy(), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(batch["x_cat"].numpy(), codes)
+    np.testing.assert_allclose(data.take(np.arange(10, 20))[0]["x_num"].numpy(), expected[10:20],
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_value_overflowing_float32_once_scaled_is_refused_by_name():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    model = MultiTaskRecommender("hard", max_epochs=1, random_state=0).fit(X, X["a"] > 0)
+    new = X.iloc[:3].copy()
+    new.loc[new.index[1], "b"] = 1e40
+    with pytest.raises(ValueError, match=r"Numeric column\(s\) \['b'\] of X have values that are "
+                                         "too large for float32 once standardized"):
+        model.predict(new)
+
+
+def test_nan_first_seen_at_predict_is_imputed_and_infinity_refused():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    model = MultiTaskRecommender("hard", max_epochs=1, random_state=0).fit(X, X["a"] > 0)
+    new = X.iloc[:3].copy()
+    new.loc[new.index[0], "b"] = np.nan
+    filled = new.fillna({"b": model._features.mean_[1]})
+    np.testing.assert_allclose(model.predict_proba(new), model.predict_proba(filled), atol=1e-6)
+    new.loc[new.index[0], "b"] = np.inf
+    with pytest.raises(ValueError, match=r"Input X contains infinity in column\(s\) \['b'\]"):
+        model.predict(new)
