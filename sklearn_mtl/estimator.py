@@ -647,7 +647,7 @@ class MultiTaskRecommender(BaseEstimator):
         with torch.inference_mode():
             return as_numpy(torch.cat([
                 module(**batch)
-                for batch, _ in TensorBatchLoader(data, batch_size=int(self.batch_size))
+                for batch, _ in TensorBatchLoader(data, batch_size=self.batch_size_)
             ]))
 
     def _task_outputs(self, X) -> list[np.ndarray]:

@@ -154,6 +154,9 @@ class _Writer:
             "criterion": {
                 "kinds": list(criterion.kinds),
                 "n_outputs": [s.stop - s.start for s in criterion.slices],
+                "method": criterion.method,
+                "gradnorm_alpha": float(criterion.gradnorm_alpha),
+                "dwa_temperature": float(criterion.dwa_temperature),
                 "state": {k: self.tensor(v) for k, v in criterion.state_dict().items()},
             },
             "history": self.encode(net.history, f"{where}.history"),
@@ -242,9 +245,14 @@ class _Reader:
         params = data["params"]
         module = self.module(data["module"])
         crit = data["criterion"]
-        uncertainty = any(k == "log_vars" for k in crit["state"])
-        weights = "uncertainty" if uncertainty else self.tensor(crit["state"]["weights"]).numpy()
-        criterion = MultiTaskLoss(crit["kinds"], crit["n_outputs"], weights)
+        method = crit.get("method", "static")
+        if method not in ("static", "uncertainty", "gradnorm", "dwa"):
+            self.fail(f"unknown task weighting {method!r}")
+        # Learned weights (uncertainty, GradNorm) and DWA's epoch sums come back with the state.
+        weights = self.tensor(crit["state"]["weights"]).numpy() if method == "static" else method
+        criterion = MultiTaskLoss(crit["kinds"], crit["n_outputs"], weights,
+                                  gradnorm_alpha=crit.get("gradnorm_alpha", 1.5),
+                                  dwa_temperature=crit.get("dwa_temperature", 2.0))
         criterion.load_state_dict({k: self.tensor(v) for k, v in crit["state"].items()})
         # A model trained on CUDA predicts on the CPU when this machine has no GPU.
         device = params["device"]

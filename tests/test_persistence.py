@@ -59,6 +59,38 @@ def test_round_trip_every_architecture_on_census(census_1500, tmp_path, architec
     assert type(loaded.net_.module_) is type(model.net_.module_)
 
 
+@pytest.mark.parametrize("settings", [
+    dict(architecture="hard", task_weights="gradnorm", gradient_method="pcgrad"),
+    dict(architecture="mmoe", task_weights="dwa", gradient_method="cagrad"),
+    dict(architecture="ple", track_task_affinity=True),
+])
+def test_round_trip_with_balancing_and_affinity(census_1500, tmp_path, settings):
+    X, Y = census_1500
+    model = MultiTaskRecommender(**settings, **FAST).fit(X, Y)
+    model.save(tmp_path / "m.skmtl")
+    loaded = load(tmp_path / "m.skmtl")
+    assert loaded.get_params() == model.get_params()
+    assert_same_predictions(model, loaded, X)
+    np.testing.assert_array_equal(loaded.task_weights_, model.task_weights_)
+    assert loaded.net_.criterion_.method == model.net_.criterion_.method
+    if settings.get("track_task_affinity"):
+        np.testing.assert_array_equal(loaded.task_affinity_, model.task_affinity_)
+
+
+@pytest.mark.parametrize("architecture", ["esmm", "mmoe"])
+def test_round_trip_cascade_with_conditional_probabilities(tmp_path, architecture):
+    from sklearn_mtl.datasets import make_ctr_cvr_data
+
+    X, Y = make_ctr_cvr_data(n_samples=3000, random_state=0)
+    model = MultiTaskRecommender(architecture, cascade={"purchase": "click"}, **FAST).fit(X, Y)
+    model.save(tmp_path / "c.skmtl")
+    loaded = load(tmp_path / "c.skmtl")
+    assert loaded.cascade_ == model.cascade_
+    assert_same_predictions(model, loaded, X)
+    for a, b in zip(model.predict_conditional_proba(X), loaded.predict_conditional_proba(X)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_round_trip_movielens_with_unknown_users_and_uncertainty_weights(movielens, tmp_path):
     X, Y = movielens
     X_train, Y_train = X.iloc[:3000], Y.iloc[:3000]
