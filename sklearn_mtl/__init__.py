@@ -4,6 +4,14 @@ Multi-task neural recommenders (hard sharing, soft sharing, MMoE) and per-task L
 baselines behind one scikit-learn ``fit / predict`` contract.
 """
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names below, for type checkers and documentation tools
+    from .baselines import PerTaskLGBM
+    from .estimator import MultiTaskRecommender
+    from .persistence import load
+    from .transfer import TransferReport, compare_transfer
+
 __version__ = "0.1.0"
 
 # Loaded on first use (PEP 562), so that ``sklearn-mtl --help`` does not wait for torch and
