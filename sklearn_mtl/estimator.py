@@ -16,19 +16,14 @@ from skorch.callbacks import Callback, EarlyStopping
 from skorch.helper import predefined_split
 
 from ._cascade import apply_cascade_labels, cascade_links, resolve_cascade
+from ._input_checks import check_columns_match, check_feature_dtypes, explain_non_numeric
 from ._validation import check_number as _check_number
 from ._validation import check_seed as _check_seed
 from ._validation import check_units as _check_units
 from ._validation import resolve_device as _resolve_device
 from .affinity import TaskAffinity, task_affinity_matrix
 from .diagnostics import GradientConflict
-from .features import (
-    FeatureEncoder,
-    check_columns_match,
-    check_feature_dtypes,
-    describe_columns,
-    explain_non_numeric,
-)
+from .features import FeatureEncoder, describe_columns
 from .gradients import GRADIENT_METHODS
 from .losses import ADAPTIVE_WEIGHTS, MultiTaskLoss, TaskWeightHistory
 from .metrics import mean_score
