@@ -499,7 +499,8 @@ class MultiTaskRecommender(BaseEstimator):
 
     def _run_module(self, X, method: str):
         """Call ``module_.<method>(x_num, x_cat)`` batch by batch in eval mode."""
-        return run_module(self.net_.module_, self._dataset(X), self.batch_size_, method)
+        data = self._dataset(X)  # checks that the model is fitted, before net_ is read
+        return run_module(self.net_.module_, data, self.batch_size_, method)
 
     def gate_weights(self, X):
         """Gate weights of the mixture-of-experts architectures (mmoe, omoe, cgc, ple).
