@@ -28,15 +28,15 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._lgbm_params import check_lgbm_params
-from ._validation import check_number, check_seed
-from .features import (
+from ._input_checks import (
     check_category_kind,
     check_columns_match,
     check_feature_dtypes,
     explain_non_numeric,
     value_kind,
 )
+from ._lgbm_params import check_lgbm_params
+from ._validation import check_number, check_seed
 from .metrics import mean_score
 from .tasks import TargetEncoder, check_task_sample_weight
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import warnings
 
 import numpy as np
@@ -12,54 +11,27 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags, check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
-from skorch.callbacks import Callback, EarlyStopping
-from skorch.helper import predefined_split
 
+from ._assembly import make_callbacks, make_net, split_validation
 from ._cascade import apply_cascade_labels, cascade_links, resolve_cascade
-from ._validation import check_number as _check_number
-from ._validation import check_seed as _check_seed
-from ._validation import check_units as _check_units
+from ._input_checks import check_columns_match, check_feature_dtypes, explain_non_numeric
+from ._outputs import (
+    binary_proba,
+    concat_gate_weights,
+    forward,
+    proba_or_values,
+    run_module,
+    split_tasks,
+)
+from ._params import check_params, check_sample_weight, check_task_weights
+from ._params import resolve_batch_size as _resolve_batch_size  # tests import it from here
 from ._validation import resolve_device as _resolve_device
-from .affinity import TaskAffinity, task_affinity_matrix
-from .diagnostics import GradientConflict
-from .features import (
-    FeatureEncoder,
-    check_columns_match,
-    check_feature_dtypes,
-    describe_columns,
-    explain_non_numeric,
-)
-from .gradients import GRADIENT_METHODS
-from .losses import ADAPTIVE_WEIGHTS, MultiTaskLoss, TaskWeightHistory
+from .affinity import task_affinity_matrix
+from .features import FeatureEncoder, describe_columns
 from .metrics import mean_score
-from .nets import ARCHITECTURES, EXPERT_ARCHITECTURES, build_module
+from .nets import EXPERT_ARCHITECTURES
 from .tasks import TargetEncoder, check_task_sample_weight
-from .training import (
-    IdDropoutLoader,
-    MultiTaskDataset,
-    MultiTaskNeuralNet,
-    NonFiniteLossCheck,
-    TaskScoring,
-    TensorBatchLoader,
-    as_numpy,
-)
-
-
-def _preview(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _check_callbacks(callbacks) -> None:
-    """Every entry a skorch Callback or a (name, Callback) pair; else name the bad entry."""
-    for i, cb in enumerate(callbacks or []):
-        if isinstance(cb, tuple) and len(cb) == 2 and isinstance(cb[0], str):
-            cb = cb[1]
-        if not (isinstance(cb, Callback) or isinstance(cb, type) and issubclass(cb, Callback)):
-            raise ValueError(
-                f"callbacks[{i}]={_preview(cb)} is not valid: use skorch Callback instances or "
-                "(name, Callback) pairs."
-            )
+from .training import MultiTaskDataset, as_numpy
 
 
 class MultiTaskRecommender(BaseEstimator):
@@ -324,85 +296,6 @@ class MultiTaskRecommender(BaseEstimator):
         return tags
 
     # ------------------------------------------------------------------ validation
-    def _check_params(self):
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(
-                f"architecture={self.architecture!r} is not valid: use one of {ARCHITECTURES}."
-            )
-        hidden = _check_units("hidden_units", self.hidden_units,
-                              allow_empty=self.architecture not in EXPERT_ARCHITECTURES)
-        tower = _check_units("tower_units", self.tower_units)
-        _check_number("n_experts", self.n_experts, low=1, integer=True)
-        _check_number("n_levels", self.n_levels, low=1, integer=True)
-        _check_number("n_shared_experts", self.n_shared_experts, low=0, integer=True)
-        _check_number("n_task_experts", self.n_task_experts, low=0, integer=True)
-        if self.n_shared_experts + self.n_task_experts < 1:
-            raise ValueError(
-                f"n_shared_experts={self.n_shared_experts!r} and n_task_experts="
-                f"{self.n_task_experts!r} are not valid together: each task gate needs at "
-                "least one expert."
-            )
-        _check_number("sharing_strength", self.sharing_strength, low=0)
-        _check_number("dropout", self.dropout, low=0, high=1, high_open=True)
-        _check_number("lr", self.lr, low=0, low_open=True)
-        _check_number("weight_decay", self.weight_decay, low=0)
-        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            _check_number("batch_size", self.batch_size, low=1, integer=True)
-        _check_number("id_dropout", self.id_dropout, low=0, high=1, high_open=True)
-        _check_number("max_epochs", self.max_epochs, low=1, integer=True)
-        _check_number("patience", self.patience, low=1, integer=True)
-        _check_number("verbose", self.verbose, low=0, integer=True)
-        if not isinstance(self.early_stopping, (bool, np.bool_)):
-            raise ValueError(f"early_stopping={self.early_stopping!r} is not valid: use True or False.")
-        if self.validation_fraction is not None:
-            _check_number("validation_fraction", self.validation_fraction, low=0, high=1,
-                          low_open=True, high_open=True)
-        if not isinstance(self.track_gradient_conflict, (bool, np.bool_)):
-            raise ValueError(
-                f"track_gradient_conflict={self.track_gradient_conflict!r} is not valid: use True or False."
-            )
-        if not isinstance(self.track_task_affinity, (bool, np.bool_)):
-            raise ValueError(
-                f"track_task_affinity={self.track_task_affinity!r} is not valid: use True or False."
-            )
-        if self.gradient_method is not None and self.gradient_method not in GRADIENT_METHODS:
-            raise ValueError(f"gradient_method={self.gradient_method!r} is not valid: "
-                             f"use None or one of {GRADIENT_METHODS}.")
-        _check_number("gradnorm_alpha", self.gradnorm_alpha, low=0)
-        _check_number("dwa_temperature", self.dwa_temperature, low=0, low_open=True)
-        _check_number("cagrad_c", self.cagrad_c, low=0)
-        if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
-            raise ValueError(f"callbacks={self.callbacks!r} is not valid: use a list or None.")
-        _check_callbacks(self.callbacks)
-        _check_seed(self.random_state)
-        return hidden, tower
-
-    def _check_task_weights(self, n_tasks):
-        tw = self.task_weights
-        if tw is None or (isinstance(tw, str) and tw in ADAPTIVE_WEIGHTS):
-            return tw
-        if isinstance(tw, str):
-            raise ValueError(
-                f"task_weights={tw!r} is not valid: use None, one of {ADAPTIVE_WEIGHTS} "
-                "or a list of floats."
-            )
-        try:
-            weights = np.asarray(tw, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"task_weights={tw!r} is not valid: use None, one of {ADAPTIVE_WEIGHTS} "
-                "or a list of floats."
-            ) from None
-        if weights.shape != (n_tasks,):
-            raise ValueError(
-                f"task_weights={tw!r} has {weights.size} entries but Y has {n_tasks} tasks."
-            )
-        if not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() == 0:
-            raise ValueError(
-                f"task_weights={tw!r} is not valid: weights must be finite, >= 0 and not all 0."
-            )
-        return weights
-
     def _validate_X(self, X, reset):
         check_feature_dtypes(X)
         if isinstance(X, pd.DataFrame):
@@ -444,27 +337,6 @@ class MultiTaskRecommender(BaseEstimator):
             X = X.toarray()
         return X
 
-    def _check_sample_weight(self, sample_weight, n):
-        if sample_weight is None:
-            return None
-        try:
-            sw = np.asarray(sample_weight, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"sample_weight is not valid: it must hold numbers, got {_preview(sample_weight)}."
-            ) from None
-        if sw.ndim == 0:
-            sw = np.full(n, float(sw))
-        if sw.shape != (n,):
-            raise ValueError(
-                f"sample_weight.shape == {sw.shape}, expected ({n},): one weight per row of X."
-            )
-        if not np.all(np.isfinite(sw)) or np.any(sw < 0):
-            raise ValueError("sample_weight must be finite and >= 0.")
-        if sw.sum() == 0:
-            raise ValueError("sample_weight is all zero: no row would carry any loss.")
-        return sw
-
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None) -> MultiTaskRecommender:
         """Fit the network.
@@ -483,7 +355,8 @@ class MultiTaskRecommender(BaseEstimator):
         -------
         self
         """
-        hidden, tower = self._check_params()
+        params = check_params(self.get_params(deep=False))
+        hidden, tower = params["hidden_units"], params["tower_units"]
         device = _resolve_device(self.device)
         X = self._validate_X(X, reset=True)
         if y is None:
@@ -493,8 +366,8 @@ class MultiTaskRecommender(BaseEstimator):
         targets = TargetEncoder(self.tasks).fit(y)
         check_consistent_length(X, y)
         n = X.shape[0]
-        task_weights = self._check_task_weights(len(targets.names_))
-        sw = self._check_sample_weight(sample_weight, n)
+        task_weights = check_task_weights(self.task_weights, len(targets.names_))
+        sw = check_sample_weight(sample_weight, n)
 
         features = FeatureEncoder(self.categorical_features, self.min_frequency,
                                   self.embedding_dim).fit(X)
@@ -522,84 +395,17 @@ class MultiTaskRecommender(BaseEstimator):
                                 offset=features.input_offset_, scale=features.input_scale_)
         train_split = None
         if use_valid:
-            n_valid = int(np.ceil(self.validation_fraction * n))
-            if n - n_valid < 1:
-                raise ValueError(
-                    f"validation_fraction={self.validation_fraction} leaves no training rows "
-                    f"out of {n}; lower it or set validation_fraction=None."
-                )
-            order = rng.permutation(n)
-            train_split = predefined_split(data.subset(order[:n_valid]))
-            data = data.subset(np.sort(order[n_valid:]))
+            data, train_split = split_validation(data, self.validation_fraction, rng)
         batch_size = _resolve_batch_size(self.batch_size, len(data))
-
-        # The net's own scoring runs first, so that user callbacks (optuna-integration's
-        # SkorchPruningCallback, a checkpoint) find valid_score_* in the epoch's history row.
-        callbacks = [("non_finite_loss", NonFiniteLossCheck())]
-        if use_valid:
-            callbacks.append(
-                ("task_scoring", TaskScoring(targets.kinds_, targets.names_, targets.n_outputs_))
-            )
-        if self.track_gradient_conflict:
-            callbacks.append(("gradient_conflict", GradientConflict(targets.names_)))
-        callbacks.append(("task_weights", TaskWeightHistory(targets.names_)))
-        if self.track_task_affinity:
-            callbacks.append(("task_affinity", TaskAffinity(targets.names_)))
-        # Shallow copies: skorch initializes callbacks in place, and the user's instances stay
-        # untouched; a deep copy would also copy what a callback refers to (an Optuna trial).
-        callbacks += [copy.copy(cb) for cb in (self.callbacks or [])]
-        if self.early_stopping:
-            monitor = "valid_loss" if use_valid else "train_loss"
-            callbacks.append(
-                ("early_stopping",
-                 EarlyStopping(monitor=monitor, patience=self.patience, load_best=True))
-            )
+        callbacks = make_callbacks(self, targets, use_valid)
 
         with torch.random.fork_rng(devices=[] if device == "cpu" else None, enabled=seeded):
             if seeded:
                 torch.manual_seed(torch_seed)
-            module = build_module(
-                self.architecture,
-                n_numeric=features.n_numeric_inputs_,
-                cardinalities=features.cardinalities_,
-                embedding_dims=features.embedding_dims_,
-                n_outputs=targets.n_outputs_,
-                hidden_units=hidden,
-                tower_units=tower,
-                dropout=float(self.dropout),
-                n_experts=int(self.n_experts),
-                n_levels=int(self.n_levels),
-                n_shared_experts=int(self.n_shared_experts),
-                n_task_experts=int(self.n_task_experts),
-                cascade=links,
-            )
-            criterion = MultiTaskLoss(targets.kinds_, targets.n_outputs_, task_weights,
-                                      gradnorm_alpha=float(self.gradnorm_alpha),
-                                      dwa_temperature=float(self.dwa_temperature))
-            net = MultiTaskNeuralNet(
-                module,
-                criterion=criterion,
-                optimizer=torch.optim.Adam,
-                lr=self.lr,
-                optimizer__weight_decay=self.weight_decay,
-                batch_size=batch_size,
-                max_epochs=int(self.max_epochs),
-                train_split=train_split,
-                iterator_train=IdDropoutLoader,
-                iterator_train__shuffle=True,
-                iterator_train__id_dropout=float(self.id_dropout),
-                iterator_train__seed=loader_seed if seeded else None,
-                iterator_valid=TensorBatchLoader,
-                callbacks=callbacks,
-                device=device,
-                verbose=int(self.verbose),
-                sharing_strength=float(self.sharing_strength)
-                if self.architecture == "soft" else 0.0,
-                gradient_method=self.gradient_method,
-                cagrad_c=float(self.cagrad_c),
-                # Derived, not drawn: an extra draw would shift every other seeded stream.
-                surgery_seed=(torch_seed + 1) % 2**31 if seeded else None,
-            )
+            net = make_net(self, features, targets, hidden_units=hidden, tower_units=tower,
+                           links=links, task_weights=task_weights, batch_size=batch_size,
+                           train_split=train_split, callbacks=callbacks, device=device,
+                           seeds=(torch_seed, loader_seed) if seeded else None)
             net.fit(data, None)
 
         self._targets = targets
@@ -640,15 +446,7 @@ class MultiTaskRecommender(BaseEstimator):
                                 scale=self._features.input_scale_)
 
     def _forward(self, data) -> np.ndarray:
-        module = self.net_.module_
-        module.eval()
-        # The module is called directly, batch by batch: skorch's forward adds per-batch
-        # bookkeeping (and no_grad is slower than inference_mode) for nothing at predict time.
-        with torch.inference_mode():
-            return as_numpy(torch.cat([
-                module(**batch)
-                for batch, _ in TensorBatchLoader(data, batch_size=self.batch_size_)
-            ]))
+        return forward(self.net_.module_, data, self.batch_size_)
 
     def _task_outputs(self, X) -> list[np.ndarray]:
         check_is_fitted(self)
@@ -660,23 +458,12 @@ class MultiTaskRecommender(BaseEstimator):
         if not np.isfinite(out).all():
             # Name an input column that overflowed float32 once scaled, if there is one.
             self._features.check_representable(self._validate_X(X, reset=False))
-        bounds = np.cumsum([0, *self._targets.n_outputs_])
-        return [out[:, a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        return split_tasks(out, self._targets.n_outputs_)
 
     def _proba_or_values(self, X):
         check_is_fitted(self)
-        result = []
-        for t, (kind, out) in enumerate(zip(self.tasks_, self._task_outputs(X))):
-            if kind == "binary":
-                p = 1.0 / (1.0 + np.exp(-out[:, 0].astype(np.float64)))
-                result.append(np.column_stack([1.0 - p, p]))
-            elif kind == "multiclass":
-                z = out.astype(np.float64)
-                z = np.exp(z - z.max(axis=1, keepdims=True))
-                result.append(z / z.sum(axis=1, keepdims=True))
-            else:
-                result.append(self._targets.inverse_regression(t, out[:, 0].astype(np.float64)))
-        return result
+        return proba_or_values(self.tasks_, self._task_outputs(X),
+                               self._targets.inverse_regression)
 
     def predict(self, X) -> np.ndarray:
         """Predict every task: class labels for classification, values for regression.
@@ -712,14 +499,8 @@ class MultiTaskRecommender(BaseEstimator):
 
     def _run_module(self, X, method: str):
         """Call ``module_.<method>(x_num, x_cat)`` batch by batch in eval mode."""
-        data = self._dataset(X)
-        module = self.net_.module_
-        module.eval()
-        with torch.no_grad():
-            return [
-                getattr(module, method)(**batch)
-                for batch, _ in TensorBatchLoader(data, batch_size=self.batch_size_)
-            ]
+        data = self._dataset(X)  # checks that the model is fitted, before net_ is read
+        return run_module(self.net_.module_, data, self.batch_size_, method)
 
     def gate_weights(self, X):
         """Gate weights of the mixture-of-experts architectures (mmoe, omoe, cgc, ple).
@@ -744,19 +525,7 @@ class MultiTaskRecommender(BaseEstimator):
                 f"gate_weights needs architecture in {EXPERT_ARCHITECTURES}; this model is "
                 f"{self.architecture!r}."
             )
-        parts = self._run_module(X, "gate_weights")
-        if self.architecture in ("mmoe", "omoe"):
-            return np.concatenate([as_numpy(p) for p in parts])
-        levels = []
-        for j in range(len(parts[0])):
-            level = {}
-            for key in ("tasks", "shared"):
-                if parts[0][j][key] is None:
-                    level[key] = None
-                else:
-                    level[key] = np.concatenate([as_numpy(p[j][key]) for p in parts])
-            levels.append(level)
-        return levels
+        return concat_gate_weights(self._run_module(X, "gate_weights"), self.architecture)
 
     def predict_conditional_proba(self, X):
         """Like :meth:`predict_proba`, but cascaded children give ``P(child | parent, x)``.
@@ -778,8 +547,7 @@ class MultiTaskRecommender(BaseEstimator):
         bounds = np.cumsum([0, *self._targets.n_outputs_])
         for child in self.cascade_:
             t = self.task_names_.index(child)
-            p = 1.0 / (1.0 + np.exp(-out[:, bounds[t]].astype(np.float64)))
-            result[t] = np.column_stack([1.0 - p, p])
+            result[t] = binary_proba(out[:, bounds[t]])
         return result
 
     def _reference_params(self) -> dict:
@@ -814,15 +582,3 @@ class MultiTaskRecommender(BaseEstimator):
         from .persistence import save
 
         save(self, path)
-
-def _resolve_batch_size(batch_size, n_train: int) -> int:
-    """``batch_size="auto"``: the largest power of two <= n_train / 100, within [32, 1024].
-
-    1024 rows a batch gives 8,400 census rows 8 optimizer steps an epoch, too few to learn
-    in a few epochs (income AUC 0.43-0.60 after 4); ~100 steps an epoch trains them, and data
-    of 102,400 rows or more keeps 1024 (measured in docs/recommender-data.md).
-    """
-    if not (isinstance(batch_size, str) and batch_size == "auto"):
-        return int(batch_size)
-    target = max(n_train, 1) / 100
-    return int(min(1024, max(32, 2 ** int(np.floor(np.log2(max(target, 1)))))))

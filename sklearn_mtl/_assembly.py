@@ -1,0 +1,116 @@
+"""Fit-time assembly of MultiTaskRecommender's skorch net: validation split, callbacks, net.
+
+``MultiTaskRecommender.fit`` checks and encodes the data, then calls these in order; the
+estimator's parameters are read from it as they were given (already checked by ``_params``).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from skorch.callbacks import EarlyStopping
+from skorch.helper import predefined_split
+
+from .affinity import TaskAffinity
+from .diagnostics import GradientConflict
+from .losses import MultiTaskLoss, TaskWeightHistory
+from .nets import build_module
+from .training import (
+    IdDropoutLoader,
+    MultiTaskNeuralNet,
+    NonFiniteLossCheck,
+    TaskScoring,
+    TensorBatchLoader,
+)
+
+
+def split_validation(data, validation_fraction: float, rng: np.random.RandomState):
+    """Hold out ``ceil(validation_fraction * n)`` random rows: (training data, skorch train_split)."""
+    n = len(data)
+    n_valid = int(np.ceil(validation_fraction * n))
+    if n - n_valid < 1:
+        raise ValueError(
+            f"validation_fraction={validation_fraction} leaves no training rows "
+            f"out of {n}; lower it or set validation_fraction=None."
+        )
+    order = rng.permutation(n)
+    train_split = predefined_split(data.subset(order[:n_valid]))
+    return data.subset(np.sort(order[n_valid:])), train_split
+
+
+def make_callbacks(est, targets, use_valid: bool) -> list:
+    """The net's callbacks, the package's own first, then copies of ``est.callbacks``."""
+    # The net's own scoring runs first, so that user callbacks (optuna-integration's
+    # SkorchPruningCallback, a checkpoint) find valid_score_* in the epoch's history row.
+    callbacks = [("non_finite_loss", NonFiniteLossCheck())]
+    if use_valid:
+        callbacks.append(
+            ("task_scoring", TaskScoring(targets.kinds_, targets.names_, targets.n_outputs_))
+        )
+    if est.track_gradient_conflict:
+        callbacks.append(("gradient_conflict", GradientConflict(targets.names_)))
+    callbacks.append(("task_weights", TaskWeightHistory(targets.names_)))
+    if est.track_task_affinity:
+        callbacks.append(("task_affinity", TaskAffinity(targets.names_)))
+    # Shallow copies: skorch initializes callbacks in place, and the user's instances stay
+    # untouched; a deep copy would also copy what a callback refers to (an Optuna trial).
+    callbacks += [copy.copy(cb) for cb in (est.callbacks or [])]
+    if est.early_stopping:
+        monitor = "valid_loss" if use_valid else "train_loss"
+        callbacks.append(
+            ("early_stopping",
+             EarlyStopping(monitor=monitor, patience=est.patience, load_best=True))
+        )
+    return callbacks
+
+
+def make_net(est, features, targets, *, hidden_units, tower_units, links, task_weights,
+             batch_size, train_split, callbacks, device, seeds) -> MultiTaskNeuralNet:
+    """The torch module, its loss and the skorch net, not yet fitted.
+
+    Builds the module, so its weights are drawn from the global torch RNG: the caller seeds
+    it. ``seeds`` is ``(torch_seed, loader_seed)``, or None when ``random_state`` is None.
+    """
+    module = build_module(
+        est.architecture,
+        n_numeric=features.n_numeric_inputs_,
+        cardinalities=features.cardinalities_,
+        embedding_dims=features.embedding_dims_,
+        n_outputs=targets.n_outputs_,
+        hidden_units=hidden_units,
+        tower_units=tower_units,
+        dropout=float(est.dropout),
+        n_experts=int(est.n_experts),
+        n_levels=int(est.n_levels),
+        n_shared_experts=int(est.n_shared_experts),
+        n_task_experts=int(est.n_task_experts),
+        cascade=links,
+    )
+    criterion = MultiTaskLoss(targets.kinds_, targets.n_outputs_, task_weights,
+                              gradnorm_alpha=float(est.gradnorm_alpha),
+                              dwa_temperature=float(est.dwa_temperature))
+    return MultiTaskNeuralNet(
+        module,
+        criterion=criterion,
+        optimizer=torch.optim.Adam,
+        lr=est.lr,
+        optimizer__weight_decay=est.weight_decay,
+        batch_size=batch_size,
+        max_epochs=int(est.max_epochs),
+        train_split=train_split,
+        iterator_train=IdDropoutLoader,
+        iterator_train__shuffle=True,
+        iterator_train__id_dropout=float(est.id_dropout),
+        iterator_train__seed=None if seeds is None else seeds[1],
+        iterator_valid=TensorBatchLoader,
+        callbacks=callbacks,
+        device=device,
+        verbose=int(est.verbose),
+        sharing_strength=float(est.sharing_strength) if est.architecture == "soft" else 0.0,
+        gradient_method=est.gradient_method,
+        cagrad_c=float(est.cagrad_c),
+        # Derived, not drawn: an extra draw would shift every other seeded stream.
+        surgery_seed=None if seeds is None else (seeds[0] + 1) % 2**31,
+    )

@@ -1,0 +1,73 @@
+"""The torch module's raw outputs at predict time: batched passes, per-task slices, probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .training import TensorBatchLoader, as_numpy
+
+
+def forward(module, data, batch_size: int) -> np.ndarray:
+    """The module's concatenated outputs over ``data``, batch by batch in eval mode."""
+    module.eval()
+    # The module is called directly, batch by batch: skorch's forward adds per-batch
+    # bookkeeping (and no_grad is slower than inference_mode) for nothing at predict time.
+    with torch.inference_mode():
+        return as_numpy(torch.cat([
+            module(**batch)
+            for batch, _ in TensorBatchLoader(data, batch_size=batch_size)
+        ]))
+
+
+def run_module(module, data, batch_size: int, method: str) -> list:
+    """Call ``module.<method>(x_num, x_cat)`` batch by batch in eval mode; one result a batch."""
+    module.eval()
+    with torch.no_grad():
+        return [
+            getattr(module, method)(**batch)
+            for batch, _ in TensorBatchLoader(data, batch_size=batch_size)
+        ]
+
+
+def split_tasks(out: np.ndarray, n_outputs) -> list[np.ndarray]:
+    """Columns of ``out`` per task, task t having ``n_outputs[t]`` of them."""
+    bounds = np.cumsum([0, *n_outputs])
+    return [out[:, a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def binary_proba(logit: np.ndarray) -> np.ndarray:
+    """(n, 2) probabilities ``[1 - p, p]`` from a binary task's logits."""
+    p = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))
+    return np.column_stack([1.0 - p, p])
+
+
+def proba_or_values(kinds, task_outputs, inverse_regression) -> list[np.ndarray]:
+    """Per task: class probabilities (binary, multiclass) or values in the target's units."""
+    result = []
+    for t, (kind, out) in enumerate(zip(kinds, task_outputs)):
+        if kind == "binary":
+            result.append(binary_proba(out[:, 0]))
+        elif kind == "multiclass":
+            z = out.astype(np.float64)
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            result.append(z / z.sum(axis=1, keepdims=True))
+        else:
+            result.append(inverse_regression(t, out[:, 0].astype(np.float64)))
+    return result
+
+
+def concat_gate_weights(parts: list, architecture: str):
+    """Join the per-batch ``gate_weights`` of the module (see MultiTaskRecommender.gate_weights)."""
+    if architecture in ("mmoe", "omoe"):
+        return np.concatenate([as_numpy(p) for p in parts])
+    levels = []
+    for j in range(len(parts[0])):
+        level = {}
+        for key in ("tasks", "shared"):
+            if parts[0][j][key] is None:
+                level[key] = None
+            else:
+                level[key] = np.concatenate([as_numpy(p[j][key]) for p in parts])
+        levels.append(level)
+    return levels
