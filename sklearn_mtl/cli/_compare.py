@@ -1,0 +1,179 @@
+"""``sklearn-mtl compare``: the models, the single-task reference and the negative-transfer report."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ._data import _categorical, _check_out_folder, _load, describe_schema
+
+
+def _read_params(entries, models: list[str]) -> dict[str, dict]:
+    """{model: parameters} from ``--params [MODEL=]FILE`` (best_params.json of ``tune``)."""
+    out = {}
+    for entry in entries or []:
+        name, sep, path = entry.partition("=")
+        if not sep:
+            name, path = None, entry
+        try:
+            with open(path) as f:
+                content = json.load(f)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--params {path}: not a JSON file ({exc})") from None
+        params = content.get("params", content) if isinstance(content, dict) else None
+        name = name or (content.get("model") if isinstance(content, dict) else None)
+        if not isinstance(params, dict):
+            raise ValueError(f"--params {path}: expected a JSON object of parameters")
+        if name is None:
+            raise ValueError(f"--params {path} does not say its model (written by an older "
+                             "'sklearn-mtl tune'): write --params MODEL=FILE")
+        if name not in (*models, "single"):
+            raise ValueError(f"--params {entry}: model {name!r} is not compared "
+                             f"(--models {','.join(models)})")
+        # JSON has no tuples: layer widths come back as lists.
+        out[name] = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    return out
+
+
+def _models(names, tasks, max_epochs, seed, categorical="auto", params=None, progress=None,
+            balancing=None, **net):
+    from ..baselines import PerTaskLGBM
+    from ..estimator import MultiTaskRecommender
+
+    params = params or {}
+    models = {}
+    for name in names:
+        if name == "lgbm":
+            models["lgbm"] = PerTaskLGBM(tasks=tasks, random_state=seed).set_params(
+                **params.get(name, {}))
+        else:
+            callbacks = None if progress is None else [progress(name)]
+            models[name] = MultiTaskRecommender(
+                name, tasks=tasks, categorical_features=categorical, callbacks=callbacks,
+                **{"max_epochs": max_epochs, "lr": 3e-3, "random_state": seed, **net,
+                   **((balancing or {}) if name != "single" else {})}
+            ).set_params(**params.get(name, {}))
+    return models
+
+
+def _reference(tasks, max_epochs, seed, categorical="auto", params=None, progress=None, **net):
+    from ..estimator import MultiTaskRecommender
+
+    return MultiTaskRecommender(
+        "single", tasks=tasks, categorical_features=categorical,
+        callbacks=None if progress is None else [progress("reference")],
+        **{"max_epochs": max_epochs, "lr": 3e-3, "random_state": seed, **net},
+    ).set_params(**(params or {}).get("single", {}))
+
+
+def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
+    from ..transfer import compare_transfer
+
+    max_epochs = args.max_epochs or (30 if args.data in (None, "synthetic") else 20)
+    names = [m for m in args.models if m != "single"] or ["single"]
+    params = _read_params(args.params, names)
+    categorical = _categorical(args)
+    if args.group_by is not None and not (hasattr(X, "columns") and args.group_by in X.columns):
+        raise ValueError(f"--group-by {args.group_by!r} is not a column of X")
+    # One process draws the bars; worker processes (--n-jobs > 1) get joblib's lines instead.
+    in_process = args.n_jobs in (None, 1) and not args.quiet
+    bars = None
+    if in_process:
+        from .._progress import Bars, FitProgress
+
+        n_nets = sum(m != "lgbm" for m in names) + 1
+        bars = Bars(n_nets * args.cv * args.repeats, desc="net fits")
+        bars.fits.clear()
+
+        def progress(label):
+            return FitProgress(bars, label)
+    else:
+        progress = None
+    balancing = {
+        "task_weights": None if args.task_weights == "none" else args.task_weights,
+        "gradient_method": None if args.gradient_method == "none" else args.gradient_method,
+        "track_task_affinity": args.task_affinity,
+    }
+    models = _models(names, tasks, max_epochs, args.seed, categorical, params, progress,
+                     balancing, **net)
+    print(f"\n== {title}: {len(X)} rows, {len(models)} model(s) + single-task reference, "
+          f"{args.cv}-fold CV × {args.repeats} repeats", flush=True)
+    print(describe_schema(X, Y, tasks, categorical), flush=True)
+    for name, given in params.items():
+        print(f"  {name} parameters from --params: {given}")
+    extra = {}
+    if args.group_by is not None:
+        extra = {"metric": _grouped_metric(Y, tasks), "groups": args.group_by}
+        print(f"  binary tasks scored by per-user AUC (gauc) over {args.group_by!r}", flush=True)
+    start = time.perf_counter()
+    try:
+        report = compare_transfer(
+            models, X, Y,
+            reference=_reference(tasks, max_epochs, args.seed, categorical, params, progress, **net),
+            cv=args.cv, n_repeats=args.repeats, n_jobs=args.n_jobs, random_state=args.seed,
+            verbose=0 if (args.quiet or in_process) else 10, **extra,
+        )
+    finally:
+        if bars is not None:
+            bars.close()
+    print(f"   done in {time.perf_counter() - start:.0f} s\n")
+    print(report)
+    out.mkdir(parents=True, exist_ok=True)
+    report.summary().to_csv(out / f"{stem}summary.csv")
+    report.overall().to_csv(out / f"{stem}overall.csv")
+    report.scores.to_csv(out / f"{stem}scores.csv", index=False)
+    ax = report.plot()
+    ax.set_title(f"{title}: {ax.get_title()}")
+    ax.figure.savefig(out / f"{stem}negative_transfer.png", dpi=120, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
+    if args.task_affinity and len(report.task_affinity):
+        from ..affinity import propose_task_groups
+
+        for model in dict.fromkeys(report.task_affinity["model"]):
+            groups = propose_task_groups(report.affinity_matrix(model), n_groups=2)
+            print(f"{model}: proposed task groups (at most 2 networks): {groups}")
+        ax = report.plot_affinity()
+        ax.figure.savefig(out / f"{stem}task_affinity.png", dpi=120, bbox_inches="tight")
+        plt.close(ax.figure)
+    return report
+
+
+def _grouped_metric(Y, tasks) -> dict:
+    """gauc for every binary task, the default metric for the others."""
+    from ..tasks import TargetEncoder
+
+    targets = TargetEncoder(tasks).fit(Y)
+    return {n: "gauc" if k == "binary" else "auto" for n, k in zip(targets.names_, targets.kinds_)}
+
+
+def cmd_compare(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out = _check_out_folder(args.out)
+    if args.data is None:
+        from ..datasets import make_multitask_data
+
+        # Two settings with known answers: related tasks through the default bottom (sharing
+        # has room for both), and unrelated tasks squeezed through a one-unit shared bottom,
+        # which can carry only one task's direction (negative transfer by construction).
+        settings = (("related tasks (correlation 0.9), default 64-32 bottom", 0.9, "related_",
+                     {"batch_size": 256}),
+                    ("unrelated tasks (correlation 0.0), one-unit shared bottom", 0.0,
+                     "unrelated_", {"hidden_units": (1,), "lr": 2e-2, "batch_size": 512}))
+        verdicts = []
+        for title, corr, stem, net in settings:
+            X, Y = make_multitask_data(n_samples=args.n_rows or 3000, n_features=20,
+                                       task_correlation=corr, random_state=args.seed)
+            report = _compare_one(title, X, Y, "auto", args, out, stem, **net)
+            verdicts += [f"{title}:", *(f"  {line}" for line in report.verdict_lines())]
+        print("\nIn short\n" + "\n".join(verdicts))
+    else:
+        X, Y, tasks = _load(args)
+        _compare_one(f"{args.data}", X, Y, tasks, args, out, "")
+    print(f"\nwrote summary.csv, overall.csv, scores.csv and negative_transfer.png files to "
+          f"{out.resolve()}")
+    return 0
