@@ -169,6 +169,12 @@ def test_bad_storage_fails_before_loading_data(tmp_path, capsys):
         capsys.readouterr().err)
     assert main([*argv, "--storage", f"sqlite:///{tmp_path}/missing/dir/tune.db"]) == 2
     assert "the folder" in capsys.readouterr().err
+    assert main([*argv, "--storage", "foo://x"]) == 2
+    assert "storage='foo://x': 'foo' is not a database SQLAlchemy knows" in capsys.readouterr().err
+
+
+def test_unwritable_sqlite_storage_fails_before_loading_data(tmp_path, capsys):
+    argv = ["tune", "--n-rows", "100", "--study-name", "s", "--out", str(tmp_path)]
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     if os.access(locked, os.W_OK):  # root writes anywhere: nothing to refuse

@@ -92,7 +92,7 @@ def check_storage_url(url: str) -> None:
     (``Could not parse SQLAlchemy URL``, ``unable to open database file``).
     """
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     try:
         parsed = make_url(url)
@@ -100,6 +100,18 @@ def check_storage_url(url: str) -> None:
         raise ValueError(
             f"storage={url!r} is not a database URL: use e.g. 'sqlite:///tune.db' (a file "
             "beside you), 'sqlite:////abs/path/tune.db' or 'postgresql://user@host/db'."
+        ) from None
+    try:
+        parsed.get_dialect()
+    except NoSuchModuleError:
+        raise ValueError(
+            f"storage={url!r}: {parsed.drivername!r} is not a database SQLAlchemy knows; use e.g. "
+            "'sqlite:///tune.db', 'postgresql://user@host/db' or 'mysql+pymysql://user@host/db'."
+        ) from None
+    except ImportError as exc:
+        raise ValueError(
+            f"storage={url!r}: the driver for {parsed.drivername!r} is not installed ({exc}); "
+            "install it (e.g. pip install psycopg2-binary for PostgreSQL) or use SQLite."
         ) from None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return
