@@ -9,6 +9,7 @@ callbacks, history, early stopping) is skorch's own loop.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -70,10 +71,10 @@ class MultiTaskDataset(Dataset):
             return x.to(torch.float32)
         if x.dtype == torch.float32:
             # A slice is a view of the caller's data, a tensor index gives a fresh copy that
-            # can be scaled in place (one allocation per batch, as in a plain loop).
+            # can be scaled in place in one pass (one allocation per batch, as in a plain loop).
             if isinstance(index, slice):
                 return torch.addcmul(self.offset, x, self.scale)
-            return x.mul_(self.scale).add_(self.offset)
+            return torch.addcmul(self.offset, x, self.scale, out=x)
         return torch.sub(x, self.offset).div_(self.scale).to(torch.float32)
 
     def take(self, index):
@@ -258,7 +259,8 @@ class NonFiniteLossCheck(Callback):
     """
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        if not training or loss is None or bool(torch.isfinite(loss).all()):
+        # A Python float check on the scalar loss: no tensor op per batch.
+        if not training or loss is None or math.isfinite(loss.item()):
             return
         epoch = len(net.history)
         raise ValueError(

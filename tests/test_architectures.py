@@ -87,6 +87,21 @@ def test_omoe_is_mmoe_with_one_gate():
     assert n(mmoe) - n(omoe) == 2 * (5 * 4 + 4)  # two gates fewer
 
 
+def test_mmoe_loads_a_state_dict_with_one_gate_per_task():
+    # Models saved before the gates were fused into one Linear keep loading.
+    torch.manual_seed(0)
+    net = MMoENet(5, [], [], n_outputs=[1, 2], hidden_units=(8,), n_experts=4)
+    state = net.state_dict()
+    weight, bias = state.pop("gate.weight"), state.pop("gate.bias")
+    for k in range(2):
+        state[f"gates.{k}.weight"] = weight[4 * k : 4 * k + 4]
+        state[f"gates.{k}.bias"] = bias[4 * k : 4 * k + 4]
+    other = MMoENet(5, [], [], n_outputs=[1, 2], hidden_units=(8,), n_experts=4)
+    other.load_state_dict(state)
+    x = torch.randn(6, 5)
+    torch.testing.assert_close(other(x, NO_CAT), net(x, NO_CAT))
+
+
 def test_cascade_loss_is_the_entire_space_product_loss():
     torch.manual_seed(0)
     inner = ESMMNet(3, [], [], n_outputs=[1, 1], hidden_units=(4,))

@@ -41,13 +41,21 @@ class MMoENet(MultiTaskModule):
         d_in = self.input.out_features
         self.experts = nn.ModuleList(MLP(d_in, hidden_units, dropout) for _ in range(n_experts))
         d_expert = self.experts[0].out_features
-        self.gates = nn.ModuleList(nn.Linear(d_in, n_experts) for _ in n_outputs)
+        # All task gates in one Linear producing n_tasks * n_experts logits: one matmul instead
+        # of one per task. Built from per-task Linears so that the random initialization (and
+        # every seeded fit) is the same as with separate gates.
+        per_task = [nn.Linear(d_in, n_experts) for _ in n_outputs]
+        self.gate = nn.utils.skip_init(nn.Linear, d_in, n_experts * len(per_task))
+        with torch.no_grad():
+            self.gate.weight.copy_(torch.cat([g.weight for g in per_task]))
+            self.gate.bias.copy_(torch.cat([g.bias for g in per_task]))
+        self.n_experts = n_experts
         self.heads = nn.ModuleList(TaskHead(d_expert, tower_units, k, dropout) for k in n_outputs)
 
     def _mix(self, x_num, x_cat):
         h = self.input(x_num, x_cat)
         experts = torch.stack([e(h) for e in self.experts], dim=1)  # (n, E, d)
-        gates = torch.stack([torch.softmax(g(h), dim=1) for g in self.gates], dim=1)  # (n, T, E)
+        gates = torch.softmax(self.gate(h).unflatten(1, (-1, self.n_experts)), dim=2)  # (n, T, E)
         return gates, experts
 
     def gate_weights(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
@@ -58,6 +66,15 @@ class MMoENet(MultiTaskModule):
         gates, experts = self._mix(x_num, x_cat)
         mixed = torch.bmm(gates, experts)  # (n, T, d)
         return [head(mixed[:, k]) for k, head in enumerate(self.heads)]
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Models saved before the gates were fused hold ``gates.<k>.weight`` / ``.bias``.
+        old = [f"{prefix}gates.{k}." for k in range(len(self.heads))]
+        if f"{old[0]}weight" in state_dict and f"{prefix}gate.weight" not in state_dict:
+            for name in ("weight", "bias"):
+                state_dict[f"{prefix}gate.{name}"] = torch.cat(
+                    [state_dict.pop(f"{o}{name}") for o in old])
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return list(self.input.parameters()) + list(self.experts.parameters())
