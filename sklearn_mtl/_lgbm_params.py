@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import numbers
 from functools import lru_cache
 
 import lightgbm as lgb
+
+from ._validation import in_range, range_text
 
 # Ranges of the common parameters, by LightGBM's canonical name:
 # (integer?, low, high, low_open, high_open); None = unbounded.
@@ -86,17 +87,10 @@ def check_lgbm_params(params: dict, where: str = "") -> None:
         if value is None or canonical not in _RANGES:
             continue
         integer, low, high, low_open, high_open = _RANGES[canonical]
-        kind = numbers.Integral if integer else numbers.Real
-        ok = isinstance(value, kind) and not isinstance(value, bool) and value == value
-        if ok and low is not None:
-            ok = value > low if low_open else value >= low
-        if ok and high is not None:
-            ok = value < high if high_open else value <= high
-        if not ok:
-            lo = "(-inf, " if low is None else ("(" if low_open else "[") + f"{low}, "
-            hi = "inf)" if high is None else f"{high}" + (")" if high_open else "]")
+        bounds = dict(low=low, high=high, low_open=low_open, high_open=high_open)
+        if not in_range(value, integer=integer, finite=False, **bounds):
             alias = "" if canonical == name else f" (LightGBM's {canonical})"
             raise ValueError(
                 f"{name}={value!r}{alias} is not valid{where}: it must be "
-                f"{'an int' if integer else 'a number'} in {lo}{hi}."
+                f"{'an int' if integer else 'a number'} in {range_text(**bounds)}."
             )

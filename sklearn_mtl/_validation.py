@@ -23,23 +23,39 @@ def check_units(name: str, value, allow_empty: bool = True) -> tuple[int, ...]:
     return tuple(int(u) for u in units)
 
 
+def in_range(value, *, integer: bool = False, low=None, high=None, low_open: bool = False,
+             high_open: bool = False, finite: bool = True) -> bool:
+    """Whether ``value`` is a number (an int with ``integer``; never a bool) in the range.
+
+    NaN is never in range; infinity only with ``finite=False``.
+    """
+    kind = numbers.Integral if integer else numbers.Real
+    if not isinstance(value, kind) or isinstance(value, bool) or value != value:
+        return False
+    if finite and not np.isfinite(value):
+        return False
+    if low is not None and not (value > low if low_open else value >= low):
+        return False
+    return high is None or (value < high if high_open else value <= high)
+
+
+def range_text(low=None, high=None, low_open: bool = False, high_open: bool = False) -> str:
+    """The interval as text: ``[0, 1)``, ``(-inf, 5]``, ``[1, inf)``."""
+    lo = "(-inf, " if low is None else ("(" if low_open else "[") + f"{low}, "
+    hi = "inf)" if high is None else f"{high}" + (")" if high_open else "]")
+    return lo + hi
+
+
 def check_number(name: str, value, *, low=None, high=None, integer: bool = False,
                  low_open: bool = False, high_open: bool = False):
     """Return ``value`` if it is a finite number (an int with ``integer``) in the given range.
 
     Otherwise raise ``ValueError("name=value is not valid: it must be ... in [low, high)")``.
     """
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool) and np.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        lo = "(-inf, " if low is None else ("(" if low_open else "[") + f"{low}, "
-        hi = "inf)" if high is None else f"{high}" + (")" if high_open else "]")
+    bounds = dict(low=low, high=high, low_open=low_open, high_open=high_open)
+    if not in_range(value, integer=integer, **bounds):
         what = "an int" if integer else "a number"
-        raise ValueError(f"{name}={value!r} is not valid: it must be {what} in {lo}{hi}.")
+        raise ValueError(f"{name}={value!r} is not valid: it must be {what} in {range_text(**bounds)}.")
     return value
 
 
