@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn import metrics as skm
 from sklearn.utils.validation import check_is_fitted
 
+from ._per_user import gauc_score, ndcg_at_k_score
 from .tasks import CLASSIFICATION_KINDS, as_target_frame
 
 # name -> (function(kind, y_true, proba_or_pred, classes) -> float, greater_is_better, kinds)
@@ -38,86 +39,6 @@ def _average_precision(kind, y, proba, classes):
         return skm.average_precision_score(y == classes[1], proba[:, 1])
     indicator = (np.asarray(y)[:, None] == classes[None, :]).astype(int)
     return skm.average_precision_score(indicator, proba, average="macro")
-
-
-def gauc_score(y_true, y_score, groups, *, return_counts: bool = False):
-    """Group AUC: the mean of each group's ROC AUC, weighted by the group's number of rows.
-
-    The per-user AUC that recommender teams report for click and like models (Zhou et al.,
-    "Deep Interest Network", KDD 2018): a model is judged on how it ranks each user's own
-    impressions, not on separating active from inactive users. Groups with one class only have
-    no AUC and are skipped; ``return_counts`` says how many.
-
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        Binary labels (0/1 or bool).
-    y_score : array-like of shape (n_samples,)
-        Scores, higher meaning more likely positive.
-    groups : array-like of shape (n_samples,)
-        The group (user) of each row.
-    return_counts : bool, default=False
-        Also return ``(n_groups_scored, n_groups_skipped)``.
-
-    Returns
-    -------
-    float, or (float, int, int) with ``return_counts``
-        NaN when no group has both classes.
-
-    Examples
-    --------
-    >>> from sklearn_mtl.metrics import gauc_score
-    >>> gauc_score([0, 1, 0, 1, 1], [0.1, 0.9, 0.8, 0.3, 0.5], ["a", "a", "b", "b", "c"],
-    ...            return_counts=True)
-    (0.5, 2, 1)
-    """
-    y = np.asarray(y_true).astype(bool)
-    frame = pd.DataFrame({"g": np.asarray(groups), "y": y,
-                          "s": np.asarray(y_score, dtype=float)})
-    if len(frame) != len(y):
-        raise ValueError("y_true, y_score and groups must have the same length.")
-    # Mann-Whitney U from average ranks within each group: one pass, no loop over users.
-    rank = frame.groupby("g", sort=False)["s"].rank(method="average")
-    frame["rank_pos"] = rank.where(frame["y"], 0.0)
-    per = frame.groupby("g", sort=False).agg(n=("y", "size"), pos=("y", "sum"),
-                                            rank_pos=("rank_pos", "sum"))
-    neg = per["n"] - per["pos"]
-    usable = (per["pos"] > 0) & (neg > 0)
-    per = per[usable]
-    auc = (per["rank_pos"] - per["pos"] * (per["pos"] + 1) / 2) / (per["pos"] * neg[usable])
-    score = float(np.average(auc, weights=per["n"])) if len(per) else float("nan")
-    if return_counts:
-        return score, int(usable.sum()), int((~usable).sum())
-    return score
-
-
-def ndcg_at_k_score(y_true, y_score, groups, *, k: int = 10) -> float:
-    """Mean over groups (users) of NDCG@k with graded relevance ``y_true`` (e.g. ratings).
-
-    Each group's items are ranked by ``y_score``; gains are the true values, discounted by
-    ``1 / log2(rank + 1)`` over the top ``k``, and divided by the best possible ordering's.
-    Groups whose relevance is all zero have no NDCG and are skipped (NaN when all are).
-
-    Examples
-    --------
-    >>> from sklearn_mtl.metrics import ndcg_at_k_score
-    >>> ndcg_at_k_score([5, 1, 3, 4], [0.9, 0.1, 0.8, 0.2], ["a", "a", "b", "b"], k=1)
-    0.875
-    """
-    frame = pd.DataFrame({"g": np.asarray(groups), "y": np.asarray(y_true, dtype=float),
-                          "s": np.asarray(y_score, dtype=float)})
-    if (frame["y"] < 0).any():
-        raise ValueError("ndcg needs relevance values >= 0 in y_true.")
-
-    def dcg(by: str) -> pd.Series:
-        ranked = frame.sort_values(["g", by], ascending=[True, False], kind="stable")
-        rank = ranked.groupby("g", sort=False).cumcount() + 1
-        gain = (ranked["y"] / np.log2(rank + 1)).where(rank <= k, 0.0)
-        return gain.groupby(ranked["g"]).sum()
-
-    ideal = dcg("y")
-    usable = ideal > 0
-    return float((dcg("s")[usable] / ideal[usable]).mean()) if usable.any() else float("nan")
 
 
 def _gauc(kind, y, proba, classes, groups):

@@ -166,3 +166,12 @@ def test_gauc_needs_groups_and_binary_tasks(fitted, mixed):
         per_task_scores(model, X_test, Y_test, metric={"click": "gauc"}, groups="user")
     with pytest.raises(ValueError, match=r"groups has shape \(3,\) but X has 270 rows"):
         per_task_scores(model, X_test, Y_test, metric={"click": "gauc"}, groups=[1, 2, 3])
+
+
+@pytest.mark.parametrize("name", ["gauc_score", "ndcg_at_k_score"])
+def test_per_user_metrics_name_mismatched_lengths(name):
+    import sklearn_mtl.metrics as metrics
+
+    with pytest.raises(ValueError, match=r"y_true, y_score and groups must have the same length, "
+                                         r"got \[3, 3, 2\]"):
+        getattr(metrics, name)([1, 0, 1], [0.2, 0.4, 0.9], ["a", "a"])
