@@ -1,4 +1,4 @@
-"""Checks of the LightGBM parameters given to PerTaskLGBM: names and ranges.
+"""The LightGBM parameters of PerTaskLGBM: names, ranges and the default thread count.
 
 The names come from LightGBM itself (its scikit-learn signature and the alias table of its C++
 config), so a new LightGBM parameter is accepted as soon as LightGBM knows it. LightGBM's own
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
 from functools import lru_cache
 
 import lightgbm as lgb
@@ -94,3 +95,27 @@ def check_lgbm_params(params: dict, where: str = "") -> None:
                 f"{name}={value!r}{alias} is not valid{where}: it must be "
                 f"{'an int' if integer else 'a number'} in {range_text(**bounds)}."
             )
+
+
+def default_n_threads() -> int:
+    """LightGBM threads for ``n_jobs=None``: half the usable cores, within [1, 8].
+
+    Usable cores are those of the process's CPU affinity, or, inside a joblib worker (loky
+    and multiprocessing backends), the ``OMP_NUM_THREADS`` that joblib gives each worker
+    (cores // n_jobs). Half, because the nets, the data encoding and other processes run
+    beside the trees, and a spinning OpenMP thread that loses its core stalls every other one.
+
+    Examples
+    --------
+    >>> 1 <= default_n_threads() <= 8
+    True
+    """
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    if limit.isdigit() and int(limit) > 0:
+        cores = int(limit)
+    else:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # macOS, Windows
+            cores = os.cpu_count() or 1
+    return max(1, min(8, cores // 2))

@@ -9,9 +9,6 @@ validates, encodes and routes.
 from __future__ import annotations
 
 import inspect
-import os
-import re
-import warnings
 
 import lightgbm as lgb
 import numpy as np
@@ -29,105 +26,20 @@ from sklearn.utils.validation import (
 )
 
 from ._input_checks import (
-    check_category_kind,
     check_columns_match,
     check_feature_dtypes,
     explain_non_numeric,
-    value_kind,
 )
-from ._lgbm_params import check_lgbm_params
+from ._lgbm_data import center_target, encode_frame, learn_categories
+from ._lgbm_params import check_lgbm_params, default_n_threads
 from ._validation import check_number, check_seed
 from .metrics import mean_score
 from .tasks import TargetEncoder, check_task_sample_weight
 
-# Characters LightGBM refuses in feature names ("special JSON characters"), plus whitespace,
-# which it silently rewrites to "_" and could thereby make two names collide.
-_BAD_NAME_CHARS = re.compile(r'[\s",:\[\]{}]')
 # Parameters of PerTaskLGBM itself; every other one is passed to each task's LightGBM model.
 _OWN_PARAMS = ("tasks", "per_task_params", "validation_fraction", "early_stopping_rounds")
 # LightGBM 4.7 deprecates fit(eval_set=...) for eval_X / eval_y; older 4.x only has eval_set.
 _HAS_EVAL_XY = "eval_X" in inspect.signature(lgb.LGBMModel.fit).parameters
-
-
-def _lgbm_feature_names(columns) -> list[str]:
-    names = [_BAD_NAME_CHARS.sub("_", str(c)) for c in columns]
-    if len(set(names)) < len(names):
-        names = [f"Column_{i}" for i in range(len(names))]
-    return names
-
-
-def _learn_categories(X: pd.DataFrame) -> dict:
-    """``{column: categories}`` of the text and category columns, fixed for predict."""
-    if X.columns.has_duplicates:
-        duplicated = X.columns[X.columns.duplicated()].tolist()
-        raise ValueError(f"X has duplicate column names {duplicated}; they must be unique.")
-    categories = {}
-    for name in X.columns:
-        column = X[name]
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            categories[name] = column.cat.categories
-        elif pd.api.types.is_string_dtype(column.dtype) or pd.api.types.is_object_dtype(column):
-            categories[name] = pd.Index(pd.unique(column.dropna()))
-            try:
-                categories[name] = categories[name].sort_values()
-            except TypeError:  # mixed types: first-seen order is as good as any
-                pass
-        elif not pd.api.types.is_numeric_dtype(column.dtype):
-            raise ValueError(
-                f"Column {name!r} has dtype {column.dtype}; PerTaskLGBM takes numeric, bool, "
-                "string, object and category columns."
-            )
-    return categories
-
-
-def _encode_frame(X: pd.DataFrame, fit_columns: list, categories: dict) -> pd.DataFrame:
-    """The frame LightGBM sees: float columns, and categoricals coded against the fit-time
-    categories so that a code means the same value at fit and at predict."""
-    columns = {}
-    # By position: without string column names scikit-learn cannot check the names at predict.
-    for position, (name, lgbm_name) in enumerate(zip(fit_columns, _lgbm_feature_names(fit_columns))):
-        column = X.iloc[:, position]
-        if name in categories:
-            known = categories[name]
-            check_category_kind(name, value_kind(known), column)
-            if isinstance(column.dtype, pd.CategoricalDtype) and column.cat.categories.equals(known):
-                columns[lgbm_name] = column.array  # already coded as at fit: no re-coding
-                continue
-            # Unseen values get code -1, which LightGBM reads as missing (pandas would instead
-            # warn and, in a future version, raise).
-            codes = known.get_indexer(np.asarray(column, dtype=object))
-            columns[lgbm_name] = pd.Categorical.from_codes(codes, categories=known)
-        else:
-            columns[lgbm_name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
-    return pd.DataFrame(columns)
-
-
-# Objectives for which adding a constant to every label adds it to the model's predictions, so
-# a large offset can be removed before LightGBM (which stores labels in float32) and restored.
-_SHIFT_INVARIANT = {None, "regression", "regression_l2", "l2", "mean_squared_error", "mse",
-                    "l2_root", "root_mean_squared_error", "rmse", "regression_l1", "l1",
-                    "mean_absolute_error", "mae", "huber", "fair", "quantile"}
-
-
-def _center_target(name, target: np.ndarray, params: dict) -> tuple[np.ndarray, float]:
-    """``(labels, offset)``: labels centred when float32 would round them (``1e9 + y``)."""
-    target = np.asarray(target, dtype=np.float64)
-    std = float(target.std())
-    rounding = float(np.max(np.abs(target.astype(np.float32) - target))) if len(target) else 0.0
-    if rounding <= 1e-4 * (std if std > 0 else 1.0):
-        return target, 0.0
-    objective = params.get("objective")
-    if objective in _SHIFT_INVARIANT:
-        offset = float(target.mean())
-        return target - offset, offset
-    warnings.warn(
-        f"Task {name!r}: LightGBM stores labels in float32, which rounds them by up to "
-        f"{rounding:g} (their standard deviation is {std:g}); with objective={objective!r} they "
-        "cannot be centred here. Subtract their mean before fitting.",
-        UserWarning,
-        stacklevel=3,
-    )
-    return target, 0.0
 
 
 def _has_classification_task(self) -> bool:
@@ -136,30 +48,6 @@ def _has_classification_task(self) -> bool:
             "predict_proba is not available: every task of this PerTaskLGBM is a regression task."
         )
     return True
-
-
-def default_n_threads() -> int:
-    """LightGBM threads for ``n_jobs=None``: half the usable cores, within [1, 8].
-
-    Usable cores are those of the process's CPU affinity, or, inside a joblib worker (loky
-    and multiprocessing backends), the ``OMP_NUM_THREADS`` that joblib gives each worker
-    (cores // n_jobs). Half, because the nets, the data encoding and other processes run
-    beside the trees, and a spinning OpenMP thread that loses its core stalls every other one.
-
-    Examples
-    --------
-    >>> 1 <= default_n_threads() <= 8
-    True
-    """
-    limit = os.environ.get("OMP_NUM_THREADS", "")
-    if limit.isdigit() and int(limit) > 0:
-        cores = int(limit)
-    else:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # macOS, Windows
-            cores = os.cpu_count() or 1
-    return max(1, min(8, cores // 2))
 
 
 class PerTaskLGBM(BaseEstimator):
@@ -382,10 +270,10 @@ class PerTaskLGBM(BaseEstimator):
                              "column are required.")
         if reset:
             self._fit_columns = list(X.columns)
-            self.categories_ = _learn_categories(X)
+            self.categories_ = learn_categories(X)
         else:
             check_columns_match(self._fit_columns, X)
-        return _encode_frame(X, self._fit_columns, self.categories_)
+        return encode_frame(X, self._fit_columns, self.categories_)
 
     def fit(self, X, y, sample_weight=None, callbacks=None) -> PerTaskLGBM:
         """Fit one LightGBM model per task on the rows that have that task's label.
@@ -444,14 +332,14 @@ class PerTaskLGBM(BaseEstimator):
         self.estimators_, offsets = [], []
         for t, (name, kind) in enumerate(zip(encoder.names_, encoder.kinds_)):
             rows = np.flatnonzero(~np.isnan(encoded[:, t]))
-            # Regression labels stay float64 until _center_target: LightGBM's float32 copy
+            # Regression labels stay float64 until center_target: LightGBM's float32 copy
             # would turn 1e9 + y into a handful of values.
             target = encoded[rows, t]
             target = target if kind == "regression" else target.astype(np.int64)
             weight = None if sample_weight is None else sample_weight[rows]
             offset = 0.0
             if kind == "regression":
-                target, offset = _center_target(name, target, {**base, **per_task.get(name, {})})
+                target, offset = center_target(name, target, {**base, **per_task.get(name, {})})
             offsets.append(offset)
             model_class = lgb.LGBMRegressor if kind == "regression" else lgb.LGBMClassifier
             model = model_class(**{**base, **per_task.get(name, {})})
