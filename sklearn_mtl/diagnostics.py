@@ -18,6 +18,8 @@ import torch
 from skorch.callbacks import Callback
 from torch.utils.data import Subset
 
+from .gradients import task_gradient
+
 
 class GradientConflict(Callback):
     """Record per-epoch cosines between task gradients on the shared parameters.
@@ -81,7 +83,7 @@ class GradientConflict(Callback):
                 if len(losses) != len(self.names):
                     raise ValueError(f"GradientConflict got {len(self.names)} task names "
                                      f"{list(self.names)} for a net with {len(losses)} tasks.")
-                grads = [self._flat_grad(losses[k], shared) if bool(present[k]) else None
+                grads = [task_gradient(losses[k], shared) if bool(present[k]) else None
                          for k in range(len(self.names))]
         finally:
             module.train(was_training)
@@ -93,10 +95,3 @@ class GradientConflict(Callback):
             cosines[f"{self.names[a]}|{self.names[b]}"] = float(cos)
         net.history.record("grad_cosine", cosines)
         net.history.record("grad_cosine_mean", float(np.mean(list(cosines.values()))) if cosines else np.nan)
-
-    @staticmethod
-    def _flat_grad(loss, params) -> torch.Tensor:
-        # autograd.grad, not backward(): the parameters' .grad buffers stay untouched.
-        grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
-        return torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()
-                          for g, p in zip(grads, params)])

@@ -118,6 +118,15 @@ def cagrad(grads: torch.Tensor, c: float = 0.4) -> torch.Tensor:
     return n * (g0 + radius / gw_norm * gw)
 
 
+def task_gradient(loss: torch.Tensor, params) -> torch.Tensor:
+    """The gradient of ``loss`` on ``params`` as one flat vector (zeros where unused).
+
+    ``torch.autograd.grad``, not ``backward()``: the parameters' ``.grad`` buffers stay
+    untouched and the graph is kept for the next task's gradient.
+    """
+    return _flat(torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True), params)
+
+
 def _flat(grads, params) -> torch.Tensor:
     return torch.cat([(g if g is not None else torch.zeros_like(p)).flatten()
                       for g, p in zip(grads, params)])
@@ -147,9 +156,7 @@ def balanced_backward(net, y_pred, y_true, rng: np.random.RandomState | None = N
     grads = None
     if tasks and (surgery or criterion.needs_task_gradients):
         grads = torch.stack([
-            _flat(torch.autograd.grad(terms[k], shared, retain_graph=True, allow_unused=True),
-                  shared)
-            for k in tasks
+            task_gradient(terms[k], shared) for k in tasks
         ])
     loss.backward()
     if grads is None:
