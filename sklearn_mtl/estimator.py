@@ -371,7 +371,7 @@ class MultiTaskRecommender(BaseEstimator):
 
         features = FeatureEncoder(self.categorical_features, self.min_frequency,
                                   self.embedding_dim).fit(X)
-        x_num, x_cat = features.encode(X)
+        x_num, x_cat = features.encode(X, check=False)  # fit has just looked for NaN and inf
         if self.verbose:
             print(describe_columns(features), flush=True)
         y_enc = targets.transform(y)

@@ -19,10 +19,10 @@ def test_large_offset_float64_column_keeps_its_information():
     X = pd.DataFrame({"stamp": 1e12 + noise, "other": rng.normal(size=2000)})
     enc = FeatureEncoder().fit(X)
     scaled, _ = enc.transform(X)
-    # Centred in float64: the standardized column is the noise (to float64's 1e-4 resolution at
-    # 1e12), not a constant.
+    # Centred in float64: the standardized column is the noise (to float64's 1.2e-4 resolution
+    # at 1e12: a mean is representable to one such step), not a constant.
     stamp = X["stamp"].to_numpy()
-    np.testing.assert_allclose(scaled[:, 0], (stamp - stamp.mean()) / stamp.std(), atol=1e-5)
+    np.testing.assert_allclose(scaled[:, 0], (stamp - stamp.mean()) / stamp.std(), atol=2.5e-4)
     assert np.corrcoef(scaled[:, 0], noise)[0, 1] > 0.999999
     y = (noise > 0).astype(int)
     model = MultiTaskRecommender("hard", max_epochs=5, random_state=0).fit(X, y)
@@ -64,3 +64,26 @@ def test_nan_first_seen_at_predict_is_imputed_and_infinity_refused():
     new.loc[new.index[0], "b"] = np.inf
     with pytest.raises(ValueError, match=r"Input X contains infinity in column\(s\) \['b'\]"):
         model.predict(new)
+
+
+def test_column_whose_std_overflows_float64_is_refused_by_name_at_fit():
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "wide": [1e200, -1e200, 0.0, 1e199]})
+    with pytest.raises(ValueError, match=r"Numeric column\(s\) \['wide'\] of X are too spread out "
+                                         "to standardize: their standard deviation overflows"):
+        MultiTaskRecommender("hard", max_epochs=1).fit(X, [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (5, 700), (3000, 2), (2500, 45)])
+def test_column_statistics_match_numpy_on_large_offsets(shape):
+    from sklearn_mtl.features import _column_mean_std
+
+    rng = np.random.default_rng(0)
+    values = 1e12 + rng.normal(size=shape) * 3
+    mean, std = _column_mean_std(values)
+    # The reference works on values - values[0], which is exact (Sterbenz): numpy's own std of
+    # the raw column centres on a mean that is only good to one float64 step at 1e12 (1.2e-4).
+    shifted = values - values[0]
+    np.testing.assert_allclose(mean, values[0] + shifted.mean(axis=0), rtol=0, atol=2.5e-4)
+    np.testing.assert_allclose(std, shifted.std(axis=0), rtol=1e-12, atol=1e-12)
+    mean32, std32 = _column_mean_std(values[:, :1].astype(np.float32) - np.float32(1e12))
+    assert mean32.dtype == std32.dtype == np.float64
