@@ -15,7 +15,7 @@ from sklearn_mtl import MultiTaskRecommender
 from sklearn_mtl.datasets import make_ctr_cvr_data
 from sklearn_mtl.losses import MultiTaskLoss
 from sklearn_mtl.metrics import per_task_scores
-from sklearn_mtl.nets import CascadeNet, ESMMNet, MMoENet, OMoENet, PLENet
+from sklearn_mtl.nets import MLP, CascadeNet, ESMMNet, ExpertBank, MMoENet, OMoENet, PLENet
 from sklearn_mtl.tuning import default_search_space
 
 FAST = dict(hidden_units=(16,), tower_units=(8,), n_experts=3, max_epochs=6, batch_size=256, lr=1e-2)
@@ -100,6 +100,34 @@ def test_mmoe_loads_a_state_dict_with_one_gate_per_task():
     other.load_state_dict(state)
     x = torch.randn(6, 5)
     torch.testing.assert_close(other(x, NO_CAT), net(x, NO_CAT))
+
+
+@pytest.mark.parametrize("units", [(8,), (8, 5), (6, 4, 3)])
+@pytest.mark.parametrize("n_experts", [0, 1, 3])
+def test_expert_bank_is_a_list_of_expert_mlps(units, n_experts):
+    # Same draws, same weights, same outputs as one MLP per expert; old per-expert state dicts
+    # (with dropout, the Linears sit at indices 0, 3, 6, ...) load into the bank.
+    torch.manual_seed(0)
+    mlps = torch.nn.ModuleList(MLP(5, units, dropout=0.1) for _ in range(n_experts)).eval()
+    torch.manual_seed(0)
+    bank = ExpertBank(5, units, n_experts, dropout=0.1).eval()
+    x = torch.randn(7, 5)
+    expected = torch.stack([m(x) for m in mlps], dim=1) if n_experts else torch.zeros(7, 0, units[-1])
+    torch.testing.assert_close(bank(x), expected)
+    loaded = ExpertBank(5, units, n_experts, dropout=0.1).eval()
+    loaded.load_state_dict(mlps.state_dict())
+    torch.testing.assert_close(loaded(x), expected)
+    assert sum(p.numel() for p in bank.parameters()) == sum(p.numel() for p in mlps.parameters())
+
+
+def test_expert_bank_trains_each_expert_on_its_own_weights():
+    torch.manual_seed(0)
+    bank = ExpertBank(4, (6, 3), 3)
+    bank(torch.randn(10, 4))[:, 1].sum().backward()
+    for grads in ([w.grad for w in bank.weights], [b.grad for b in bank.biases]):
+        for g in grads:
+            assert g[1].abs().sum() > 0
+            assert g[0].abs().sum() == 0 and g[2].abs().sum() == 0
 
 
 def test_cascade_loss_is_the_entire_space_product_loss():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .blocks import MLP, FeatureInput, MultiTaskModule, TaskHead
+from .blocks import MLP, ExpertBank, FeatureInput, MultiTaskModule, TaskHead
 from .cascade import CascadeNet
 from .esmm import ESMMNet
 from .mmoe import MMoENet
@@ -23,6 +23,7 @@ __all__ = [
     "MLP",
     "CascadeNet",
     "ESMMNet",
+    "ExpertBank",
     "FeatureInput",
     "MMoENet",
     "MultiTaskModule",

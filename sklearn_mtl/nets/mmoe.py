@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .blocks import MLP, FeatureInput, MultiTaskModule, TaskHead
+from .blocks import ExpertBank, FeatureInput, MultiTaskModule, TaskHead
 
 
 class MMoENet(MultiTaskModule):
@@ -39,8 +39,8 @@ class MMoENet(MultiTaskModule):
         super().__init__(n_outputs)
         self.input = FeatureInput(n_numeric, cardinalities, embedding_dims)
         d_in = self.input.out_features
-        self.experts = nn.ModuleList(MLP(d_in, hidden_units, dropout) for _ in range(n_experts))
-        d_expert = self.experts[0].out_features
+        self.experts = ExpertBank(d_in, hidden_units, n_experts, dropout)
+        d_expert = self.experts.out_features
         # All task gates in one Linear producing n_tasks * n_experts logits: one matmul instead
         # of one per task. Built from per-task Linears so that the random initialization (and
         # every seeded fit) is the same as with separate gates.
@@ -54,7 +54,7 @@ class MMoENet(MultiTaskModule):
 
     def _mix(self, x_num, x_cat):
         h = self.input(x_num, x_cat)
-        experts = torch.stack([e(h) for e in self.experts], dim=1)  # (n, E, d)
+        experts = self.experts(h)  # (n, E, d)
         gates = torch.softmax(self.gate(h).unflatten(1, (-1, self.n_experts)), dim=2)  # (n, T, E)
         return gates, experts
 

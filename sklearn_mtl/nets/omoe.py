@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .blocks import MLP, FeatureInput, MultiTaskModule, TaskHead
+from .blocks import ExpertBank, FeatureInput, MultiTaskModule, TaskHead
 
 
 class OMoENet(MultiTaskModule):
@@ -40,14 +40,14 @@ class OMoENet(MultiTaskModule):
         super().__init__(n_outputs)
         self.input = FeatureInput(n_numeric, cardinalities, embedding_dims)
         d_in = self.input.out_features
-        self.experts = nn.ModuleList(MLP(d_in, hidden_units, dropout) for _ in range(n_experts))
+        self.experts = ExpertBank(d_in, hidden_units, n_experts, dropout)
         self.gate = nn.Linear(d_in, n_experts)
-        d_expert = self.experts[0].out_features
+        d_expert = self.experts.out_features
         self.heads = nn.ModuleList(TaskHead(d_expert, tower_units, k, dropout) for k in n_outputs)
 
     def _mix(self, x_num, x_cat):
         h = self.input(x_num, x_cat)
-        experts = torch.stack([e(h) for e in self.experts], dim=1)  # (n, E, d)
+        experts = self.experts(h)  # (n, E, d)
         gate = torch.softmax(self.gate(h), dim=1)  # (n, E)
         return gate, torch.bmm(gate.unsqueeze(1), experts)[:, 0]
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .blocks import MLP, FeatureInput, MultiTaskModule, TaskHead
+from .blocks import MLP, ExpertBank, FeatureInput, MultiTaskModule, TaskHead
 
 
 class _ExtractionLevel(nn.Module):
@@ -24,13 +24,13 @@ class _ExtractionLevel(nn.Module):
         super().__init__()
         self.n_tasks, self.n_shared, self.n_task = n_tasks, n_shared, n_task
         self.task_experts = nn.ModuleList(
-            nn.ModuleList(MLP(d_in, hidden_units, dropout) for _ in range(n_task))
-            for _ in range(n_tasks)
+            ExpertBank(d_in, hidden_units, n_task, dropout) for _ in range(n_tasks)
         )
-        self.shared_experts = nn.ModuleList(
-            MLP(d_in, hidden_units, dropout) for _ in range(n_shared)
-        )
-        self.out_features = MLP(d_in, hidden_units).out_features
+        self.shared_experts = ExpertBank(d_in, hidden_units, n_shared, dropout)
+        self.out_features = self.shared_experts.out_features
+        # Earlier versions drew (and dropped) one more MLP here to read its width; the draw is
+        # kept so that a seeded net starts from the same weights as before.
+        MLP(d_in, hidden_units)
         self.task_gates = nn.ModuleList(nn.Linear(d_in, n_task + n_shared) for _ in range(n_tasks))
         # Without shared experts nothing on the next level would read the shared gate's mix.
         self.shared_gate = (
@@ -39,17 +39,17 @@ class _ExtractionLevel(nn.Module):
 
     def forward(self, task_inputs: list[torch.Tensor], shared_input: torch.Tensor):
         """Return (task outputs, shared output or None, task gate weights, shared gate weights)."""
-        shared = [e(shared_input) for e in self.shared_experts]
-        own = [[e(x) for e in experts] for experts, x in zip(self.task_experts, task_inputs)]
+        shared = self.shared_experts(shared_input)  # (n, n_shared, d)
+        own = [bank(x) for bank, x in zip(self.task_experts, task_inputs)]  # (n, n_task, d) each
         task_out, task_gates = [], []
         for k, x in enumerate(task_inputs):
-            experts = torch.stack(own[k] + shared, dim=1)  # (n, n_task + n_shared, d)
+            experts = torch.cat([own[k], shared], dim=1)  # (n, n_task + n_shared, d)
             g = torch.softmax(self.task_gates[k](x), dim=1)
             task_out.append(torch.bmm(g.unsqueeze(1), experts)[:, 0])
             task_gates.append(g)
         shared_out = shared_gate = None
         if self.shared_gate is not None:
-            experts = torch.stack([e for row in own for e in row] + shared, dim=1)
+            experts = torch.cat([*own, shared], dim=1)
             shared_gate = torch.softmax(self.shared_gate(shared_input), dim=1)
             shared_out = torch.bmm(shared_gate.unsqueeze(1), experts)[:, 0]
         return task_out, shared_out, torch.stack(task_gates, dim=1), shared_gate
