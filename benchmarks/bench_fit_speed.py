@@ -1,7 +1,7 @@
 """Fit speed of MultiTaskRecommender against two plain PyTorch loops.
 
-Census (one-hot + scaled, 70/30 split), MMoE with 8 experts of 16 units, towers of 8, 10 epochs,
-batch 1024, Adam, no early stopping. Two references, in the same process:
+Census (one-hot + scaled, 70/30 split), MMoE with 8 experts of 16 units, towers of 8, 6 and 10
+epochs, batch 1024, Adam, no early stopping. Two references, in the same process:
 
 * ``plain``: a plain loop over the package's own module class and loss (``build_module``,
   ``MultiTaskLoss``): measures the overhead of the estimator and skorch;
@@ -9,17 +9,19 @@ batch 1024, Adam, no early stopping. Two references, in the same process:
   package) and one ``binary_cross_entropy_with_logits`` over both tasks: measures the
   package's module and masked per-task loss as well.
 
-A warm-up pair on the full data is run first and discarded; then runs alternate (ours, plain,
-plain MMoE, ours, ...) and the median ratios are printed. ``fit`` is timed whole: input
-validation, feature encoding and skorch's loop; the plain loops are timed from the dense float32
-matrix.
+A warm-up fit of each on the full data is run first and discarded. Then each run times the three
+fits one after the other, the order rotating from run to run (so that none is always first after
+a ``gc.collect()``), and the ratios of each run are taken within the run; the medians over the
+runs are printed with their quartiles. ``fit`` is timed whole: input validation, feature encoding
+(column statistics) and skorch's loop; the plain loops are timed from the dense float32 matrix.
 
-    python benchmarks/bench_fit_speed.py [--runs 3] [--epochs 10] [--device auto] [--quick]
+    python benchmarks/bench_fit_speed.py [--runs 7] [--epochs 6 10] [--device auto] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import statistics
@@ -135,39 +137,60 @@ def fit_plain_mmoe(X, Y, epochs, device, seed):
     return time.perf_counter() - start
 
 
+def quartiles(values):
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    return tuple(statistics.quantiles(values, n=4, method="inclusive"))
+
+
+def run_set(X, Y, epochs, runs, device):
+    """Time ``runs`` rotating triples; return the per-run ratios against the two references."""
+    fits = [("ours", fit_ours), ("plain", fit_plain), ("plain_mmoe", fit_plain_mmoe)]
+    ratios, ratios_mmoe = [], []
+    for run in range(runs):
+        seconds = {}
+        for name, fit in fits[run % 3 :] + fits[: run % 3]:
+            gc.collect()
+            seconds[name] = fit(X, Y, epochs, device, run)
+        ours, plain, plain_mmoe = seconds["ours"], seconds["plain"], seconds["plain_mmoe"]
+        ratios.append(ours / plain)
+        ratios_mmoe.append(ours / plain_mmoe)
+        print(f"  run {run}: MultiTaskRecommender.fit {ours:.2f} s, plain loop (package module) "
+              f"{plain:.2f} s, plain MMoE {plain_mmoe:.2f} s, ratios {ours / plain:.3f} "
+              f"{ours / plain_mmoe:.3f}", flush=True)
+    return ratios, ratios_mmoe
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--epochs", type=int, nargs="+", default=[6, 10])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--quick", action="store_true", help="10,000 rows, 2 epochs, 1 run")
     args = parser.parse_args(argv)
     n_rows = None
     if args.quick:
-        n_rows, args.epochs, args.runs = 10_000, 2, 1
+        n_rows, args.epochs, args.runs = 10_000, [2], 1
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     if device == "cpu" and args.device == "auto":
         print("note: no CUDA device here; the benchmark runs on the CPU")
     X, Y = load(n_rows)
-    print(f"census one-hot train split: {X.shape[0]} rows x {X.shape[1]} features, device={device}, "
-          f"torch threads={torch.get_num_threads()}, cpus={os.cpu_count()}, {platform.processor() or ''}")
-    # Warm-up pair on the full data (allocator, kernels, page cache), discarded.
-    fit_ours(X, Y, 1, device, 0)
-    fit_plain(X, Y, 1, device, 0)
-    fit_plain_mmoe(X, Y, 1, device, 0)
-    ratios, ratios_mmoe = [], []
-    for run in range(args.runs):
-        ours = fit_ours(X, Y, args.epochs, device, run)
-        plain = fit_plain(X, Y, args.epochs, device, run)
-        plain_mmoe = fit_plain_mmoe(X, Y, args.epochs, device, run)
-        ratios.append(ours / plain)
-        ratios_mmoe.append(ours / plain_mmoe)
-        print(f"run {run}: MultiTaskRecommender.fit {ours:.2f} s, plain loop (package module) "
-              f"{plain:.2f} s, plain MMoE {plain_mmoe:.2f} s, ratios {ours / plain:.3f} "
-              f"{ours / plain_mmoe:.3f}")
-    print(f"{args.epochs} epochs, median over {args.runs} runs: ours / plain loop "
-          f"{statistics.median(ratios):.3f}x, ours / plain MMoE {statistics.median(ratios_mmoe):.3f}x")
-    return statistics.median(ratios), statistics.median(ratios_mmoe)
+    name = torch.cuda.get_device_name() if device.startswith("cuda") else (platform.processor() or "")
+    print(f"census one-hot train split: {X.shape[0]} rows x {X.shape[1]} features, device={device} "
+          f"{name}, torch threads={torch.get_num_threads()}, cpus={os.cpu_count()}")
+    # Warm-up on the full data (allocator, kernels, page cache), discarded.
+    for fit in (fit_ours, fit_plain, fit_plain_mmoe):
+        fit(X, Y, 1, device, 0)
+    results = {}
+    for epochs in args.epochs:
+        print(f"{epochs} epochs, {args.runs} runs:")
+        ratios, ratios_mmoe = run_set(X, Y, epochs, args.runs, device)
+        results[epochs] = statistics.median(ratios), statistics.median(ratios_mmoe)
+        for label, values in (("ours / plain loop", ratios), ("ours / plain MMoE", ratios_mmoe)):
+            q1, q2, q3 = quartiles(values)
+            print(f"{epochs} epochs, median over {args.runs} runs: {label} {q2:.3f}x "
+                  f"(quartiles {q1:.3f}-{q3:.3f}, runs {min(values):.3f}-{max(values):.3f})")
+    return results
 
 
 if __name__ == "__main__":
