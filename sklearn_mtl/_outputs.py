@@ -16,7 +16,7 @@ def forward(module, data, batch_size: int) -> np.ndarray:
     with torch.inference_mode():
         return as_numpy(torch.cat([
             module(**batch)
-            for batch, _ in TensorBatchLoader(data, batch_size=batch_size)
+            for batch, _ in TensorBatchLoader(data, batch_size=batch_size, reuse_buffer=True)
         ]))
 
 

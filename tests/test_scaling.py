@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.metrics import roc_auc_score
 
 from sklearn_mtl import MultiTaskRecommender
@@ -87,3 +88,22 @@ def test_column_statistics_match_numpy_on_large_offsets(shape):
     np.testing.assert_allclose(std, shifted.std(axis=0), rtol=1e-12, atol=1e-12)
     mean32, std32 = _column_mean_std(values[:, :1].astype(np.float32) - np.float32(1e12))
     assert mean32.dtype == std32.dtype == np.float64
+
+
+def test_prediction_batches_scaled_into_one_reused_buffer_match_transform(census_1500):
+    # predict scales every batch into one buffer; each batch's outputs must be its own rows'.
+    from sklearn_mtl._outputs import forward
+
+    X, Y = census_1500
+    model = MultiTaskRecommender("mmoe", hidden_units=(8,), n_experts=2, max_epochs=1,
+                                 random_state=0).fit(X, Y)
+    enc = model._features
+    scaled, codes = enc.transform(X)
+    module = model.net_.module_.eval()
+    with torch.no_grad():
+        expected = module(torch.as_tensor(scaled), torch.as_tensor(codes)).numpy()
+    values, codes_ = enc.encode(X)
+    data = MultiTaskDataset(values.astype(np.float32), codes_, offset=enc.input_offset_,
+                            scale=enc.input_scale_)
+    np.testing.assert_allclose(forward(module, data, batch_size=97), expected, rtol=1e-5,
+                               atol=1e-5)
