@@ -107,3 +107,19 @@ def test_prediction_batches_scaled_into_one_reused_buffer_match_transform(census
                             scale=enc.input_scale_)
     np.testing.assert_allclose(forward(module, data, batch_size=97), expected, rtol=1e-5,
                                atol=1e-5)
+
+
+def test_float32_column_statistics_and_their_float64_fallback():
+    from sklearn_mtl.features import _column_mean_std
+
+    rng = np.random.default_rng(0)
+    values = (rng.normal(size=(3000, 30)) * rng.uniform(0.1, 100, 30) + 1e4).astype(np.float32)
+    mean, std = _column_mean_std(values)
+    wide = values.astype(np.float64)
+    np.testing.assert_allclose(mean, wide.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(std, wide.std(axis=0), rtol=1e-5)
+    # x - x[0] overflows float32 here; float64 holds it.
+    huge = np.array([[3e38], [-3e38], [1e38]], dtype=np.float32)
+    mean, std = _column_mean_std(huge)
+    np.testing.assert_allclose(std, huge.astype(np.float64).std(axis=0), rtol=1e-6)
+    assert np.isfinite(mean).all()
