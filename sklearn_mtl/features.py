@@ -249,7 +249,7 @@ class FeatureEncoder:
         # only a std that overflows float64 (it would scale the column to a constant) is refused.
         overflow = ~np.isfinite(std)
         if overflow.any():
-            cols = np.array(self.numeric_columns_, dtype=object)[overflow].tolist()
+            cols = self._numeric_names(overflow)
             raise ValueError(
                 f"Numeric column(s) {cols[:10]} of X are too spread out to standardize: their "
                 "standard deviation overflows float64; rescale these columns (e.g. divide by "
@@ -267,15 +267,9 @@ class FeatureEncoder:
         """Per numeric input (indicators last): what ``transform`` divides by."""
         return np.concatenate([self.scale_, np.ones(len(self.indicator_columns_))])
 
-    def _check_representable(self, scaled_max: np.ndarray) -> None:
-        too_large = ~(scaled_max <= _FLOAT32_MAX)
-        if too_large.any():
-            cols = np.array(self.numeric_columns_, dtype=object)[too_large].tolist()
-            raise ValueError(
-                f"Numeric column(s) {cols[:10]} of X have values that are too large for float32 "
-                f"once standardized (|x - mean| / std up to {np.max(scaled_max[too_large]):.3g}, "
-                f"float32 holds up to {_FLOAT32_MAX:.3g}); rescale or clip these columns."
-            )
+    def _numeric_names(self, mask: np.ndarray) -> list:
+        """The numeric columns selected by the boolean ``mask``, for messages."""
+        return np.array(self.numeric_columns_, dtype=object)[mask].tolist()
 
     def check_representable(self, X) -> None:
         """Raise naming the numeric columns of ``X`` that overflow float32 once standardized."""
@@ -284,7 +278,15 @@ class FeatureEncoder:
         for start in range(0, filled.shape[0], 8192):
             centered = filled[start : start + 8192] - self.mean_
             np.maximum(spread, np.abs(centered).max(axis=0, initial=0.0), out=spread)
-        self._check_representable(spread / self.scale_)
+        scaled_max = spread / self.scale_
+        too_large = ~(scaled_max <= _FLOAT32_MAX)
+        if too_large.any():
+            raise ValueError(
+                f"Numeric column(s) {self._numeric_names(too_large)[:10]} of X have values that "
+                f"are too large for float32 once standardized (|x - mean| / std up to "
+                f"{np.max(scaled_max[too_large]):.3g}, float32 holds up to {_FLOAT32_MAX:.3g}); "
+                "rescale or clip these columns."
+            )
 
     @property
     def n_numeric_inputs_(self) -> int:
@@ -337,8 +339,7 @@ class FeatureEncoder:
             return
         inf = np.isinf(values[:, non_finite])
         if inf.any():
-            cols = [c for c, bad in zip(np.array(self.numeric_columns_, dtype=object)[non_finite],
-                                        inf.any(axis=0)) if bad]
+            cols = [c for c, bad in zip(self._numeric_names(non_finite), inf.any(axis=0)) if bad]
             raise ValueError(
                 f"Input X contains infinity in column(s) {cols[:10]} "
                 f"({int(inf.sum())} values); replace them or use NaN for a missing value."

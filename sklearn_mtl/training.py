@@ -85,6 +85,14 @@ class MultiTaskDataset(Dataset):
             return torch.addcmul(self.offset, x, self.scale, out=x)
         return torch.sub(x, self.offset).div_(self.scale).to(torch.float32)
 
+    def scaling_buffer(self, rows: int):
+        """A float32 (rows, n_numeric) buffer for ``numeric(slice, out=...)``, or None where
+        ``numeric`` makes no new tensor to save (no scaling) or casts anyway (float64 input)."""
+        if self.offset is None or self.x_num.dtype != torch.float32:
+            return None
+        return torch.empty((rows, self.x_num.shape[1]), dtype=torch.float32,
+                           device=self.x_num.device)
+
     def take(self, index, out=None):
         X = {"x_num": self.numeric(index, out), "x_cat": self.x_cat[index]}
         if self.y is None:
@@ -141,10 +149,9 @@ class TensorBatchLoader:
             for start in range(0, n, self.batch_size):
                 yield self.dataset.take(order[start : start + self.batch_size])
         else:
-            x_num, buffer = self.dataset.x_num, None
-            if self.reuse_buffer and self.dataset.offset is not None:
-                buffer = torch.empty((min(self.batch_size, n), x_num.shape[1]),
-                                     dtype=torch.float32, device=x_num.device)
+            buffer = None
+            if self.reuse_buffer:
+                buffer = self.dataset.scaling_buffer(min(self.batch_size, n))
             for start in range(0, n, self.batch_size):
                 yield self.dataset.take(slice(start, start + self.batch_size), out=buffer)
 

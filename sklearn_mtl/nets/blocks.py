@@ -32,8 +32,8 @@ class ExpertBank(nn.Module):
     Expert i is ``MLP(in_features, units, dropout)`` with its own weights; layer l of every
     expert is one parameter ``weights[l]`` of shape (E, out, in) (``biases[l]``: (E, out)), so the
     first layer of all experts is one matrix product and the deeper ones one batched product,
-    instead of one small product per expert (on census one-hot, MMoE with 8 experts trains ~30 %
-    faster). The weights are drawn by per-expert ``nn.Linear`` layers in the order of a
+    instead of one small product per expert (a training step of 8 experts of 16 units on census
+    one-hot takes 0.55x the time). The weights are drawn by per-expert ``nn.Linear`` layers in the order of a
     ``ModuleList`` of MLPs, so a seeded net starts from the same weights as one.
 
     Examples
