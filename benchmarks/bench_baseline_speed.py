@@ -26,7 +26,7 @@ import pandas as pd
 import sklearn
 from sklearn.multioutput import MultiOutputClassifier
 
-from sklearn_mtl.baselines import PerTaskLGBM
+from sklearn_mtl import PerTaskLGBM
 from sklearn_mtl.datasets._census import COLUMNS as CENSUS_COLUMNS  # UCI's column order
 
 OWN_PARAMS = ("tasks", "per_task_params", "validation_fraction", "early_stopping_rounds")

@@ -7,18 +7,18 @@ baselines behind one scikit-learn ``fit / predict`` contract.
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names below, for type checkers and documentation tools
-    from .baselines import PerTaskLGBM
-    from .estimator import MultiTaskRecommender
+    from ._lgbm import PerTaskLGBM
+    from ._recommender import MultiTaskRecommender
     from .persistence import load
     from .transfer import TransferReport, compare_transfer
 
 __version__ = "0.1.0"
 
 # Loaded on first use (PEP 562), so that ``sklearn-mtl --help`` does not wait for torch and
-# LightGBM: ``from sklearn_mtl import MultiTaskRecommender`` works as before.
+# LightGBM, and so that PerTaskLGBM never imports torch.
 _LAZY = {
-    "PerTaskLGBM": ".baselines",
-    "MultiTaskRecommender": ".estimator",
+    "PerTaskLGBM": "._lgbm",
+    "MultiTaskRecommender": "._recommender",
     "TransferReport": ".transfer",
     "compare_transfer": ".transfer",
     "load": ".persistence",

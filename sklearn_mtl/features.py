@@ -29,14 +29,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-# The dtype checks moved to _input_checks; re-exported so that imports from here keep working.
-from ._input_checks import (  # noqa: F401
-    check_category_kind,
-    check_columns_match,
-    check_feature_dtypes,
-    explain_non_numeric,
-    value_kind,
-)
+from ._checks import check_category_kind, value_kind
 
 MAX_AUTO_EMBEDDING_DIM = 50
 

@@ -1,82 +1,83 @@
-"""Save and load fitted estimators as data: no pickle, no code runs when a file is loaded.
+"""The file format of saved models: data only, no pickle, no code from the file runs on load.
 
 A saved model is one zip file holding
 
 * ``manifest.json``: the file format, the versions that wrote it and SHA-256 digests of the
-  other two entries;
-* ``state.json``: the estimator's parameters and fitted attributes as a typed JSON tree (numbers,
-  strings, lists, numpy arrays, pandas indexes, LightGBM models in LightGBM's own text format);
-* ``weights.safetensors``: every torch tensor (the net's ``state_dict``), in the safetensors
-  format, or ``weights.pt`` read with ``torch.load(weights_only=True)`` when safetensors is not
-  installed.
+  other entries;
+* ``state.json``: the estimator's state as a typed JSON tree (numbers, strings, lists, numpy
+  arrays, pandas indexes, LightGBM boosters in LightGBM's own text format, objects of the
+  allow-listed classes);
+* ``weights.safetensors``: the torch tensors of that state, in the safetensors format, or
+  ``weights.pt`` read with ``torch.load(weights_only=True)`` when safetensors is not installed;
+  absent when the state holds no tensor (a ``PerTaskLGBM``, saved and loaded without torch).
 
-Loading rebuilds objects only from an allow-list of the package's classes (and LightGBM's
-scikit-learn classes); torch modules are rebuilt from their class name, the constructor arguments
-every :class:`~sklearn_mtl.nets.MultiTaskModule` records in ``init_kwargs_`` and the
-``state_dict``, so architectures need no code of their own here. A file written by another
-sklearn-mtl version is refused with a clear error; a model trained on CUDA loads on a CPU-only
-machine. pickle keeps working as before; use it only for files you trust.
+This module is the codec only and imports no estimator. Each estimator owns its format, as
+skorch's ``save_params`` and LightGBM's ``model_to_string`` do: a class may define
+``_get_state()`` (the dict to store; default: its attributes) and ``_set_state(state)`` (how
+it is rebuilt from that dict on a new instance; default: the attributes are set back), and
+``MultiTaskRecommender`` stores its net's weights and history there and rebuilds the net with
+the same ``make_net`` as ``fit``. Objects are rebuilt only from the allow-list of classes
+below, named by where they are defined (skops' trusted types), and checked against it before
+their module is imported. A file written by another sklearn-mtl version or file format is
+refused with a clear error; a model trained on CUDA loads on a CPU-only machine.
+pickle works too; use it only for files you trust.
 """
 
 from __future__ import annotations
 
-import collections
 import hashlib
+import importlib
 import io
 import json
 import os
-import warnings
+import sys
 import zipfile
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
-import torch
-from sklearn.preprocessing import LabelEncoder
-from skorch.history import History
-
-from .baselines import PerTaskLGBM
-from .estimator import MultiTaskRecommender
-from .features import FeatureEncoder
-from .losses import MultiTaskLoss
-from .nets import MultiTaskModule
-from .tasks import TargetEncoder
-from .training import MultiTaskNeuralNet, TensorBatchLoader
 
 FORMAT = "sklearn-mtl"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
-# Classes rebuilt from their attributes (as pickle would, without running any of their code).
-_OBJECTS = {
-    f"{cls.__module__}.{cls.__qualname__}": cls
-    for cls in (MultiTaskRecommender, PerTaskLGBM, FeatureEncoder, TargetEncoder,
-                lgb.LGBMClassifier, lgb.LGBMRegressor, LabelEncoder)
-}
-_ESTIMATORS = (MultiTaskRecommender, PerTaskLGBM)
+# The estimators a file may hold, and every other class an estimator's state may contain.
+ESTIMATORS = (
+    "sklearn_mtl._recommender._estimator.MultiTaskRecommender",
+    "sklearn_mtl._lgbm._estimator.PerTaskLGBM",
+)
+ALLOWED_CLASSES = frozenset({
+    *ESTIMATORS,
+    "sklearn_mtl.features.FeatureEncoder",
+    "sklearn_mtl.tasks.TargetEncoder",
+    "lightgbm.sklearn.LGBMClassifier",
+    "lightgbm.sklearn.LGBMRegressor",
+    "sklearn.preprocessing._label.LabelEncoder",
+})
 
 
 def _qualname(cls) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _module_classes() -> dict:
-    """Every architecture of the package (subclasses of MultiTaskModule in sklearn_mtl)."""
-    found, todo = {}, [MultiTaskModule]
-    while todo:
-        cls = todo.pop()
-        if cls.__module__.startswith("sklearn_mtl."):
-            found[_qualname(cls)] = cls
-        todo.extend(cls.__subclasses__())
-    return found
+def _is_instance(obj, module: str, name: str) -> bool:
+    """``isinstance(obj, module.name)`` without importing ``module``: an object of a class can
+    only exist once the class's module is loaded, so ``PerTaskLGBM`` saves without torch."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(obj, getattr(loaded, name))
+
+
+def _resolve(qualname: str):
+    """The allow-listed class named ``qualname`` (its module is imported only once allowed)."""
+    module, _, name = qualname.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 class _Writer:
     """Turn an object tree into JSON-able data plus a dict of named tensors."""
 
     def __init__(self):
-        self.tensors: dict[str, torch.Tensor] = {}
+        self.tensors: dict = {}
 
-    def tensor(self, t: torch.Tensor) -> dict:
+    def tensor(self, t) -> dict:
         key = f"t{len(self.tensors)}"
         # safetensors refuses views that share storage; a contiguous CPU copy owns its data.
         self.tensors[key] = t.detach().to("cpu", copy=True).contiguous()
@@ -100,10 +101,8 @@ class _Writer:
         if isinstance(obj, pd.Index) and not isinstance(obj, pd.MultiIndex):
             return {"__index__": str(obj.dtype),
                     "data": [self.encode(v, where) for v in obj.tolist()]}
-        if isinstance(obj, torch.Tensor):
+        if _is_instance(obj, "torch", "Tensor"):
             return self.tensor(obj)
-        if isinstance(obj, History):
-            return {"__history__": [self.encode(row, where) for row in obj]}
         if isinstance(obj, tuple):
             return {"__tuple__": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
         if isinstance(obj, list):
@@ -111,59 +110,17 @@ class _Writer:
         if isinstance(obj, dict):
             return {"__dict__": [[self.encode(k, where), self.encode(v, f"{where}[{k!r}]")]
                                  for k, v in obj.items()]}
-        if isinstance(obj, lgb.Booster):
+        if _is_instance(obj, "lightgbm", "Booster"):
             return {"__booster__": obj.model_to_string()}
-        if isinstance(obj, MultiTaskModule):
-            return self.module(obj, where)
-        if isinstance(obj, MultiTaskNeuralNet):
-            return self.net(obj, where)
-        if _qualname(type(obj)) in _OBJECTS:
-            return self.object(obj, where)
+        if _qualname(type(obj)) in ALLOWED_CLASSES:
+            get_state = getattr(obj, "_get_state", None)
+            state = get_state() if get_state is not None else dict(vars(obj))
+            return {"__object__": _qualname(type(obj)),
+                    "state": {k: self.encode(v, f"{where}.{k}") for k, v in state.items()}}
         raise TypeError(
             f"{where} is a {type(obj).__name__}, which sklearn-mtl cannot save as data; "
             "use pickle for this model, or leave that attribute unset."
         )
-
-    def object(self, obj, where: str) -> dict:
-        state = dict(vars(obj))
-        if isinstance(obj, MultiTaskRecommender):
-            # history_ is net_.history: stored once, with the net.
-            state.pop("history_", None)
-            if state.get("callbacks"):
-                warnings.warn(
-                    f"{where}.callbacks holds {len(state['callbacks'])} callback object(s), which "
-                    "are not saved: the loaded model has callbacks=None (they only act in fit).",
-                    UserWarning, stacklevel=4,
-                )
-                state["callbacks"] = None
-        return {"__object__": _qualname(type(obj)),
-                "state": {k: self.encode(v, f"{where}.{k}") for k, v in state.items()}}
-
-    def module(self, module: MultiTaskModule, where: str) -> dict:
-        if not hasattr(module, "init_kwargs_"):
-            raise TypeError(f"{where} ({type(module).__name__}) did not record its constructor "
-                            "arguments; it must subclass MultiTaskModule.")
-        return {"__module__": _qualname(type(module)),
-                "kwargs": self.encode(module.init_kwargs_, f"{where}.init_kwargs_"),
-                "state": {k: self.tensor(v) for k, v in module.state_dict().items()}}
-
-    def net(self, net: MultiTaskNeuralNet, where: str) -> dict:
-        criterion = net.criterion_
-        return {"__net__": {
-            "module": self.module(net.module_, f"{where}.module_"),
-            "criterion": {
-                "kinds": list(criterion.kinds),
-                "n_outputs": [s.stop - s.start for s in criterion.slices],
-                "method": criterion.method,
-                "gradnorm_alpha": float(criterion.gradnorm_alpha),
-                "dwa_temperature": float(criterion.dwa_temperature),
-                "state": {k: self.tensor(v) for k, v in criterion.state_dict().items()},
-            },
-            "history": self.encode(net.history, f"{where}.history"),
-            "params": {"lr": float(net.lr), "batch_size": int(net.batch_size),
-                       "max_epochs": int(net.max_epochs), "device": str(net.device),
-                       "sharing_strength": float(net.sharing_strength)},
-        }}
 
 
 class _Reader:
@@ -172,16 +129,9 @@ class _Reader:
     def __init__(self, tensors: dict, path):
         self.tensors = tensors
         self.path = path
-        self.modules = _module_classes()
-        self.device = "cpu"
 
     def fail(self, what: str):
         raise ValueError(f"{self.path} is not a valid sklearn-mtl model file: {what}.")
-
-    def tensor(self, ref) -> torch.Tensor:
-        if not isinstance(ref, dict) or ref.get("__tensor__") not in self.tensors:
-            self.fail(f"a tensor entry {ref!r} is missing from the weights")
-        return self.tensors[ref["__tensor__"]]
 
     def decode(self, data):
         if data is None or isinstance(data, (bool, str, int, float)):
@@ -202,72 +152,50 @@ class _Reader:
         if tag == "__index__":
             return pd.Index([self.decode(v) for v in data["data"]], dtype=data["__index__"])
         if tag == "__tensor__":
-            return self.tensor(data)
-        if tag == "__history__":
-            return History(self.decode(data["__history__"]))
+            if data["__tensor__"] not in self.tensors:
+                self.fail(f"a tensor entry {data!r} is missing from the weights")
+            return self.tensors[data["__tensor__"]]
         if tag == "__tuple__":
             return tuple(self.decode(v) for v in data["__tuple__"])
         if tag == "__dict__":
             return {_hashable(self.decode(k)): self.decode(v) for k, v in data["__dict__"]}
         if tag == "__booster__":
-            return lgb.Booster(model_str=data["__booster__"])
-        if tag == "__module__":
-            return self.module(data)
-        if tag == "__net__":
-            return self.net(data["__net__"])
+            import lightgbm
+
+            return lightgbm.Booster(model_str=data["__booster__"])
         if tag == "__object__":
-            cls = _OBJECTS.get(data["__object__"])
-            if cls is None:
+            if data["__object__"] not in ALLOWED_CLASSES:
                 self.fail(f"class {data['__object__']!r} is not one sklearn-mtl loads")
+            cls = _resolve(data["__object__"])
             obj = cls.__new__(cls)
             state = {k: self.decode(v) for k, v in data["state"].items()}
-            if isinstance(obj, lgb.LGBMModel):
-                # LightGBM keeps these as defaultdict / OrderedDict; JSON has only dicts.
-                state["_best_score"] = collections.defaultdict(
-                    collections.OrderedDict, state.get("_best_score", {}))
-            obj.__dict__.update(state)
+            set_state = getattr(obj, "_set_state", None)
+            if set_state is not None:
+                try:
+                    set_state(state)
+                except RuntimeError as exc:  # torch's load_state_dict: weights of another shape
+                    self.fail(f"the weights do not fit {cls.__name__}: {exc}")
+            else:
+                obj.__dict__.update(state)
             return obj
         self.fail(f"unknown entry tag {tag!r}")
 
-    def module(self, data) -> MultiTaskModule:
-        cls = self.modules.get(data["__module__"])
-        if cls is None:
-            self.fail(f"architecture {data['__module__']!r} is not part of this sklearn-mtl")
-        module = cls(**self.decode(data["kwargs"]))
-        state = {k: self.tensor(v) for k, v in data["state"].items()}
-        try:
-            module.load_state_dict(state)
-        except RuntimeError as exc:
-            self.fail(f"the weights do not fit {cls.__name__}: {exc}")
-        return module
 
-    def net(self, data) -> MultiTaskNeuralNet:
-        params = data["params"]
-        module = self.module(data["module"])
-        crit = data["criterion"]
-        method = crit.get("method", "static")
-        if method not in ("static", "uncertainty", "gradnorm", "dwa"):
-            self.fail(f"unknown task weighting {method!r}")
-        # Learned weights (uncertainty, GradNorm) and DWA's epoch sums come back with the state.
-        weights = self.tensor(crit["state"]["weights"]).numpy() if method == "static" else method
-        criterion = MultiTaskLoss(crit["kinds"], crit["n_outputs"], weights,
-                                  gradnorm_alpha=crit.get("gradnorm_alpha", 1.5),
-                                  dwa_temperature=crit.get("dwa_temperature", 2.0))
-        criterion.load_state_dict({k: self.tensor(v) for k, v in crit["state"].items()})
-        # A model trained on CUDA predicts on the CPU when this machine has no GPU.
-        device = params["device"]
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            device = "cpu"
-        self.device = device
-        net = MultiTaskNeuralNet(
-            module, criterion=criterion, optimizer=torch.optim.Adam, lr=params["lr"],
-            batch_size=params["batch_size"], max_epochs=params["max_epochs"],
-            iterator_train=TensorBatchLoader, iterator_valid=TensorBatchLoader, device=device,
-            sharing_strength=params["sharing_strength"],
-        )
-        net.initialize()
-        net.history = self.decode(data["history"])
-        return net
+def _read_weights(path, name: str, data: bytes) -> dict:
+    """The named tensors of a weights entry (torch is imported only here, for a file that has one)."""
+    if name == "weights.safetensors":
+        try:
+            from safetensors.torch import load as st_load
+        except ImportError:
+            raise ImportError(f"{path} stores its weights as safetensors: pip install "
+                              "safetensors (or sklearn-mtl[serving]).") from None
+        return st_load(data)
+    if name == "weights.pt":
+        import torch
+
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    raise ValueError(f"{path} is not a valid sklearn-mtl model file: unknown weights entry "
+                     f"{name!r}.")
 
 
 def _hashable(key):
@@ -302,33 +230,37 @@ def save(estimator, path) -> None:
     >>> bool(np.allclose(load(path).predict(X), model.predict(X)))
     True
     """
-    if not isinstance(estimator, _ESTIMATORS):
+    if _qualname(type(estimator)) not in ESTIMATORS:
         raise TypeError(f"save takes a MultiTaskRecommender or a PerTaskLGBM, not a "
                         f"{type(estimator).__name__}.")
     from . import __version__
 
     writer = _Writer()
-    state = json.dumps(writer.encode(estimator, type(estimator).__name__)).encode()
-    buffer = io.BytesIO()
-    try:
-        from safetensors.torch import save as st_save
-    except ImportError:
-        weights_name = "weights.pt"
-        torch.save(writer.tensors, buffer)
-        weights = buffer.getvalue()
-    else:
-        weights_name = "weights.safetensors"
-        weights = st_save(writer.tensors)
+    entries = {"state.json": json.dumps(writer.encode(estimator, type(estimator).__name__)).encode()}
+    weights_name = None
+    if writer.tensors:
+        try:
+            from safetensors.torch import save as st_save
+        except ImportError:
+            import torch
+
+            weights_name, buffer = "weights.pt", io.BytesIO()
+            torch.save(writer.tensors, buffer)
+            entries[weights_name] = buffer.getvalue()
+        else:
+            weights_name = "weights.safetensors"
+            entries[weights_name] = st_save(writer.tensors)
+    versions = {f"{name}_version": getattr(sys.modules.get(name), "__version__", None)
+                for name in ("torch", "lightgbm")}
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "sklearn_mtl_version": __version__,
-        "estimator": type(estimator).__name__, "torch_version": torch.__version__,
-        "lightgbm_version": lgb.__version__, "weights": weights_name,
-        "sha256": {"state.json": _sha256(state), weights_name: _sha256(weights)},
+        "estimator": type(estimator).__name__, **versions, "weights": weights_name,
+        "sha256": {name: _sha256(data) for name, data in entries.items()},
     }
     with zipfile.ZipFile(os.fspath(path), "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", json.dumps(manifest, indent=1))
-        archive.writestr("state.json", state)
-        archive.writestr(weights_name, weights)
+        for name, data in entries.items():
+            archive.writestr(name, data)
 
 
 def load(path):
@@ -378,7 +310,7 @@ def load(path):
             )
         weights_name = manifest.get("weights")
         entries = {}
-        for name in ("state.json", weights_name):
+        for name in ("state.json", *([weights_name] if weights_name is not None else [])):
             if name not in names or name not in manifest.get("sha256", {}):
                 raise ValueError(f"{path} is not a valid sklearn-mtl model file: entry {name!r} "
                                  "is missing.")
@@ -386,29 +318,13 @@ def load(path):
             if _sha256(entries[name]) != manifest["sha256"][name]:
                 raise ValueError(f"{path} is damaged or was modified after saving: the "
                                  f"checksum of {name!r} does not match its manifest.")
-    if weights_name == "weights.safetensors":
-        try:
-            from safetensors.torch import load as st_load
-        except ImportError:
-            raise ImportError(f"{path} stores its weights as safetensors: pip install "
-                              "safetensors (or sklearn-mtl[serving]).") from None
-        tensors = st_load(entries[weights_name])
-    elif weights_name == "weights.pt":
-        tensors = torch.load(io.BytesIO(entries[weights_name]), map_location="cpu",
-                             weights_only=True)
-    else:
-        raise ValueError(f"{path} is not a valid sklearn-mtl model file: unknown weights entry "
-                         f"{weights_name!r}.")
+    tensors = {} if weights_name is None else _read_weights(path, weights_name, entries[weights_name])
     reader = _Reader(tensors, path)
     try:
         estimator = reader.decode(json.loads(entries["state.json"]))
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{path} is not a valid sklearn-mtl model file: {exc!r}.") from None
-    if not isinstance(estimator, _ESTIMATORS):
+    if _qualname(type(estimator)) not in ESTIMATORS:
         raise ValueError(f"{path} is not a valid sklearn-mtl model file: it holds a "
                          f"{type(estimator).__name__}.")
-    net = getattr(estimator, "net_", None)
-    if net is not None:
-        estimator.history_ = net.history
-        estimator.device_ = str(net.device)
     return estimator

@@ -21,7 +21,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sklearn_mtl.baselines import PerTaskLGBM
+from sklearn_mtl import PerTaskLGBM
 from sklearn_mtl.datasets._census import COLUMNS as CENSUS_COLUMNS  # UCI's column order
 from sklearn_mtl.metrics import make_multitask_scorer, per_task_scores
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import re
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -168,10 +171,83 @@ def test_other_version_is_refused(census_1500, tmp_path):
         return json.dumps(manifest).encode()
 
     rewrite(path, "manifest.json", older)
-    expected = (f"was saved by sklearn-mtl 0.0.1 (file format 1); this is sklearn-mtl "
-                f"{sklearn_mtl.__version__} (format 1). Load it with sklearn-mtl 0.0.1")
-    with pytest.raises(ValueError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+    version = sklearn_mtl.persistence.FORMAT_VERSION
+    expected = (f"was saved by sklearn-mtl 0.0.1 (file format {version}); this is sklearn-mtl "
+                f"{sklearn_mtl.__version__} (format {version}). Load it with sklearn-mtl 0.0.1")
+    with pytest.raises(ValueError, match=re.escape(expected)):
         load(path)
+
+
+def test_file_of_the_previous_format_is_refused(census_1500, tmp_path):
+    X, Y = census_1500
+    path = tmp_path / "m.skmtl"
+    MultiTaskRecommender("hard", **FAST).fit(X, Y).save(path)
+
+    def previous(data):
+        manifest = json.loads(data)
+        manifest["format_version"] = 1
+        return json.dumps(manifest).encode()
+
+    rewrite(path, "manifest.json", previous)
+    expected = (f"was saved by sklearn-mtl {sklearn_mtl.__version__} (file format 1); this is "
+                f"sklearn-mtl {sklearn_mtl.__version__} (format 2)")
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        load(path)
+
+
+def plain_params(net) -> dict:
+    """The skorch net's parameters that are values or classes, not objects built in fit."""
+    return {k: v for k, v in net.get_params().items()
+            if v is None or isinstance(v, (bool, int, float, str, type))}
+
+
+@pytest.mark.parametrize("settings", [
+    dict(architecture="mmoe", weight_decay=1e-4, id_dropout=0.05, verbose=0, random_state=3),
+    dict(architecture="soft", early_stopping=False, random_state=None, lr=3e-3),
+    dict(architecture="ple", cascade={"never_married": "income"}, gradient_method="pcgrad",
+         random_state=1),
+])
+def test_loaded_net_equals_the_fitted_net_in_every_plain_parameter(census_1500, tmp_path,
+                                                                   settings):
+    X, Y = census_1500
+    model = MultiTaskRecommender(**{**FAST, **settings}).fit(X.iloc[:600], Y.iloc[:600])
+    model.save(tmp_path / "m.skmtl")
+    loaded = load(tmp_path / "m.skmtl")
+    fitted, restored = plain_params(model.net_), plain_params(loaded.net_)
+    # The validation split is data of fit (skorch's predefined_split), not a parameter.
+    fitted.pop("train_split", None)
+    restored.pop("train_split", None)
+    assert restored == fitted
+    for key in ("optimizer__weight_decay", "iterator_train__id_dropout", "iterator_train__seed",
+                "iterator_train__shuffle", "verbose", "surgery_seed"):
+        assert key in restored
+    assert loaded.net_.iterator_train is model.net_.iterator_train
+    assert [name for name, _ in loaded.net_.callbacks_] == [
+        name for name, _ in model.net_.callbacks_]
+    assert_same_predictions(model, loaded, X)
+
+
+def test_per_task_lgbm_saves_and_loads_without_torch(tmp_path):
+    # A fresh interpreter: importing, fitting, saving and loading PerTaskLGBM never imports torch.
+    script = f"""
+import sys
+import numpy as np
+import sklearn_mtl
+from sklearn_mtl import PerTaskLGBM
+rng = np.random.default_rng(0)
+X = rng.normal(size=(300, 3))
+Y = np.column_stack([X[:, 0] > 0, X[:, 1]])
+model = PerTaskLGBM(n_estimators=10, n_jobs=1, random_state=0).fit(X, Y)
+model.save({str(tmp_path / "m.skmtl")!r})
+loaded = sklearn_mtl.load({str(tmp_path / "m.skmtl")!r})
+assert (loaded.predict(X) == model.predict(X)).all()
+print(model.score(X, Y) > 0.5, "torch" in sys.modules, "skorch" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["True", "False", "False"]
+    with zipfile.ZipFile(tmp_path / "m.skmtl") as archive:
+        assert sorted(archive.namelist()) == ["manifest.json", "state.json"]
 
 
 def test_classes_outside_the_package_are_refused(census_1500, tmp_path):
@@ -199,7 +275,12 @@ def test_model_saved_on_cuda_loads_on_cpu(census_1500, tmp_path):
     model = MultiTaskRecommender("mmoe", **FAST).fit(X, Y)
     path = tmp_path / "m.skmtl"
     model.save(path)
-    rewrite(path, "state.json", lambda b: b.replace(b'"device": "cpu"', b'"device": "cuda"'))
+
+    def on_cuda(state):
+        assert state.count(b'"device_": "cpu"') == 1
+        return state.replace(b'"device_": "cpu"', b'"device_": "cuda"')
+
+    rewrite(path, "state.json", on_cuda)
     loaded = load(path)
     assert loaded.device_ == "cpu"
     assert_same_predictions(model, loaded, X)

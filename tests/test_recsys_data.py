@@ -83,7 +83,7 @@ def test_small_census_learns_in_four_epochs_at_the_default_batch_size(census_sma
 
 @pytest.mark.parametrize("n, expected", [(500, 32), (7_560, 64), (50_000, 256), (125_000, 1024)])
 def test_auto_batch_size_gives_about_100_steps_an_epoch(n, expected):
-    from sklearn_mtl.estimator import _resolve_batch_size
+    from sklearn_mtl._recommender._params import resolve_batch_size as _resolve_batch_size
 
     assert _resolve_batch_size("auto", n) == expected
     assert _resolve_batch_size(300, n) == 300

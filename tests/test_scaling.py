@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from sklearn_mtl import MultiTaskRecommender
 from sklearn_mtl.features import FeatureEncoder
-from sklearn_mtl.training import MultiTaskDataset
+from sklearn_mtl._recommender._skorch import MultiTaskDataset
 
 
 def test_large_offset_float64_column_keeps_its_information():
@@ -92,7 +92,7 @@ def test_column_statistics_match_numpy_on_large_offsets(shape):
 
 def test_prediction_batches_scaled_into_one_reused_buffer_match_transform(census_1500):
     # predict scales every batch into one buffer; each batch's outputs must be its own rows'.
-    from sklearn_mtl._outputs import forward
+    from sklearn_mtl._recommender._outputs import forward
 
     X, Y = census_1500
     model = MultiTaskRecommender("mmoe", hidden_units=(8,), n_experts=2, max_epochs=1,

@@ -38,8 +38,8 @@ def _read_params(entries, models: list[str]) -> dict[str, dict]:
 
 def _models(names, tasks, max_epochs, seed, categorical="auto", params=None, progress=None,
             balancing=None, **net):
-    from ..baselines import PerTaskLGBM
-    from ..estimator import MultiTaskRecommender
+    from .._lgbm import PerTaskLGBM
+    from .._recommender import MultiTaskRecommender
 
     params = params or {}
     models = {}
@@ -58,7 +58,7 @@ def _models(names, tasks, max_epochs, seed, categorical="auto", params=None, pro
 
 
 def _reference(tasks, max_epochs, seed, categorical="auto", params=None, progress=None, **net):
-    from ..estimator import MultiTaskRecommender
+    from .._recommender import MultiTaskRecommender
 
     return MultiTaskRecommender(
         "single", tasks=tasks, categorical_features=categorical,
@@ -80,7 +80,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
     in_process = args.n_jobs in (None, 1) and not args.quiet
     bars = None
     if in_process:
-        from .._progress import Bars, FitProgress
+        from ._progress import Bars, FitProgress
 
         n_nets = sum(m != "lgbm" for m in names) + 1
         bars = Bars(n_nets * args.cv * args.repeats, desc="net fits")

@@ -32,16 +32,16 @@ def cmd_tune(args) -> int:
     if args.data == "synthetic" and args.max_epochs is None:
         args.max_epochs = 20
     if args.model == "lgbm":
-        from ..baselines import PerTaskLGBM
+        from .._lgbm import PerTaskLGBM
 
         # A validation split lets the pruner stop a trial between boosting rounds.
         model = PerTaskLGBM(tasks=tasks, validation_fraction=0.1, random_state=args.seed)
     else:
-        from ..estimator import MultiTaskRecommender
+        from .._recommender import MultiTaskRecommender
 
         extra = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
         if not args.quiet:
-            from .._progress import Bars, FitProgress
+            from ._progress import Bars, FitProgress
 
             # Epochs of the trial in progress; the per-trial lines give the trials' progress.
             bars = Bars(None, desc="net fits")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Sequence
 
 import torch
@@ -81,25 +79,6 @@ class ExpertBank(nn.Module):
                 h = self.dropout(h)
         return h.transpose(0, 1)
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # Models saved before the experts were banked hold one MLP per expert:
-        # ``<k>.<i>.weight`` with i the index of the expert's l-th Linear in its Sequential.
-        if f"{prefix}weights.0" not in state_dict and not self.n_experts:
-            # An empty bank (PLE without shared experts) had no entries at all.
-            for name, params in (("weights", self.weights), ("biases", self.biases)):
-                for layer, param in enumerate(params):
-                    state_dict[f"{prefix}{name}.{layer}"] = param.detach().clone()
-        elif f"{prefix}weights.0" not in state_dict and f"{prefix}0.0.weight" in state_dict:
-            old = sorted(
-                {int(key[len(prefix):].split(".")[1]) for key in state_dict
-                 if key.startswith(f"{prefix}0.") and key.endswith(".weight")}
-            )
-            for layer, i in enumerate(old):
-                for name, target in (("weight", "weights"), ("bias", "biases")):
-                    state_dict[f"{prefix}{target}.{layer}"] = torch.stack(
-                        [state_dict.pop(f"{prefix}{k}.{i}.{name}") for k in range(self.n_experts)])
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
 
 class FeatureInput(nn.Module):
     """Concatenate the numeric inputs with one learned embedding per categorical column."""
@@ -137,47 +116,13 @@ class TaskHead(nn.Module):
         return self.out(self.tower(h))
 
 
-def _recording_init(cls, init):
-    """Wrap ``cls.__init__`` so that the instance keeps the arguments it was built with.
-
-    ``init_kwargs_`` (all arguments by name, defaults filled in) lets ``sklearn_mtl.persistence``
-    and ``sklearn_mtl.export`` rebuild any architecture from data: its class name, these
-    arguments and its ``state_dict``, with no per-architecture code. Only the outermost
-    ``__init__`` records (a subclass calling ``super().__init__`` does not overwrite it).
-    """
-    signature = inspect.signature(init)
-
-    @functools.wraps(init)
-    def __init__(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        if type(self) is cls:
-            bound = signature.bind(self, *args, **kwargs)
-            bound.apply_defaults()
-            arguments = dict(list(bound.arguments.items())[1:])
-            for name, param in signature.parameters.items():
-                if param.kind is inspect.Parameter.VAR_KEYWORD:
-                    arguments.update(arguments.pop(name, {}))
-                elif param.kind is inspect.Parameter.VAR_POSITIONAL:
-                    raise TypeError(f"{cls.__name__}.__init__ takes *{name}; a MultiTaskModule "
-                                    "must take named arguments so that it can be rebuilt.")
-            self.init_kwargs_ = arguments
-
-    return __init__
-
-
 class MultiTaskModule(nn.Module):
     """Base class: every architecture maps ``(x_num, x_cat)`` to the per-task outputs side by side.
 
     The output is one (n, sum of ``n_outputs``) tensor so that skorch can concatenate batches;
     the estimator splits it per task. ``shared_parameters`` names the parameters every task's
-    loss reaches (empty when nothing is shared). Every subclass records its constructor
-    arguments in ``init_kwargs_``, so that a fitted module is saved and exported as data.
+    loss reaches (empty when nothing is shared).
     """
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "__init__" in cls.__dict__:
-            cls.__init__ = _recording_init(cls, cls.__dict__["__init__"])
 
     def __init__(self, n_outputs: Sequence[int]):
         super().__init__()

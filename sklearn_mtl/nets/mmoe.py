@@ -41,40 +41,32 @@ class MMoENet(MultiTaskModule):
         d_in = self.input.out_features
         self.experts = ExpertBank(d_in, hidden_units, n_experts, dropout)
         d_expert = self.experts.out_features
-        # All task gates in one Linear producing n_tasks * n_experts logits: one matmul instead
-        # of one per task. Built from per-task Linears so that the random initialization (and
-        # every seeded fit) is the same as with separate gates.
-        per_task = [nn.Linear(d_in, n_experts) for _ in n_outputs]
-        self.gate = nn.utils.skip_init(nn.Linear, d_in, n_experts * len(per_task))
-        with torch.no_grad():
-            self.gate.weight.copy_(torch.cat([g.weight for g in per_task]))
-            self.gate.bias.copy_(torch.cat([g.bias for g in per_task]))
+        # The gates in one Linear producing n_gates * n_experts logits: one matmul for all.
+        self.gate = nn.Linear(d_in, n_experts * self._n_gates(len(n_outputs)))
         self.n_experts = n_experts
         self.heads = nn.ModuleList(TaskHead(d_expert, tower_units, k, dropout) for k in n_outputs)
+
+    @staticmethod
+    def _n_gates(n_tasks: int) -> int:
+        return n_tasks
 
     def _mix(self, x_num, x_cat):
         h = self.input(x_num, x_cat)
         experts = self.experts(h)  # (n, E, d)
-        gates = torch.softmax(self.gate(h).unflatten(1, (-1, self.n_experts)), dim=2)  # (n, T, E)
+        gates = torch.softmax(self.gate(h).unflatten(1, (-1, self.n_experts)), dim=2)  # (n, G, E)
         return gates, experts
 
     def gate_weights(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
         """The (n, n_tasks, n_experts) softmax gate weights; each row sums to 1 per task."""
-        return self._mix(x_num, x_cat)[0]
+        gates = self._mix(x_num, x_cat)[0]
+        return gates.expand(-1, len(self.heads), -1)
 
     def task_outputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
         gates, experts = self._mix(x_num, x_cat)
-        mixed = torch.bmm(gates, experts)  # (n, T, d)
+        mixed = torch.bmm(gates, experts)  # (n, G, d)
+        if mixed.shape[1] == 1:  # one gate for every task (OMoE)
+            return [head(mixed[:, 0]) for head in self.heads]
         return [head(mixed[:, k]) for k, head in enumerate(self.heads)]
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # Models saved before the gates were fused hold ``gates.<k>.weight`` / ``.bias``.
-        old = [f"{prefix}gates.{k}." for k in range(len(self.heads))]
-        if f"{old[0]}weight" in state_dict and f"{prefix}gate.weight" not in state_dict:
-            for name in ("weight", "bias"):
-                state_dict[f"{prefix}gate.{name}"] = torch.cat(
-                    [state_dict.pop(f"{o}{name}") for o in old])
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return list(self.input.parameters()) + list(self.experts.parameters())

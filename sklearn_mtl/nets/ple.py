@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .blocks import MLP, ExpertBank, FeatureInput, MultiTaskModule, TaskHead
+from .blocks import ExpertBank, FeatureInput, MultiTaskModule, TaskHead
 
 
 class _ExtractionLevel(nn.Module):
@@ -28,9 +28,6 @@ class _ExtractionLevel(nn.Module):
         )
         self.shared_experts = ExpertBank(d_in, hidden_units, n_shared, dropout)
         self.out_features = self.shared_experts.out_features
-        # Earlier versions drew (and dropped) one more MLP here to read its width; the draw is
-        # kept so that a seeded net starts from the same weights as before.
-        MLP(d_in, hidden_units)
         self.task_gates = nn.ModuleList(nn.Linear(d_in, n_task + n_shared) for _ in range(n_tasks))
         # Without shared experts nothing on the next level would read the shared gate's mix.
         self.shared_gate = (

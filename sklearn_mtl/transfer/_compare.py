@@ -15,7 +15,7 @@ from sklearn.model_selection import KFold, check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
-from ..metrics import _resolve_groups, _resolve_metrics, is_grouped, per_task_scores
+from ..metrics._scores import _resolve_groups, _resolve_metrics, is_grouped, per_task_scores
 from ..tasks import TargetEncoder, as_target_frame
 from ._reference import (
     REFERENCES,

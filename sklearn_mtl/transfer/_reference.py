@@ -25,7 +25,7 @@ def _is_multitask(estimator) -> bool:
 
 def _shares_parameters(estimator) -> bool:
     """Whether the model shares parameters between tasks, so that it can transfer at all."""
-    from ..estimator import MultiTaskRecommender
+    from .._recommender import MultiTaskRecommender
 
     final = _final_step(estimator)
     # A cascade ties the child's prediction to the parent's column even between "single" columns.
@@ -34,7 +34,7 @@ def _shares_parameters(estimator) -> bool:
 
 
 def _first_net(models: dict):
-    from ..estimator import MultiTaskRecommender
+    from .._recommender import MultiTaskRecommender
 
     for estimator in models.values():
         if isinstance(_final_step(estimator), MultiTaskRecommender):

@@ -10,8 +10,8 @@ import optuna
 from optuna.pruners import BasePruner, HyperbandPruner, MedianPruner, NopPruner, SuccessiveHalvingPruner
 from skorch.callbacks import Callback
 
-from ..baselines import PerTaskLGBM
-from ..estimator import MultiTaskRecommender
+from .._lgbm import PerTaskLGBM
+from .._recommender import MultiTaskRecommender
 from ._spaces import final_estimator
 
 PRUNERS = ("median", "hyperband", "successive_halving")

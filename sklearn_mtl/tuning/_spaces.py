@@ -13,8 +13,8 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from ..baselines import PerTaskLGBM
-from ..estimator import MultiTaskRecommender
+from .._lgbm import PerTaskLGBM
+from .._recommender import MultiTaskRecommender
 
 # Parameters whose values are tuples of layer widths. Optuna's categorical choices must be
 # None, bool, int, float or str (they are stored in the study), so spaces spell them "64-32".

@@ -12,7 +12,7 @@ import numpy as np
 import optuna
 from optuna.storages import BaseStorage, RDBStorage
 
-from ..metrics import _resolve_metrics, greater_is_better
+from ..metrics._scores import _resolve_metrics, greater_is_better
 
 # Study user attribute holding what tune() needs to resume or join a study consistently.
 STUDY_ATTR = "sklearn_mtl"

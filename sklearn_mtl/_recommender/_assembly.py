@@ -1,7 +1,9 @@
-"""Fit-time assembly of MultiTaskRecommender's skorch net: validation split, callbacks, net.
+"""Assembly of MultiTaskRecommender's skorch net: validation split, callbacks, net.
 
 ``MultiTaskRecommender.fit`` checks and encodes the data, then calls these in order; the
 estimator's parameters are read from it as they were given (already checked by ``_params``).
+:func:`restore_net` rebuilds a loaded model's net with the same :func:`make_net`, so that it
+equals the fitted one in every parameter.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import numpy as np
 import torch
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
+from skorch.history import History
 
-from .affinity import TaskAffinity
-from .diagnostics import GradientConflict
-from .losses import MultiTaskLoss, TaskWeightHistory
-from .nets import build_module
-from .training import (
+from ..affinity import TaskAffinity
+from ..diagnostics import GradientConflict
+from ..losses import MultiTaskLoss, TaskWeightHistory
+from ..nets import build_module
+from ._cascade import cascade_links
+from ._params import check_task_weights
+from ._skorch import (
     IdDropoutLoader,
     MultiTaskNeuralNet,
     NonFiniteLossCheck,
@@ -114,3 +119,33 @@ def make_net(est, features, targets, *, hidden_units, tower_units, links, task_w
         # Derived, not drawn: an extra draw would shift every other seeded stream.
         surgery_seed=None if seeds is None else (seeds[0] + 1) % 2**31,
     )
+
+
+def restore_net(est, *, module: dict, criterion: dict, history: list) -> MultiTaskNeuralNet:
+    """The net of a loaded model: :func:`make_net` with the arguments ``fit`` gave it, then the
+    learned state (the module's and the loss's ``state_dict``, the history rows).
+
+    Only the validation split and the user's callbacks, which act in ``fit`` alone, are not
+    rebuilt. A net trained on CUDA is rebuilt on the CPU when this machine has no GPU.
+    """
+    params = est._check_params()
+    targets = est.target_encoder_
+    device = est.device_
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        device = "cpu"
+    use_valid = bool(est.early_stopping) and est.validation_fraction is not None
+    # The module draws initial weights that the state replaces: keep the global RNG as it was.
+    with torch.random.fork_rng(devices=[]):
+        net = make_net(
+            est, est._features, targets,
+            hidden_units=params["hidden_units"], tower_units=params["tower_units"],
+            links=cascade_links(est.cascade_, targets.names_),
+            task_weights=check_task_weights(est.task_weights, len(targets.names_)),
+            batch_size=est.batch_size_, train_split=None,
+            callbacks=make_callbacks(est, targets, use_valid), device=device, seeds=est._seeds,
+        )
+        net.initialize()
+    net.module_.load_state_dict(module)
+    net.criterion_.load_state_dict(criterion)
+    net.history = History(history)
+    return net

@@ -20,7 +20,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 from torch.utils.data import Dataset, Subset
 
-from .gradients import balanced_backward
+from ..gradients import balanced_backward
 
 
 class MultiTaskDataset(Dataset):

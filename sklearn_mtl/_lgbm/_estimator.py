@@ -8,33 +8,21 @@ validates, encodes and routes.
 
 from __future__ import annotations
 
+import collections
 import inspect
 
 import lightgbm as lgb
 import numpy as np
-import pandas as pd
 from scipy import sparse
-from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
-from sklearn.utils import ClassifierTags, RegressorTags, _safe_indexing, check_random_state
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_array,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils import RegressorTags, _safe_indexing, check_random_state
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._input_checks import (
-    check_columns_match,
-    check_feature_dtypes,
-    explain_non_numeric,
-)
-from ._lgbm_data import center_target, encode_frame, learn_categories
-from ._lgbm_params import check_lgbm_params, default_n_threads
-from ._validation import check_number, check_seed
-from .metrics import mean_score
-from .tasks import TargetEncoder, check_task_sample_weight
+from .._base import MultiTaskEstimator
+from .._checks import explain_non_numeric
+from ..tasks import TargetEncoder, check_task_sample_weight
+from ._data import center_target, encode_frame, learn_categories
+from ._params import PARAMETER_CONSTRAINTS, check_lgbm_params, default_n_threads
 
 # Parameters of PerTaskLGBM itself; every other one is passed to each task's LightGBM model.
 _OWN_PARAMS = ("tasks", "per_task_params", "validation_fraction", "early_stopping_rounds")
@@ -42,15 +30,7 @@ _OWN_PARAMS = ("tasks", "per_task_params", "validation_fraction", "early_stoppin
 _HAS_EVAL_XY = "eval_X" in inspect.signature(lgb.LGBMModel.fit).parameters
 
 
-def _has_classification_task(self) -> bool:
-    if hasattr(self, "tasks_") and all(kind == "regression" for kind in self.tasks_):
-        raise AttributeError(
-            "predict_proba is not available: every task of this PerTaskLGBM is a regression task."
-        )
-    return True
-
-
-class PerTaskLGBM(BaseEstimator):
+class PerTaskLGBM(MultiTaskEstimator):
     """One LightGBM model per task, with the fit / predict contract of ``MultiTaskRecommender``.
 
     Each task (column of ``Y``) gets its own ``LGBMClassifier`` (binary, multiclass) or
@@ -130,7 +110,7 @@ class PerTaskLGBM(BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_mtl.baselines import PerTaskLGBM
+    >>> from sklearn_mtl import PerTaskLGBM
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(300, 4))
     >>> Y = np.column_stack([X[:, 0] > 0, 2 * X[:, 1] + rng.normal(size=300)])
@@ -198,81 +178,51 @@ class PerTaskLGBM(BaseEstimator):
             setattr(self, key, self._other_params[key])
         return super().set_params(**params) if params else self
 
+    _constraints = PARAMETER_CONSTRAINTS
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.sparse = True
-        # Category / string columns are accepted in DataFrames. The `string` tag stays False: it
-        # means numpy arrays of strings, and array input is numeric (as for LightGBM itself).
-        tags.input_tags.categorical = True
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        # Tasks are classifiers or regressors: both tag sets describe it, though it is neither
-        # kind as a whole (so scikit-learn picks KFold, not StratifiedKFold, for cv=int).
-        tags.classifier_tags = ClassifierTags(multi_class=True)
+        # The `string` tag stays False: it means numpy arrays of strings, and array input is
+        # numeric (as for LightGBM itself). Tasks are classifiers or regressors: both tag sets
+        # describe it, though it is neither kind as a whole (so scikit-learn picks KFold, not
+        # StratifiedKFold, for cv=int).
         tags.regressor_tags = RegressorTags()
         return tags
 
-    def _check_params(self) -> None:
-        for name, low in (("n_estimators", 1), ("num_leaves", 2), ("early_stopping_rounds", 1)):
-            check_number(name, getattr(self, name), low=low, integer=True)
-        check_number("learning_rate", self.learning_rate, low=0, low_open=True)
-        fraction, per_task = self.validation_fraction, self.per_task_params
-        if fraction is not None:
-            check_number("validation_fraction", fraction, low=0, high=1, low_open=True, high_open=True)
-        if per_task is not None and not (
-            isinstance(per_task, dict) and all(isinstance(v, dict) for v in per_task.values())
-        ):
-            raise ValueError("per_task_params must be None or a dict {task name: {parameter: "
-                             f"value}}}}, got {per_task!r}.")
-        check_seed(self.random_state)
+    def _check_params(self) -> dict:
+        checked = super()._check_params()
         check_lgbm_params(self._lgbm_params())
-        for task, params in (per_task or {}).items():
+        for task, params in (self.per_task_params or {}).items():
             check_lgbm_params(params, f" in per_task_params for task {task!r}")
+        return checked
 
     def _lgbm_params(self) -> dict:
         params = self.get_params(deep=False)
         return {key: value for key, value in params.items() if key not in _OWN_PARAMS}
 
-    def _validate_X(self, X, *, reset: bool):
-        """Validate ``X`` and return what LightGBM gets: a float array, a sparse matrix, or a
-        DataFrame whose text columns are categoricals with the categories fixed at fit."""
-        # The fit-time input kind decides the path, so that LightGBM always sees at predict time
-        # the kind (and feature names) it was fitted on.
-        check_feature_dtypes(X)
-        if (not isinstance(X, pd.DataFrame)) if reset else self.categories_ is None:
-            if reset:
-                self.categories_ = None
-            # LightGBM handles NaN and inf itself, so only the shape and dtype are checked.
-            try:
-                X = validate_data(
-                    self, X, reset=reset, accept_sparse=["csr", "csc"],
-                    dtype=[np.float64, np.float32], ensure_all_finite=False,
-                )
-            except ValueError as exc:
-                better = explain_non_numeric(X, "pass a DataFrame, whose text columns become "
-                                             "LightGBM categoricals.")
-                if better is None:
-                    raise
-                raise better from exc
-            if sparse.issparse(X) and not isinstance(X, sparse.spmatrix):
-                # LightGBM's predict takes scipy's sparse arrays through a warning and a copy.
-                X = sparse.csr_matrix(X) if X.format == "csr" else sparse.csc_matrix(X)
-            return X
-        validate_data(self, X, skip_check_array=True, reset=reset)
-        if not isinstance(X, pd.DataFrame):
-            # Fitted on a DataFrame: an array (scikit-learn has already warned about the
-            # missing names) is read as columns in the fitted order.
-            X = pd.DataFrame(check_array(X, dtype=None, ensure_all_finite=False))
-        if X.shape[0] == 0 or X.shape[1] == 0:
-            raise ValueError(f"Found a DataFrame of shape {X.shape}; at least one row and one "
-                             "column are required.")
+    def _validate_array(self, X, *, reset: bool):
+        """A float array or a sparse matrix, as LightGBM reads it."""
+        # LightGBM handles NaN and inf itself, so only the shape and dtype are checked.
+        try:
+            X = validate_data(
+                self, X, reset=reset, accept_sparse=["csr", "csc"],
+                dtype=[np.float64, np.float32], ensure_all_finite=False,
+            )
+        except ValueError as exc:
+            better = explain_non_numeric(X, "pass a DataFrame, whose text columns become "
+                                         "LightGBM categoricals.")
+            if better is None:
+                raise
+            raise better from exc
+        if sparse.issparse(X) and not isinstance(X, sparse.spmatrix):
+            # LightGBM's predict takes scipy's sparse arrays through a warning and a copy.
+            X = sparse.csr_matrix(X) if X.format == "csr" else sparse.csc_matrix(X)
+        return X
+
+    def _prepare_frame(self, X, *, reset: bool):
+        """The DataFrame LightGBM gets: text columns as categoricals with the fit-time categories."""
         if reset:
-            self._fit_columns = list(X.columns)
             self.categories_ = learn_categories(X)
-        else:
-            check_columns_match(self._fit_columns, X)
         return encode_frame(X, self._fit_columns, self.categories_)
 
     def fit(self, X, y, sample_weight=None, callbacks=None) -> PerTaskLGBM:
@@ -304,6 +254,7 @@ class PerTaskLGBM(BaseEstimator):
                 f"callbacks={callbacks!r} is not valid: use a list of LightGBM callbacks "
                 "(callables taking a lightgbm.callback.CallbackEnv) or None."
             )
+        self.categories_ = None
         data = self._validate_X(X, reset=True)
         encoder = TargetEncoder(self.tasks).fit(y)
         # float64: LightGBM keeps float32 labels, and 1e9 + y must be centred before that.
@@ -412,36 +363,19 @@ class PerTaskLGBM(BaseEstimator):
             else self.classes_[t][self._task_proba(t, data).argmax(axis=1)]
             for t, (model, kind) in enumerate(zip(self.estimators_, self.tasks_))
         ]
-        return self.target_encoder_.stack_predictions(columns)
+        return self._stack(columns)
 
-    @available_if(_has_classification_task)
-    def predict_proba(self, X):
-        """Class probabilities of each classification task.
-
-        Returns
-        -------
-        list of ndarray of shape (n_samples, n_classes), or one ndarray after a 1-D ``y`` fit
-            One array per task, columns in ``classes_[t]`` order (``MultiOutputClassifier``'s
-            convention); when regression tasks are mixed in, ``None`` stands at their positions.
-        """
-        check_is_fitted(self)
+    def _task_probas(self, X) -> list:
         data = self._validate_X(X, reset=False)
-        out = [
+        return [
             None if kind == "regression" else self._task_proba(t, data)
             for t, kind in enumerate(self.tasks_)
         ]
-        return out[0] if self.target_encoder_.one_d_ else out
 
-    def score(self, X, y) -> float:
-        """Mean over tasks of ROC AUC (binary), accuracy (multiclass) and R² (regression),
-        each on the rows where that task's label is present."""
-        return mean_score(self, X, y)
-
-    def save(self, path) -> None:
-        """Save the fitted model as data, without pickle; read it back with :func:`sklearn_mtl.load`.
-
-        See :func:`sklearn_mtl.persistence.save`.
-        """
-        from .persistence import save
-
-        save(self, path)
+    def _set_state(self, state: dict) -> None:
+        """Rebuild a model from its saved attributes (see :func:`sklearn_mtl.load`)."""
+        self.__dict__.update(state)
+        for model in self.__dict__.get("estimators_", []):
+            # LightGBM keeps its scores in a defaultdict of OrderedDicts; JSON has only dicts.
+            model._best_score = collections.defaultdict(
+                collections.OrderedDict, getattr(model, "_best_score", {}))

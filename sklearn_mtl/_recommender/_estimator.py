@@ -5,16 +5,19 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator
-from sklearn.utils import ClassifierTags, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
-from ._assembly import make_callbacks, make_net, split_validation
+from .._base import MultiTaskEstimator
+from .._checks import explain_non_numeric
+from ..affinity import task_affinity_matrix
+from ..features import FeatureEncoder, describe_columns
+from ..nets import EXPERT_ARCHITECTURES
+from ..tasks import TargetEncoder, check_task_sample_weight
+from ._assembly import make_callbacks, make_net, restore_net, split_validation
 from ._cascade import apply_cascade_labels, cascade_links, resolve_cascade
-from ._input_checks import check_columns_match, check_feature_dtypes, explain_non_numeric
 from ._outputs import (
     binary_proba,
     concat_gate_weights,
@@ -23,18 +26,17 @@ from ._outputs import (
     run_module,
     split_tasks,
 )
-from ._params import check_params, check_sample_weight, check_task_weights
-from ._params import resolve_batch_size as _resolve_batch_size  # tests import it from here
-from ._validation import resolve_device as _resolve_device
-from .affinity import task_affinity_matrix
-from .features import FeatureEncoder, describe_columns
-from .metrics import mean_score
-from .nets import EXPERT_ARCHITECTURES
-from .tasks import TargetEncoder, check_task_sample_weight
-from .training import MultiTaskDataset, as_numpy
+from ._params import (
+    PARAMETER_CONSTRAINTS,
+    check_sample_weight,
+    check_task_weights,
+    resolve_batch_size,
+    resolve_device,
+)
+from ._skorch import MultiTaskDataset, as_numpy
 
 
-class MultiTaskRecommender(BaseEstimator):
+class MultiTaskRecommender(MultiTaskEstimator):
     """Multi-task neural recommender: hard / soft sharing, MMoE, OMoE, CGC / PLE, ESMM or single.
 
     A scikit-learn estimator whose ``fit`` encodes ``X`` and ``Y``, builds the torch module of
@@ -281,38 +283,15 @@ class MultiTaskRecommender(BaseEstimator):
         self.cagrad_c = cagrad_c
         self.track_task_affinity = track_task_affinity
 
+    _constraints = PARAMETER_CONSTRAINTS
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.sparse = True
-        tags.input_tags.categorical = True
+        # Arrays of text are read too, when categorical_features lists their columns.
         tags.input_tags.string = True
-        tags.target_tags.required = True
-        tags.target_tags.single_output = True
-        tags.target_tags.multi_output = True
-        tags.non_deterministic = False
-        # Classification tasks give probabilities, so scikit-learn's checks may read these.
-        tags.classifier_tags = ClassifierTags(multi_class=True)
         return tags
 
-    # ------------------------------------------------------------------ validation
-    def _validate_X(self, X, reset):
-        check_feature_dtypes(X)
-        if isinstance(X, pd.DataFrame):
-            validate_data(self, X, skip_check_array=True, reset=reset)
-            if reset:
-                self._fit_columns = list(X.columns)
-            else:
-                check_columns_match(getattr(self, "_fit_columns", None), X)
-            if X.shape[0] == 0:
-                raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a "
-                                 "minimum of 1 is required.")
-            return X
-        if not reset and hasattr(self, "feature_names_in_"):
-            # Fitted on a DataFrame: scikit-learn warns about the missing names; read the
-            # columns by position, as every scikit-learn estimator does.
-            validate_data(self, X, skip_check_array=True, reset=False)
-            return pd.DataFrame(np.asarray(X), columns=self.feature_names_in_)
+    def _validate_array(self, X, *, reset: bool):
         listed = not (isinstance(self.categorical_features, str) or self.categorical_features is None)
         try:
             X = validate_data(
@@ -331,11 +310,7 @@ class MultiTaskRecommender(BaseEstimator):
             if better is None:
                 raise
             raise better from exc
-        if reset:
-            self._fit_columns = None
-        if sp.issparse(X):
-            X = X.toarray()
-        return X
+        return X.toarray() if sp.issparse(X) else X
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None) -> MultiTaskRecommender:
@@ -355,9 +330,9 @@ class MultiTaskRecommender(BaseEstimator):
         -------
         self
         """
-        params = check_params(self.get_params(deep=False))
+        params = self._check_params()
         hidden, tower = params["hidden_units"], params["tower_units"]
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         X = self._validate_X(X, reset=True)
         if y is None:
             raise ValueError(
@@ -396,7 +371,7 @@ class MultiTaskRecommender(BaseEstimator):
         train_split = None
         if use_valid:
             data, train_split = split_validation(data, self.validation_fraction, rng)
-        batch_size = _resolve_batch_size(self.batch_size, len(data))
+        batch_size = resolve_batch_size(self.batch_size, len(data))
         callbacks = make_callbacks(self, targets, use_valid)
 
         with torch.random.fork_rng(devices=[] if device == "cpu" else None, enabled=seeded):
@@ -408,8 +383,9 @@ class MultiTaskRecommender(BaseEstimator):
                            seeds=(torch_seed, loader_seed) if seeded else None)
             net.fit(data, None)
 
-        self._targets = targets
+        self.target_encoder_ = targets
         self._features = features
+        self._seeds = (torch_seed, loader_seed) if seeded else None
         self.net_ = net
         self.history_ = net.history
         self.n_epochs_ = len(net.history)
@@ -429,12 +405,50 @@ class MultiTaskRecommender(BaseEstimator):
         self.cascade_ = cascade
         return self
 
+    # ------------------------------------------------------------------ state
     def __setstate__(self, state):
         self.__dict__.update(state)
-        # skorch maps a CUDA-trained net onto the CPU when CUDA is missing; follow it.
+        self._follow_net()
+
+    def _follow_net(self):
+        # A CUDA-trained net is mapped onto the CPU when CUDA is missing (by skorch when
+        # unpickling, by restore_net when loading); the estimator follows it.
         net = self.__dict__.get("net_")
         if net is not None:
+            self.history_ = net.history
             self.device_ = str(net.device)
+
+    def _get_state(self) -> dict:
+        """The model as data for :func:`sklearn_mtl.persistence.save`.
+
+        Parameters and fitted attributes as they are; of the net only what ``fit`` learned
+        (the module's and the loss's ``state_dict`` and the history): :meth:`_set_state`
+        rebuilds the net with the ``make_net`` that ``fit`` uses.
+        """
+        state = dict(vars(self))
+        state.pop("history_", None)
+        if state.get("callbacks"):
+            warnings.warn(
+                f"{type(self).__name__}.callbacks holds {len(state['callbacks'])} callback "
+                "object(s), which are not saved: the loaded model has callbacks=None (they only "
+                "act in fit).",
+                UserWarning, stacklevel=4,
+            )
+            state["callbacks"] = None
+        net = state.pop("net_", None)
+        if net is not None:
+            state["net_"] = {"module": net.module_.state_dict(),
+                             "criterion": net.criterion_.state_dict(),
+                             "history": list(net.history)}
+        return state
+
+    def _set_state(self, state: dict) -> None:
+        """Rebuild a model from :meth:`_get_state`'s dict (see :func:`sklearn_mtl.load`)."""
+        net = state.pop("net_", None)
+        self.__dict__.update(state)
+        if net is not None:
+            self.net_ = restore_net(self, **net)
+        self._follow_net()
 
     # ------------------------------------------------------------------ predict
     def _dataset(self, X, check=True):
@@ -458,12 +472,12 @@ class MultiTaskRecommender(BaseEstimator):
         if not np.isfinite(out).all():
             # Name an input column that overflowed float32 once scaled, if there is one.
             self._features.check_representable(self._validate_X(X, reset=False))
-        return split_tasks(out, self._targets.n_outputs_)
+        return split_tasks(out, self.target_encoder_.n_outputs_)
 
     def _proba_or_values(self, X):
         check_is_fitted(self)
         return proba_or_values(self.tasks_, self._task_outputs(X),
-                               self._targets.inverse_regression)
+                               self.target_encoder_.inverse_regression)
 
     def predict(self, X) -> np.ndarray:
         """Predict every task: class labels for classification, values for regression.
@@ -477,25 +491,11 @@ class MultiTaskRecommender(BaseEstimator):
         columns = []
         for kind, classes, res in zip(self.tasks_, self.classes_, outputs):
             columns.append(res if kind == "regression" else classes[np.argmax(res, axis=1)])
-        return self._targets.stack_predictions(columns)
+        return self._stack(columns)
 
-    def predict_proba(self, X):
-        """Class probabilities per task.
-
-        Returns
-        -------
-        list of ndarray of shape (n_samples, n_classes_t)
-            One entry per task (the ``MultiOutputClassifier`` convention); regression tasks,
-            which have no probabilities, are ``None`` in the list. A model fitted on a 1-D
-            ``y`` returns the single array.
-        """
+    def _task_probas(self, X) -> list:
         outputs = self._proba_or_values(X)
-        result = [None if kind == "regression" else res for kind, res in zip(self.tasks_, outputs)]
-        if self._targets.one_d_:
-            if result[0] is None:
-                raise AttributeError("predict_proba is not available for a regression task.")
-            return result[0]
-        return result
+        return [None if kind == "regression" else res for kind, res in zip(self.tasks_, outputs)]
 
     def _run_module(self, X, method: str):
         """Call ``module_.<method>(x_num, x_cat)`` batch by batch in eval mode."""
@@ -544,7 +544,7 @@ class MultiTaskRecommender(BaseEstimator):
         if not self.cascade_:
             return result
         out = np.concatenate([as_numpy(p) for p in self._run_module(X, "conditional_outputs")])
-        bounds = np.cumsum([0, *self._targets.n_outputs_])
+        bounds = np.cumsum([0, *self.target_encoder_.n_outputs_])
         for child in self.cascade_:
             t = self.task_names_.index(child)
             result[t] = binary_proba(out[:, bounds[t]])
@@ -564,21 +564,3 @@ class MultiTaskRecommender(BaseEstimator):
         if self.cascade is not None or self.architecture == "esmm":
             params["cascade"] = None
         return params
-
-    def score(self, X, y) -> float:
-        """Mean over tasks of ROC AUC (binary), accuracy (multiclass) and R² (regression).
-
-        Rows without a label for a task are skipped for that task; see
-        :func:`sklearn_mtl.metrics.per_task_scores` for the score of each task.
-        """
-        check_is_fitted(self)
-        return mean_score(self, X, y)
-
-    def save(self, path) -> None:
-        """Save the fitted model as data, without pickle; read it back with :func:`sklearn_mtl.load`.
-
-        See :func:`sklearn_mtl.persistence.save`.
-        """
-        from .persistence import save
-
-        save(self, path)

@@ -1,4 +1,7 @@
-"""The LightGBM parameters of PerTaskLGBM: names, ranges and the default thread count.
+"""PerTaskLGBM's parameters: its constraint table, the LightGBM names and ranges, the thread count.
+
+The table extends the one both estimators share (:data:`sklearn_mtl._base.BASE_CONSTRAINTS`);
+every other parameter goes to LightGBM and is checked by :func:`check_lgbm_params`.
 
 The names come from LightGBM itself (its scikit-learn signature and the alias table of its C++
 config), so a new LightGBM parameter is accepted as soon as LightGBM knows it. LightGBM's own
@@ -16,7 +19,31 @@ from functools import lru_cache
 
 import lightgbm as lgb
 
-from ._validation import in_range, range_text
+from .._base import BASE_CONSTRAINTS
+from .._checks import Interval, in_range, range_text
+
+
+class PerTaskParams:
+    """None or ``{task name: {LightGBM parameter: value}}``."""
+
+    def check(self, name, value, params):
+        if value is not None and not (
+            isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
+        ):
+            raise ValueError(f"{name} must be None or a dict {{task name: {{parameter: "
+                             f"value}}}}, got {value!r}.")
+        return value
+
+
+# Checked in this order by MultiTaskEstimator._check_params; the first failure raises.
+PARAMETER_CONSTRAINTS = {
+    "n_estimators": [Interval(low=1, integer=True)],
+    "num_leaves": [Interval(low=2, integer=True)],
+    "early_stopping_rounds": [Interval(low=1, integer=True)],
+    "learning_rate": [Interval(low=0, low_open=True)],
+    "per_task_params": [PerTaskParams()],
+    **BASE_CONSTRAINTS,
+}
 
 # Ranges of the common parameters, by LightGBM's canonical name:
 # (integer?, low, high, low_open, high_open); None = unbounded.

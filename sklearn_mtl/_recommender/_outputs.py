@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .training import TensorBatchLoader, as_numpy
+from ._skorch import TensorBatchLoader, as_numpy
 
 
 def forward(module, data, batch_size: int) -> np.ndarray:

@@ -15,8 +15,8 @@ import pandas as pd
 from sklearn import metrics as skm
 from sklearn.utils.validation import check_is_fitted
 
+from ..tasks import CLASSIFICATION_KINDS, as_target_frame
 from ._per_user import gauc_score, ndcg_at_k_score
-from .tasks import CLASSIFICATION_KINDS, as_target_frame
 
 # name -> (function(kind, y_true, proba_or_pred, classes) -> float, greater_is_better, kinds)
 _CLASSIFICATION = set(CLASSIFICATION_KINDS)

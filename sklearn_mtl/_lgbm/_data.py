@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ._input_checks import check_category_kind, value_kind
+from .._checks import check_category_kind, value_kind
 
 # Characters LightGBM refuses in feature names ("special JSON characters"), plus whitespace,
 # which it silently rewrites to "_" and could thereby make two names collide.

@@ -1,68 +1,40 @@
-"""MultiTaskRecommender's parameters: a declarative table of constraints, checked once in ``fit``.
+"""MultiTaskRecommender's parameters: its constraint table, checked once in ``fit``.
 
-In the spirit of scikit-learn's ``_parameter_constraints``, but with this package's messages
-(``name=value is not valid: ...``, matched by the tests). Each constraint sees the parameter's
-name and value, and all parameters for the few rules that tie two together. Also the fit-time
-checks that need the data: ``task_weights`` against the number of tasks, ``sample_weight``
-against the rows, and ``batch_size="auto"`` resolved against the training rows.
+The table extends the one both estimators share (:data:`sklearn_mtl._base.BASE_CONSTRAINTS`) with
+the net's own parameters, using the constraint classes of :mod:`sklearn_mtl._checks` and the
+net-only ones below (layer widths, expert counts, skorch callbacks). Also the fit-time checks
+that need the data or torch: ``task_weights`` against the number of tasks, ``sample_weight``
+against the rows, ``batch_size="auto"`` against the training rows, and ``device``.
 """
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
+import torch
 from skorch.callbacks import Callback
 
-from ._validation import check_number, check_seed, check_units
-from .gradients import GRADIENT_METHODS
-from .losses import ADAPTIVE_WEIGHTS
-from .nets import ARCHITECTURES, EXPERT_ARCHITECTURES
+from .._base import BASE_CONSTRAINTS
+from .._checks import Boolean, Interval, Options, preview, validate_params
+from ..gradients import GRADIENT_METHODS
+from ..losses import ADAPTIVE_WEIGHTS
+from ..nets import ARCHITECTURES, EXPERT_ARCHITECTURES
 
 
-def preview(value) -> str:
-    """``repr(value)``, cut to 60 characters for an error message."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-class Interval:
-    """A finite number (an int with ``integer``) in a range; ``allow`` lists accepted specials."""
-
-    def __init__(self, *, low=None, high=None, integer=False, low_open=False, high_open=False,
-                 allow=()):
-        self.bounds = dict(low=low, high=high, integer=integer, low_open=low_open,
-                           high_open=high_open)
-        self.allow = allow
-
-    def check(self, name, value, params):
-        # ``is`` for None, ``==`` for strings only: ``value in allow`` would compare arrays.
-        if any(value is a or isinstance(a, str) and isinstance(value, str) and value == a
-               for a in self.allow):
-            return value
-        return check_number(name, value, **self.bounds)
-
-
-class Options:
-    """One of ``options`` (``None`` too with ``allow_none``)."""
-
-    def __init__(self, options, allow_none=False):
-        self.options, self.allow_none = options, allow_none
-
-    def check(self, name, value, params):
-        if self.allow_none and value is None:
-            return value
-        if value not in self.options:
-            use = f"None or one of {self.options}" if self.allow_none else f"one of {self.options}"
-            raise ValueError(f"{name}={value!r} is not valid: use {use}.")
-        return value
-
-
-class Boolean:
-    """``True`` or ``False`` (numpy's bool too)."""
-
-    def check(self, name, value, params):
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"{name}={value!r} is not valid: use True or False.")
-        return value
+def check_units(name: str, value, allow_empty: bool = True) -> tuple[int, ...]:
+    """Layer widths as a tuple of ints (an int is one layer); ValueError naming ``name``."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = (value,)
+    try:
+        units = tuple(value)
+    except TypeError:
+        raise ValueError(f"{name}={value!r} is not valid: use a tuple of layer widths.") from None
+    if not all(isinstance(u, numbers.Integral) and not isinstance(u, bool) and u >= 1 for u in units):
+        raise ValueError(f"{name}={value!r} is not valid: every layer width must be an int >= 1.")
+    if not units and not allow_empty:
+        raise ValueError(f"{name}={value!r} is not valid: at least one layer is needed.")
+    return tuple(int(u) for u in units)
 
 
 class Units:
@@ -106,14 +78,6 @@ class Callbacks:
         return value
 
 
-class Seed:
-    """What scikit-learn's ``check_random_state`` accepts."""
-
-    def check(self, name, value, params):
-        check_seed(value)
-        return value
-
-
 # Checked in this order; the first failure raises. ``task_weights`` needs the number of tasks
 # (check_task_weights), and tasks, cascade, embedding_dim, categorical_features, min_frequency
 # and device are checked by the encoders and resolve_device.
@@ -135,8 +99,6 @@ PARAMETER_CONSTRAINTS = {
     "patience": [Interval(low=1, integer=True)],
     "verbose": [Interval(low=0, integer=True)],
     "early_stopping": [Boolean()],
-    "validation_fraction": [Interval(low=0, high=1, low_open=True, high_open=True,
-                                     allow=(None,))],
     "track_gradient_conflict": [Boolean()],
     "track_task_affinity": [Boolean()],
     "gradient_method": [Options(GRADIENT_METHODS, allow_none=True)],
@@ -144,7 +106,7 @@ PARAMETER_CONSTRAINTS = {
     "dwa_temperature": [Interval(low=0, low_open=True)],
     "cagrad_c": [Interval(low=0)],
     "callbacks": [Callbacks()],
-    "random_state": [Seed()],
+    **BASE_CONSTRAINTS,
 }
 
 
@@ -163,13 +125,7 @@ def check_params(params: dict) -> dict:
     ...
     ValueError: dropout=1.0 is not valid: it must be a number in [0, 1).
     """
-    checked = {}
-    for name, constraints in PARAMETER_CONSTRAINTS.items():
-        value = params[name]
-        for constraint in constraints:
-            value = constraint.check(name, value, params)
-        checked[name] = value
-    return checked
+    return validate_params(PARAMETER_CONSTRAINTS, params)
 
 
 def check_task_weights(task_weights, n_tasks: int):
@@ -239,3 +195,23 @@ def resolve_batch_size(batch_size, n_train: int) -> int:
         return int(batch_size)
     target = max(n_train, 1) / 100
     return int(min(1024, max(32, 2 ** int(np.floor(np.log2(max(target, 1)))))))
+
+
+def resolve_device(device) -> str:
+    """The torch device for ``"auto"``, ``"cpu"`` or ``"cuda[:n]"``; ValueError without CUDA."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        raise ValueError(f"device={device!r} is not valid: use 'auto', 'cpu' or 'cuda'.")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        return device
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available on this machine "
+                "(torch.cuda.is_available() is False); use device='auto' or 'cpu'."
+            )
+        return device
+    raise ValueError(f"device={device!r} is not valid: use 'auto', 'cpu' or 'cuda'.")
