@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
+from ._checks import in_range
+
 _MAX_SELECTIONS = 200_000
 
 
@@ -60,7 +62,7 @@ class TaskAffinity(Callback):
         self.lookahead_lr = lookahead_lr
 
     def initialize(self):
-        if not isinstance(self.every, numbers.Integral) or isinstance(self.every, bool) or self.every < 1:
+        if not in_range(self.every, integer=True, low=1):
             raise ValueError(f"every={self.every!r} is not valid: it must be an int >= 1.")
         if self.lookahead_lr is not None and not (
             isinstance(self.lookahead_lr, numbers.Real) and self.lookahead_lr > 0
@@ -230,7 +232,7 @@ def propose_task_groups(affinity, n_groups: int = 2, names=None, *, tol: float =
     names = list(range(n)) if names is None else list(names)
     if len(names) != n:
         raise ValueError(f"names has {len(names)} entries but affinity is {n} x {n}.")
-    if not isinstance(n_groups, numbers.Integral) or isinstance(n_groups, bool) or n_groups < 1:
+    if not in_range(n_groups, integer=True, low=1):
         raise ValueError(f"n_groups={n_groups!r} is not valid: it must be an int >= 1.")
     _check_tol(tol)
     Z = np.nan_to_num(Z, nan=0.0)

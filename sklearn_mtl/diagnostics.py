@@ -10,7 +10,6 @@ Surgery for Multi-Task Learning", NeurIPS 2020, call it conflicting gradients).
 
 from __future__ import annotations
 
-import numbers
 from itertools import combinations
 
 import numpy as np
@@ -18,6 +17,7 @@ import torch
 from skorch.callbacks import Callback
 from torch.utils.data import Subset
 
+from ._checks import in_range
 from .gradients import task_gradient
 
 
@@ -60,8 +60,7 @@ class GradientConflict(Callback):
         self.sample_size = sample_size
 
     def initialize(self):
-        if (not isinstance(self.sample_size, numbers.Integral) or isinstance(self.sample_size, bool)
-                or self.sample_size < 1):
+        if not in_range(self.sample_size, integer=True, low=1):
             raise ValueError(f"sample_size={self.sample_size!r} is not valid: it must be an int >= 1.")
         return super().initialize()
 

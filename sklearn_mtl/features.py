@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._checks import check_category_kind, value_kind
+from ._checks import check_category_kind, in_range, value_kind
 
 MAX_AUTO_EMBEDDING_DIM = 50
 
@@ -289,7 +289,7 @@ class FeatureEncoder:
         mf = self.min_frequency
         if mf is None:
             return 1
-        if isinstance(mf, numbers.Integral) and not isinstance(mf, bool) and mf >= 1:
+        if in_range(mf, integer=True, low=1):
             return int(mf)
         if isinstance(mf, numbers.Real) and 0 < mf < 1:
             return max(1, int(np.ceil(mf * n)))
@@ -301,7 +301,7 @@ class FeatureEncoder:
         d = self.embedding_dim
         if isinstance(d, str) and d == "auto":
             return auto_embedding_dim(k)
-        if isinstance(d, numbers.Integral) and not isinstance(d, bool) and d >= 1:
+        if in_range(d, integer=True, low=1):
             return int(d)
         raise ValueError(f"embedding_dim={d!r} is not valid: use 'auto' or an int >= 1.")
 

@@ -87,26 +87,10 @@ def test_omoe_is_mmoe_with_one_gate():
     assert n(mmoe) - n(omoe) == 2 * (5 * 4 + 4)  # two gates fewer
 
 
-def test_mmoe_loads_a_state_dict_with_one_gate_per_task():
-    # Models saved before the gates were fused into one Linear keep loading.
-    torch.manual_seed(0)
-    net = MMoENet(5, [], [], n_outputs=[1, 2], hidden_units=(8,), n_experts=4)
-    state = net.state_dict()
-    weight, bias = state.pop("gate.weight"), state.pop("gate.bias")
-    for k in range(2):
-        state[f"gates.{k}.weight"] = weight[4 * k : 4 * k + 4]
-        state[f"gates.{k}.bias"] = bias[4 * k : 4 * k + 4]
-    other = MMoENet(5, [], [], n_outputs=[1, 2], hidden_units=(8,), n_experts=4)
-    other.load_state_dict(state)
-    x = torch.randn(6, 5)
-    torch.testing.assert_close(other(x, NO_CAT), net(x, NO_CAT))
-
-
 @pytest.mark.parametrize("units", [(8,), (8, 5), (6, 4, 3)])
 @pytest.mark.parametrize("n_experts", [0, 1, 3])
 def test_expert_bank_is_a_list_of_expert_mlps(units, n_experts):
-    # Same draws, same weights, same outputs as one MLP per expert; old per-expert state dicts
-    # (with dropout, the Linears sit at indices 0, 3, 6, ...) load into the bank.
+    # Same draws, same weights, same outputs as one MLP per expert.
     torch.manual_seed(0)
     mlps = torch.nn.ModuleList(MLP(5, units, dropout=0.1) for _ in range(n_experts)).eval()
     torch.manual_seed(0)
@@ -114,9 +98,6 @@ def test_expert_bank_is_a_list_of_expert_mlps(units, n_experts):
     x = torch.randn(7, 5)
     expected = torch.stack([m(x) for m in mlps], dim=1) if n_experts else torch.zeros(7, 0, units[-1])
     torch.testing.assert_close(bank(x), expected)
-    loaded = ExpertBank(5, units, n_experts, dropout=0.1).eval()
-    loaded.load_state_dict(mlps.state_dict())
-    torch.testing.assert_close(loaded(x), expected)
     assert sum(p.numel() for p in bank.parameters()) == sum(p.numel() for p in mlps.parameters())
 
 

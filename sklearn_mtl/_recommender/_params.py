@@ -16,7 +16,7 @@ import torch
 from skorch.callbacks import Callback
 
 from .._base import BASE_CONSTRAINTS
-from .._checks import Boolean, Interval, Options, preview, validate_params
+from .._checks import Boolean, Interval, Options, in_range, preview, validate_params
 from ..gradients import GRADIENT_METHODS
 from ..losses import ADAPTIVE_WEIGHTS
 from ..nets import ARCHITECTURES, EXPERT_ARCHITECTURES
@@ -30,7 +30,7 @@ def check_units(name: str, value, allow_empty: bool = True) -> tuple[int, ...]:
         units = tuple(value)
     except TypeError:
         raise ValueError(f"{name}={value!r} is not valid: use a tuple of layer widths.") from None
-    if not all(isinstance(u, numbers.Integral) and not isinstance(u, bool) and u >= 1 for u in units):
+    if not all(in_range(u, integer=True, low=1) for u in units):
         raise ValueError(f"{name}={value!r} is not valid: every layer width must be an int >= 1.")
     if not units and not allow_empty:
         raise ValueError(f"{name}={value!r} is not valid: at least one layer is needed.")

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch, check_random_state
 
+from .._checks import in_range
+
 _DEVICES = np.array(["mobile", "desktop", "tablet"])
 # Per device: (click offset, conversion offset). Mobile users click more and buy less.
 _DEVICE_EFFECT = np.array([[0.3, -0.4], [-0.2, 0.4], [0.0, 0.0]])
@@ -15,7 +17,7 @@ _N_LATENT = 4
 
 
 def _check_int(name, value, low):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+    if not in_range(value, integer=True, low=low):
         raise ValueError(f"{name}={value!r} is not valid: it must be an int >= {low}.")
     return int(value)
 

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._checks import in_range
+
 _KINDS = ("regression", "binary")
 # Scale constant c of the paper (w_k = c * unit vector); the paper's experiments use c = 1.
 _SCALE = 1.0
@@ -174,9 +176,7 @@ def _psd_cholesky(G: np.ndarray) -> np.ndarray:
 
 
 def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name}={value!r} must be an integer >= {minimum}.")
-    if value < minimum:
+    if isinstance(value, np.bool_) or not in_range(value, integer=True, low=minimum):
         raise ValueError(f"{name}={value!r} must be an integer >= {minimum}.")
     return int(value)
 

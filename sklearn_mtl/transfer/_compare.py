@@ -15,6 +15,7 @@ from sklearn.model_selection import KFold, check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
+from .._checks import in_range
 from ..metrics._scores import _resolve_groups, _resolve_metrics, is_grouped, per_task_scores
 from ..tasks import TargetEncoder, as_target_frame
 from ._reference import (
@@ -251,8 +252,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                 f"model {name!r} ({type(_final_step(estimator)).__name__}) is not a multi-task "
                 "estimator: use MultiTaskRecommender, PerTaskLGBM or a Pipeline ending in one."
             )
-    if n_repeats is not None and (not isinstance(n_repeats, numbers.Integral)
-                                  or isinstance(n_repeats, bool) or n_repeats < 1):
+    if n_repeats is not None and not in_range(n_repeats, integer=True, low=1):
         raise ValueError(f"n_repeats={n_repeats!r} is not valid: it must be an int >= 1.")
     _check_choice("test", test, TESTS)
     _check_choice("correction", correction, CORRECTIONS)

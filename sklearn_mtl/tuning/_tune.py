@@ -15,6 +15,7 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, check_cv, train_test_split
 from sklearn.utils import _safe_indexing, check_random_state
 
+from .._checks import in_range
 from ..metrics import per_task_scores
 from ..tasks import TargetEncoder
 from ._pruning import pruner_is_explicit, pruning_fit, resolve_pruner
@@ -50,9 +51,7 @@ def _splits(cv, X, Y, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _check_n_trials(n_trials, timeout) -> None:
-    if n_trials is not None and (
-        not isinstance(n_trials, numbers.Integral) or isinstance(n_trials, bool) or n_trials < 0
-    ):
+    if n_trials is not None and not in_range(n_trials, integer=True, low=0):
         raise ValueError(f"n_trials={n_trials!r} is not valid: use an int >= 0 or None.")
     if timeout is not None and (not isinstance(timeout, numbers.Real) or timeout <= 0):
         raise ValueError(f"timeout={timeout!r} is not valid: use a number of seconds > 0 or None.")
