@@ -10,8 +10,8 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from sklearn_mtl import MultiTaskRecommender
-from sklearn_mtl.features import FeatureEncoder
 from sklearn_mtl._recommender._skorch import MultiTaskDataset
+from sklearn_mtl.features import FeatureEncoder
 
 
 def test_large_offset_float64_column_keeps_its_information():
