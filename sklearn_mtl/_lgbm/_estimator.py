@@ -109,14 +109,17 @@ class PerTaskLGBM(MultiTaskEstimator):
 
     Examples
     --------
-    >>> import numpy as np
+    A DataFrame with a text column, which LightGBM reads as a categorical feature:
+
+    >>> import pandas as pd
     >>> from sklearn_mtl import PerTaskLGBM
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(300, 4))
-    >>> Y = np.column_stack([X[:, 0] > 0, 2 * X[:, 1] + rng.normal(size=300)])
+    >>> X = pd.DataFrame({"price": [float(i % 17) for i in range(300)],
+    ...                   "device": ["mobile", "desktop", "tablet"] * 100})
+    >>> Y = pd.DataFrame({"click": (X["device"] == "mobile").astype(int),
+    ...                   "dwell": 2.0 * X["price"]})
     >>> model = PerTaskLGBM(n_estimators=50, random_state=0).fit(X, Y)
-    >>> model.tasks_
-    ['binary', 'regression']
+    >>> model.tasks_, list(model.categories_)
+    (['binary', 'regression'], ['device'])
     >>> model.predict(X[:2]).shape
     (2, 2)
     >>> proba = model.predict_proba(X[:2])

@@ -46,11 +46,15 @@ def _model_list(text: str) -> list[str]:
     return names
 
 
-def _positive_int(text: str) -> int:
+def _parse(text: str, cast, what: str):
     try:
-        value = int(text)
+        return cast(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+
+
+def _positive_int(text: str) -> int:
+    value = _parse(text, int, "an integer")
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be >= 1")
     return value
@@ -64,10 +68,7 @@ def _fold_count(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    value = _parse(text, float, "a number")
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{value} must be > 0")
     return value
