@@ -111,6 +111,10 @@ def categorical_columns(X, categorical_features) -> list:
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+# A std below this may have lost its squares to underflow (float64's smallest normal is 2.2e-308).
+_TINY_STD = 1e-150
+
+
 def _column_mean_std(values: np.ndarray, dtype=None) -> tuple[np.ndarray, np.ndarray]:
     """Column means and (population) standard deviations, as float64.
 
@@ -149,7 +153,21 @@ def _column_mean_std(values: np.ndarray, dtype=None) -> tuple[np.ndarray, np.nda
     std = np.sqrt(m2 / n)
     if dtype == np.float32 and not np.isfinite(std).all():
         return _column_mean_std(values, np.float64)
-    return mean + shift, std
+    mean += shift
+    # Deviations below ~1e-154 square to subnormals and then to 0: a column at the 1e-200 scale
+    # would look constant. Such columns are done again divided by their largest deviation.
+    tiny = np.flatnonzero(std < _TINY_STD)
+    if len(tiny):
+        deviation = values[:, tiny].astype(np.float64) - mean[tiny]
+        spread = np.abs(deviation).max(axis=0)
+        moving = spread > 0  # a constant column stays at std 0
+        tiny, deviation, spread = tiny[moving], deviation[:, moving], spread[moving]
+        if len(tiny):
+            # Divided by its largest deviation a column's std is at least 1 / n: never tiny.
+            rescued_mean, rescued_std = _column_mean_std(deviation / spread, np.float64)
+            mean[tiny] += rescued_mean * spread
+            std[tiny] = rescued_std * spread
+    return mean, std
 
 
 def _non_finite_columns(values: np.ndarray) -> np.ndarray:

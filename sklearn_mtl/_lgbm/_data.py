@@ -73,6 +73,35 @@ def encode_frame(X: pd.DataFrame, fit_columns: list, categories: dict) -> pd.Dat
     return pd.DataFrame(columns)
 
 
+def warn_inexact_integers(columns, in_frame: bool = True) -> None:
+    """Warn for each integer column whose values float64, the type LightGBM reads, cannot tell apart.
+
+    Integers above 2**53 in magnitude are rounded to the nearest float64: ``user_id`` values just
+    below 2**62 fall 512 to a float, so 40 consecutive users become one feature value.
+    ``columns`` holds ``(name, values)`` pairs (column positions of an array when not
+    ``in_frame``); only integer arrays are looked at.
+    """
+    for name, values in columns:
+        values = np.asarray(values)
+        if values.dtype.kind not in "iu" or values.size == 0:
+            continue
+        if -(2**53) <= int(values.min()) and int(values.max()) <= 2**53:
+            continue
+        distinct = len(np.unique(values))
+        kept = len(np.unique(values.astype(np.float64)))
+        if kept < distinct:
+            where = f"Integer column {name!r}" if in_frame else f"X column {name}"
+            fix = (f"make it categorical (X[{name!r}].astype('category') or .astype(str))"
+                   if in_frame else "pass X as a DataFrame with that column as a category")
+            warnings.warn(
+                f"{where} holds values beyond 2**53, which LightGBM reads as float64: its "
+                f"{distinct} distinct values become {kept}. If it is an id, {fix}; if it is a "
+                "quantity, subtract an offset or rescale it before fitting.",
+                UserWarning,
+                stacklevel=5,
+            )
+
+
 # Objectives for which adding a constant to every label adds it to the model's predictions, so
 # a large offset can be removed before LightGBM (which stores labels in float32) and restored.
 _SHIFT_INVARIANT = {None, "regression", "regression_l2", "l2", "mean_squared_error", "mse",

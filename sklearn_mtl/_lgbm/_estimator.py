@@ -13,6 +13,7 @@ import inspect
 
 import lightgbm as lgb
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from sklearn.model_selection import train_test_split
 from sklearn.utils import RegressorTags, _safe_indexing, check_random_state
@@ -21,8 +22,13 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .._base import MultiTaskEstimator
 from .._checks import explain_non_numeric
 from ..tasks import TargetEncoder, check_task_sample_weight
-from ._data import center_target, encode_frame, learn_categories
-from ._params import PARAMETER_CONSTRAINTS, check_lgbm_params, default_n_threads
+from ._data import center_target, encode_frame, learn_categories, warn_inexact_integers
+from ._params import (
+    PARAMETER_CONSTRAINTS,
+    check_lgbm_params,
+    check_objective,
+    default_n_threads,
+)
 
 # Parameters of PerTaskLGBM itself; every other one is passed to each task's LightGBM model.
 _OWN_PARAMS = ("tasks", "per_task_params", "validation_fraction", "early_stopping_rounds")
@@ -205,6 +211,8 @@ class PerTaskLGBM(MultiTaskEstimator):
 
     def _validate_array(self, X, *, reset: bool):
         """A float array or a sparse matrix, as LightGBM reads it."""
+        if reset and isinstance(X, np.ndarray) and X.ndim == 2:
+            warn_inexact_integers(((j, X[:, j]) for j in range(X.shape[1])), in_frame=False)
         # LightGBM handles NaN and inf itself, so only the shape and dtype are checked.
         try:
             X = validate_data(
@@ -226,6 +234,10 @@ class PerTaskLGBM(MultiTaskEstimator):
         """The DataFrame LightGBM gets: text columns as categoricals with the fit-time categories."""
         if reset:
             self.categories_ = learn_categories(X)
+            warn_inexact_integers(
+                (name, X[name].dropna().to_numpy()) for name in X.columns
+                if name not in self.categories_ and pd.api.types.is_integer_dtype(X[name].dtype)
+            )
         return encode_frame(X, self._fit_columns, self.categories_)
 
     def fit(self, X, y, sample_weight=None, callbacks=None) -> PerTaskLGBM:
@@ -280,6 +292,8 @@ class PerTaskLGBM(MultiTaskEstimator):
             )
         rng = check_random_state(self.random_state)
         base = self._lgbm_params()
+        for name, kind in zip(encoder.names_, encoder.kinds_):
+            check_objective(name, kind, {**base, **per_task.get(name, {})})
         if base.get("n_jobs") is None:
             base["n_jobs"] = default_n_threads()
         self.n_jobs_ = base["n_jobs"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
+import warnings
 from functools import lru_cache
 
 import lightgbm as lgb
@@ -122,6 +123,59 @@ def check_lgbm_params(params: dict, where: str = "") -> None:
                 f"{name}={value!r}{alias} is not valid{where}: it must be "
                 f"{'an int' if integer else 'a number'} in {range_text(**bounds)}."
             )
+
+
+# LightGBM's objectives, with their aliases, by the kind of task they model; the canonical names
+# first, which the messages list.
+_OBJECTIVES = {
+    "regression": ("regression", "regression_l1", "huber", "fair", "poisson", "quantile", "mape",
+                   "gamma", "tweedie", "regression_l2", "l2", "mean_squared_error", "mse",
+                   "l2_root", "root_mean_squared_error", "rmse", "l1", "mean_absolute_error",
+                   "mae", "mean_absolute_percentage_error"),
+    "binary": ("binary", "cross_entropy", "cross_entropy_lambda", "xentropy", "xentlambda"),
+    "multiclass": ("multiclass", "multiclassova", "softmax", "multiclass_ova", "ova", "ovr"),
+    "ranking": ("lambdarank", "rank_xendcg", "xendcg", "xe_ndcg", "xe_ndcg_mart", "xendcg_mart"),
+}
+_CANONICAL = {"regression": 9, "binary": 2, "multiclass": 2}
+# Cross-entropy also models a regression target in [0, 1] (a rate): allowed there, with a warning.
+_PROBABILITY_OBJECTIVES = frozenset(_OBJECTIVES["binary"][1:])
+
+
+def check_objective(task, kind: str, params: dict) -> None:
+    """Refuse a LightGBM objective that models another kind of task than ``kind``.
+
+    An objective of the wrong kind trains without a word and answers nonsense: a regression
+    objective on a binary task gives "probabilities" outside [0, 1], a binary one on a regression
+    task squashes every prediction into (0, 1). A custom (callable) objective is the user's own.
+
+    Examples
+    --------
+    >>> check_objective("click", "binary", {"objective": "binary"})
+    >>> check_objective("click", "binary", {"objective": "regression"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: objective='regression' does not fit task 'click', a binary task (it is a ...
+    """
+    aliases = _aliases()
+    for name, value in params.items():
+        if aliases.get(name, name) != "objective" or not isinstance(value, str):
+            continue
+        if value in _OBJECTIVES[kind]:
+            continue
+        of = next((k for k, names in _OBJECTIVES.items() if value in names), None)
+        if of is None:
+            continue  # not an objective LightGBM knows: its own error names it
+        if kind == "regression" and value in _PROBABILITY_OBJECTIVES:
+            warnings.warn(
+                f"{name}={value!r} on regression task {task!r} models values in [0, 1] (a rate), "
+                "and LightGBM refuses labels outside it; for other targets use a regression "
+                "objective.", UserWarning, stacklevel=4,
+            )
+            continue
+        raise ValueError(
+            f"{name}={value!r} does not fit task {task!r}, a {kind} task (it is a {of} objective): "
+            f"use one of {list(_OBJECTIVES[kind][:_CANONICAL[kind]])}, or leave {name} unset."
+        )
 
 
 def default_n_threads() -> int:
