@@ -26,6 +26,12 @@ def _load(args):
         tasks = "auto"
     else:
         path = Path(args.data)
+        if path.is_dir():
+            raise OSError(
+                f"--data {args.data!r} is a directory ({path.resolve()}); give the path of one CSV "
+                "file (with --targets), or synthetic, census or movielens (their files are read "
+                "from --data-home)"
+            )
         if not path.is_file():
             raise OSError(
                 f"--data {args.data!r}: no such file {path.resolve()}; give synthetic, census, "

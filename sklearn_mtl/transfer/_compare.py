@@ -12,6 +12,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import KFold, check_cv
+from sklearn.model_selection._split import GroupsConsumerMixin
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
@@ -94,13 +95,25 @@ def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names,
 DEFAULT_REPEATS = 2
 
 
-def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None) -> list:
-    """``[(repeat, train, test), ...]``: the folds of ``cv``, drawn ``n_repeats`` times."""
+def _uses_groups(splitter) -> bool:
+    """Whether a scikit-learn splitter reads ``groups`` (GroupKFold, LeaveOneGroupOut, ...)."""
+    return isinstance(splitter, GroupsConsumerMixin)
+
+
+def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None, groups=None) -> list:
+    """``[(repeat, train, test), ...]``: the folds of ``cv``, drawn ``n_repeats`` times.
+
+    ``groups`` (one value per row, or None) reaches the splitter's ``split`` as in
+    scikit-learn's ``cross_validate``: a group splitter groups the folds by it, others ignore it.
+    """
     n = frame.shape[0]
+    if isinstance(cv, bool):
+        raise ValueError(f"cv={cv!r} is not valid: use an int >= 2 (KFold), a scikit-learn "
+                         "splitter or a list of (train, test) index arrays.")
     if n_repeats is None:
         redrawn = isinstance(cv, numbers.Integral) or getattr(cv, "shuffle", False)
         n_repeats = DEFAULT_REPEATS if redrawn else 1
-    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+    if isinstance(cv, numbers.Integral):
         if not 2 <= cv <= n:
             raise ValueError(f"cv={cv} is not valid for {n} rows: it must be between 2 and {n}.")
         # Repeat 0 keeps random_state itself, so n_repeats=1 draws the folds it always did.
@@ -109,6 +122,9 @@ def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None) -> lis
                            else _derived_seed(random_state, r)) for r in range(n_repeats)]
     else:
         splitter = check_cv(cv)
+        if _uses_groups(splitter) and groups is None:
+            raise ValueError(f"cv={cv!r} splits by groups: pass groups= (the user of each row, "
+                             "or the name of its column in X).")
         shuffles = getattr(splitter, "shuffle", False)
         if n_repeats > 1 and not shuffles:
             warnings.warn(
@@ -120,21 +136,71 @@ def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None) -> lis
             splitters = [splitter] + [copy.copy(splitter) for _ in range(n_repeats - 1)]
             for r, s in enumerate(splitters[1:], 1):
                 s.random_state = _derived_seed(seed, r)
-    # A splitter that needs y (StratifiedKFold) gets the labels of the first task without
-    # missing ones.
-    complete = [c for c in frame.columns if not frame[c].isna().any()]
-    y = frame[complete[0]].to_numpy() if complete else None
-    try:
+
+    def draw(y):
         return [(r, train, test) for r, s in enumerate(splitters)
-                for train, test in s.split(np.zeros((n, 1)), y)]
-    except (TypeError, ValueError) as exc:
-        if y is not None:
-            raise
-        missing = ", ".join(f"{c!r} ({int(frame[c].isna().sum())})" for c in frame.columns)
+                for train, test in s.split(np.zeros((n, 1)), y,
+                                           groups if _uses_groups(s) else None)]
+
+    try:
+        splits = draw(None)
+    except (TypeError, ValueError) as without_y:
+        # A splitter that needs y (StratifiedKFold) gets the labels of the first task without
+        # missing ones, and says which when that is not the first task.
+        task, y = _stratification_labels(cv, frame)
+        try:
+            splits = draw(y)
+        except (TypeError, ValueError) as exc:
+            if str(exc) == str(without_y):
+                raise  # not about y: the splitter's own complaint
+            raise ValueError(
+                f"cv={cv!r} could not split on the labels of task {task!r}: {exc} Put a "
+                "classification task without missing labels first in Y, or pass the folds "
+                "themselves (cv=list(splitter.split(X, y)))."
+            ) from exc
+    return _checked_folds(cv, splits, n)
+
+
+def _stratification_labels(cv, frame: pd.DataFrame) -> tuple:
+    """``(task, labels)`` for a splitter that needs ``y``: the first task without missing labels."""
+    complete = [c for c in frame.columns if not frame[c].isna().any()]
+    missing = ", ".join(f"{c!r} ({int(frame[c].isna().sum())})" for c in frame.columns
+                        if c not in complete)
+    if not complete:
         raise ValueError(
             f"cv={cv!r} needs labels to split on, but every task has missing labels "
             f"({missing}); use KFold (cv=int), or add a task without missing labels to Y."
-        ) from exc
+        )
+    task = complete[0]
+    if task != frame.columns[0]:
+        warnings.warn(
+            f"cv={cv!r} splits on the labels of task {task!r}, the first task without missing "
+            f"labels ({missing} missing); pass the folds yourself to split on another task.",
+            UserWarning, stacklevel=4)
+    return task, frame[task].to_numpy()
+
+
+def _checked_folds(cv, splits: list, n: int) -> list:
+    """The folds as integer index arrays within the rows, or a ValueError naming the bad fold."""
+    checked = []
+    for k, (r, train, test) in enumerate(splits):
+        parts = []
+        for role, index in (("train", train), ("test", test)):
+            index = np.asarray(index)
+            if index.dtype == bool and index.shape == (n,):
+                index = np.flatnonzero(index)
+            if index.ndim != 1 or (index.size and index.dtype.kind not in "iu"):
+                raise ValueError(f"cv fold {k} has {role} indices of dtype {index.dtype} and shape "
+                                 f"{index.shape}: each fold must be (train, test) row positions.")
+            outside = index[(index < 0) | (index >= n)]
+            if outside.size:
+                raise ValueError(
+                    f"cv fold {k} has {role} row index {int(outside[0])} outside [0, {n}): the "
+                    f"folds must be positions of the {n} rows of X and Y."
+                )
+            parts.append(index.astype(np.intp))
+        checked.append((r, *parts))
+    return checked
 
 
 def _check_choice(name, value, options):
@@ -166,10 +232,11 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         that net's within ±10 % (a warning when no width does). An estimator is used as given;
         required when ``models`` holds no ``MultiTaskRecommender``.
     cv : int, splitter or iterable of (train, test) indices, default=5
-        An int gives ``KFold(cv, shuffle=True)`` seeded from ``random_state``. A splitter's
-        ``split`` receives the labels of the first task without missing labels as ``y`` (so
-        ``StratifiedKFold`` stratifies on it); for groups pass the folds themselves, e.g.
-        ``list(GroupKFold(5).split(X, groups=g))``.
+        An int gives ``KFold(cv, shuffle=True)`` seeded from ``random_state``. A splitter that
+        needs ``y`` receives the labels of the first task without missing labels (so
+        ``StratifiedKFold`` stratifies on it; a warning names the task when it is not the
+        first); a group splitter receives ``groups``. Folds given as index arrays must be
+        positions of the rows.
     n_repeats : int, default=None
         Draw the folds this many times (reshuffled: an int ``cv`` or a shuffling splitter;
         otherwise the same folds, with a warning). None: 2 when the folds can be redrawn, 1
@@ -208,9 +275,12 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     verbose : int, default=0
         Passed to joblib (progress of the fits).
     groups : array-like of shape (n_samples,), str or None, default=None
-        The user of each row (or the name of that column of ``X``) for the per-user metrics
-        ``"gauc"`` and ``"ndcg@k"``, which score each test fold user by user. The folds are
-        not grouped by it: pass ``cv`` folds from ``GroupKFold`` for a cold-user protocol.
+        The user of each row (or the name of that column of ``X``). As in scikit-learn's
+        ``cross_validate`` it reaches the splitter: a group splitter (``cv=GroupKFold(5)``,
+        ``LeaveOneGroupOut()``) keeps each user's rows in one fold (a cold-user protocol,
+        which the report's header states), other splitters and an int ``cv`` ignore it. The
+        per-user metrics ``"gauc"`` and ``"ndcg@k"`` score each test fold user by user with
+        it. When neither reads it, a warning says so.
 
     Returns
     -------
@@ -271,16 +341,24 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     if not _is_multitask(reference):
         raise ValueError(f"reference ({type(_final_step(reference)).__name__}) is not a multi-task "
                          "estimator: use MultiTaskRecommender('single'), PerTaskLGBM or a Pipeline.")
-    splits = _splits(cv, frame, random_state, n_repeats)
+    # A bad column or length fails before fitting.
+    group_values = None if groups is None else _resolve_groups(groups, X, frame.shape[0])
+    splits = _splits(cv, frame, random_state, n_repeats, group_values)
     n_repeats = max(r for r, _, _ in splits) + 1
+    grouped_folds = not isinstance(cv, numbers.Integral) and _uses_groups(check_cv(cv))
     # Fail on a bad metric before any fit, with the task kinds the reference declares.
     targets = TargetEncoder(_final_step(reference).get_params()["tasks"]).fit(Y)
     chosen = _resolve_metrics(metric, targets.names_, targets.kinds_)
-    if groups is None and any(is_grouped(m) for m in chosen):
+    per_user = any(is_grouped(m) for m in chosen)
+    if groups is None and per_user:
         raise ValueError(f"metric {metric!r} scores per user: pass groups= (the user of each row, "
                          "or the name of its column in X).")
-    if groups is not None:
-        _resolve_groups(groups, X, frame.shape[0])  # a bad column or length fails before fitting
+    if groups is not None and not per_user and not grouped_folds:
+        warnings.warn(
+            f"groups= is not used: cv={cv!r} does not split by groups and no metric is scored "
+            "per user. For folds that keep each user's rows together pass cv=GroupKFold(k) "
+            "(GroupKFold(k, shuffle=True, random_state=0) to redraw them in each repeat); for "
+            "per-user scores use metric='gauc' or 'ndcg@k'.", UserWarning, stacklevel=2)
 
     jobs = [*models.items(), (REFERENCE, reference)]
     results = Parallel(n_jobs=n_jobs, verbose=verbose)(
@@ -313,7 +391,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         if return_estimators:
             estimators[(r["name"], r["fold"])] = r["model"]
     scores = pd.DataFrame(rows, columns=["model", "task", "repeat", "fold", "score"])
-    _warn_nan_scores(scores)
+    _warn_nan_scores(scores, dict(zip(targets.names_, reference_run["metrics"])))
     return TransferReport(
         scores,
         metric=dict(zip(targets.names_, reference_run["metrics"])),
@@ -325,18 +403,23 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         shared={name: _shares_parameters(est) for name, est in models.items()},
         # The corrected test's n_test / n_train, averaged over the splits (equal for K-fold).
         test_train_ratio=float(np.mean([len(te) / len(tr) for _, tr, te in splits])),
+        grouped=grouped_folds,
         # Embeddings can differ by a few rows' categories between splits: the mean is reported.
         n_params={m: float(np.mean(v)) for m, v in n_params.items()},
         test=test, correction=correction, alpha=alpha, margin=margin,
     )
 
 
-def _warn_nan_scores(scores: pd.DataFrame) -> None:
+def _warn_nan_scores(scores: pd.DataFrame, metrics: dict) -> None:
     missing = scores[scores["score"].isna()]
     if len(missing):
         where = ", ".join(f"{m} on {t}: {n}" for (m, t), n in
                           missing.groupby(["model", "task"], sort=False).size().items())
+        per_user = sorted({t for t in missing["task"] if is_grouped(metrics[t])}, key=str)
+        why = "a test fold without labels or with one class for that task"
+        if per_user:
+            why += (f" (for the per-user {', '.join(f'{metrics[t]} of {t!r}' for t in per_user)}:"
+                    " a test fold in which every user has a single class)")
         warnings.warn(
-            f"{len(missing)} of {len(scores)} fold scores are NaN ({where}): a test fold without "
-            "labels or with one class for that task. Those pairs are left out of the tests; "
-            "see n_pairs in the summary.", UserWarning, stacklevel=3)
+            f"{len(missing)} of {len(scores)} fold scores are NaN ({where}): {why}. Those pairs "
+            "are left out of the tests; see n_pairs in the summary.", UserWarning, stacklevel=3)

@@ -49,6 +49,9 @@ class TransferReport:
         ``{task: bool}``: False for ``log_loss``, ``rmse`` and ``mae``.
     n_folds, n_repeats : int
         Folds per repeat, and repeats.
+    grouped : bool
+        Whether the folds were grouped by ``groups=`` (a group splitter as ``cv``): the
+        header then says so.
     test_train_ratio : float
         ``n_test / n_train`` of the splits, for the corrected t-test; default ``1/(n_folds-1)``.
     n_params : dict
@@ -93,11 +96,12 @@ class TransferReport:
                  n_repeats: int = 1, test_train_ratio: float | None = None,
                  n_params: dict | None = None, test: str = "corrected",
                  correction: str | None = "holm", alpha: float = 0.05, margin=None,
-                 task_affinity: pd.DataFrame | None = None):
+                 task_affinity: pd.DataFrame | None = None, grouped: bool = False):
         self.scores = scores
         self.metric = dict(metric)
         self.n_folds = n_folds
         self.n_repeats = n_repeats
+        self.grouped = bool(grouped)
         self.test_train_ratio = (1 / (n_folds - 1) if test_train_ratio is None and n_folds > 1
                                  else test_train_ratio)
         self.estimators = estimators
@@ -298,10 +302,11 @@ class TransferReport:
             r = paired_test(oriented.dropna().mean(axis=1), test=test, alpha=alpha,
                             test_train_ratio=self.test_train_ratio)
             mine = summary.loc[model]
+            deltas = (mine["delta"] * sign).dropna()
             out.append(dict(model=model, mean_delta=r["mean"], ci_low=r["ci_low"],
                             ci_high=r["ci_high"], p_value=r["p_value"], n_pairs=r["n_pairs"],
                             margin=float(mine["margin"].mean()),
-                            worst_task=(mine["delta"] * sign).idxmin() if len(mine) else None,
+                            worst_task=deltas.idxmin() if len(deltas) else None,
                             shares_parameters=self.shared[str(model)]))
         table = pd.DataFrame(out).set_index("model")
         table.insert(table.columns.get_loc("n_pairs"), "p_adjusted",

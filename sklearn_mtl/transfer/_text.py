@@ -35,7 +35,7 @@ def protocol(report, alpha, test, correction) -> str:
     metrics = set(report.metric.values())
     named = (f"metric {metrics.pop()}" if len(metrics) == 1
              else "metrics " + ", ".join(f"{t}: {m}" for t, m in report.metric.items()))
-    resampling = f"{report.n_folds}-fold CV"
+    resampling = f"{report.n_folds}-fold CV" + (" grouped by groups=" if report.grouped else "")
     if report.n_repeats > 1:
         resampling += f" × {report.n_repeats} repeats"
     n_tests = len(report.metric) * len(report._models())
@@ -72,6 +72,9 @@ def verdict_lines(report, summary: pd.DataFrame, overall: pd.DataFrame, settings
                 f"{_number(total['ci_high'])}], {p_name} {_p(total['p_adjusted'])}")
         if parts:
             line = f"{model} " + ", and ".join(parts)
+        elif (rows["note"] != "").all() and not total["n_pairs"]:
+            line = (f"{model}: nothing could be tested, no split has a score for every task of "
+                    "both this model and the reference (single-row or single-class test folds?)")
         elif total["verdict"] == "worse":
             line = (f"{model} hurts the tasks on average ({mean}), most on "
                     f"{total['worst_task']}; no single task is significant")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 import warnings
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 from optuna.storages import BaseStorage, RDBStorage
+from optuna.trial import TrialState
 
 from ..metrics._scores import _resolve_metrics, greater_is_better
 
@@ -162,6 +164,48 @@ def create_study(storage, study_name, load_if_exists, sampler, pruner, direction
                 f"{info[key]!r}; use another study_name to tune a different problem."
             )
     return study, stored
+
+
+def worker_name() -> str:
+    """``host:pid`` of this process, recorded on every trial it runs (user attribute ``worker``)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_gone(pid: int) -> bool:
+    """Whether process ``pid`` of this machine no longer runs (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process: it runs
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def fail_dead_trials(study) -> int:
+    """Mark FAIL the RUNNING trials whose worker was a process of this machine that is gone.
+
+    A worker killed mid-trial (SIGKILL, out of memory) leaves its trial RUNNING; Optuna's
+    heartbeat fails it only once the grace period has passed, so a run resumed at once would
+    list it, and ``trials.csv`` with it, as still running. Trials of other machines, and of
+    processes that still run, are left to the heartbeat. Returns how many were marked.
+    """
+    host, marked = socket.gethostname(), 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        name, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+        if name != host or not pid.isdigit() or not _process_gone(int(pid)):
+            continue
+        # Optuna has no public call to finish another process's trial; its storage does it.
+        storage, trial_id = study._storage, trial._trial_id
+        storage.set_trial_user_attr(trial_id, "failed_because",
+                                    f"its worker {name}:{pid} stopped during the trial")
+        storage.set_trial_state_values(trial_id, TrialState.FAIL)
+        marked += 1
+    return marked
 
 
 class ProgressLog:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import os
-import socket
 import warnings
 from collections.abc import Callable, Mapping
 
@@ -25,9 +23,11 @@ from ._study import (
     ProgressLog,
     create_study,
     directions_for,
+    fail_dead_trials,
     make_storage,
     objective_value,
     resolve_objectives,
+    worker_name,
 )
 
 HOLDOUT_FRACTION = 0.2
@@ -68,7 +68,7 @@ class _Objective:
         self.prune_steps = prune and len(splits) == 1
         self.prune_folds = prune and len(splits) > 1
         self.warn_unprunable = warn_unprunable
-        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker = worker_name()
 
     def __call__(self, trial) -> float | tuple:
         trial.set_user_attr("worker", self.worker)
@@ -246,6 +246,7 @@ def tune(
     try:
         study, info = create_study(make_storage(storage), study_name, load_if_exists, sampler,
                                    pruner_obj, directions, info)
+        fail_dead_trials(study)
         objective = _Objective(
             estimator, X, Y, space, _splits(cv, X, Y, int(info.get("split_seed", seed))),
             metrics, multi,
