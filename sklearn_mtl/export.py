@@ -42,7 +42,7 @@ class _ServingModule(nn.Module):
 
     def __init__(self, estimator):
         super().__init__()
-        features, targets = estimator._features, estimator._targets
+        features, targets = estimator._features, estimator.target_encoder_
         self.module = estimator.net_.module_
         self.n_numeric = len(features.numeric_columns_)
         self.n_categorical = len(features.categorical_columns_)
@@ -88,7 +88,7 @@ def _plain(value):
 
 
 def _metadata(estimator) -> dict:
-    features, targets = estimator._features, estimator._targets
+    features, targets = estimator._features, estimator.target_encoder_
     outputs = [f"{'value' if kind == 'regression' else 'proba'}_{t}"
                for t, kind in enumerate(targets.kinds_)]
     return {

@@ -1,4 +1,4 @@
-"""Bad and doubtful inputs (issue 14): a clear error or a correct result, never a silent wrong one.
+"""Bad and doubtful inputs: a clear error or a correct result, never a silent wrong one.
 
 Each test states the behaviour documented in docs/bad-inputs.md, for both estimators where both
 take the input.
@@ -39,7 +39,7 @@ def small_xy(n=300, seed=0):
     return X, Y
 
 
-# ---------------------------------------------------------------------------- targets (items 1, 7)
+# ---------------------------------------------------------------------------- targets
 def test_list_of_rows_mixing_a_rating_and_a_text_task_keeps_each_kind(ratings):
     X, Y = ratings
     rating = Y["rating"].astype(float).to_numpy().copy()
@@ -82,7 +82,7 @@ def test_mixed_int_and_str_labels_name_the_task():
             model.fit(np.arange(40.0).reshape(-1, 1), y)
 
 
-# ---------------------------------------------------------------------------- task kinds (issue 13.2)
+# ---------------------------------------------------------------------------- task kinds
 def test_float_rating_is_regression_and_int_rating_is_multiclass(ratings):
     X, Y = ratings
     as_float = Y[["rating"]].astype(float)
@@ -120,7 +120,7 @@ def test_compare_transfer_uses_the_same_rule(ratings):
     assert report.metric == {"rating": "r2"}
 
 
-# ---------------------------------------------------------------------------- features (items 2-4, 9)
+# ---------------------------------------------------------------------------- features
 def test_datetime_and_duration_columns_are_refused_by_both_with_how_to_convert(census_small):
     X, Y = census_small
     X = X.iloc[:300].assign(seen=pd.date_range("2020-01-01", periods=300, freq="h"))
@@ -180,7 +180,7 @@ def test_text_in_a_numpy_array_says_to_pass_a_dataframe():
         PerTaskLGBM(**LGBM).fit(X, Y)
 
 
-# ---------------------------------------------------------------------------- weights (item 5)
+# ---------------------------------------------------------------------------- weights
 def test_zero_weight_on_every_labelled_row_of_a_task_is_the_same_error_in_both(census_small):
     X, Y = census_small
     X, Y = X.iloc[:500], Y.iloc[:500].astype(float)
@@ -199,7 +199,7 @@ def test_text_sample_weight_names_sample_weight():
             model.fit(X, Y, sample_weight=["heavy"] * 40)
 
 
-# ---------------------------------------------------------------------------- training (item 6)
+# ---------------------------------------------------------------------------- training
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_divergence_names_the_epoch_and_suggests_a_lower_lr(ratings, early_stopping):
     X, Y = ratings
@@ -219,7 +219,7 @@ def test_bad_random_state_and_callbacks_name_the_parameter():
         MultiTaskRecommender(**NET, callbacks=[1]).fit(X, Y)
 
 
-# ---------------------------------------------------------------------------- LightGBM (items 8, 11)
+# ---------------------------------------------------------------------------- LightGBM
 def test_misspelled_lightgbm_parameter_is_refused_with_the_closest_name():
     X, Y = small_xy(60)
     with pytest.raises(ValueError, match=r"subsampel=0.1 is not a LightGBM parameter; did you mean "

@@ -1,4 +1,6 @@
-"""The sklearn-mtl command as a user runs it: help, bad arguments, missing data, datasets."""
+"""The sklearn-mtl command (sklearn_mtl.cli) as a user runs it: help, version and start time, bad
+arguments and files, missing data, datasets, compare and tune on the generator and on CSV files,
+the inferred schema and its overrides, progress, --params, --group-by and the balancing switches."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import click_purchase_events, three_tasks
 
 from sklearn_mtl.cli import main
 
@@ -140,7 +143,7 @@ def test_tune_per_task_writes_the_pareto_front(tmp_path, capsys):
     assert {"number", "task_0", "task_1"} <= set(front.columns) and len(front) >= 1
 
 
-# ---------------------------------------------------------------- bad files and settings (issue 14)
+# ---------------------------------------------------------------- bad files and settings
 @pytest.mark.parametrize("content, message", [
     ("", r"--data '.*empty.csv' is empty: a CSV file needs a header row and data rows"),
     ("a,b,y\n", r"--data '.*empty.csv' has a header \(a, b, y\) but no data rows"),
@@ -204,3 +207,106 @@ def test_free_text_target_in_a_csv_is_refused_with_how_to_declare_it(tmp_path, c
                  "--cv", "2", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "Task 'review' looks like free text, not classes: 300 distinct values" in err
+
+
+# ---------------------------------------------------------------- schema, overrides, progress, --params
+def test_help_version_and_usage_errors_load_no_heavy_module():
+    # The command imported torch and LightGBM before parsing: 13.5 s on a loaded machine.
+    code = ("import sys; from sklearn_mtl.cli import build_parser\n"
+            "try:\n    build_parser().parse_args(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'lightgbm', 'pandas', 'skorch', 'optuna') "
+            "if m in sys.modules]\nassert not heavy, heavy")
+    for argv in (["--help"], ["--version"], ["compare", "--models", "deep"], ["tune", "--help"]):
+        out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+    start = time.perf_counter()
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.startswith("sklearn-mtl 0.")
+    assert time.perf_counter() - start < 2
+
+
+def test_bad_overrides_are_usage_errors():
+    out = run("compare", "--tasks", "rating=ordinal")
+    assert out.returncode == 2
+    assert "'rating=ordinal' is not name=kind with kind one of binary" in out.stderr
+    out = run("compare", "--categorical", ",")
+    assert out.returncode == 2 and "',' names no column" in out.stderr
+
+
+@pytest.fixture
+def events_csv(movielens, tmp_path):
+    X, Y = click_purchase_events(movielens, n=600)
+    frame = pd.concat([X, Y], axis=1)
+    path = tmp_path / "events.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_compare_prints_the_inferred_schema_and_takes_overrides(events_csv, tmp_path, capsys):
+    argv = ["compare", "--data", str(events_csv), "--targets", "click,purchase", "--models", "hard",
+            "--max-epochs", "2", "--cv", "2", "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    events = pd.read_csv(events_csv)
+    assert (f"embedded (2): user_id ({events['user_id'].nunique()} values), "
+            f"item_id ({events['item_id'].nunique()} values)") in captured.out
+    assert "numeric (1): age" in captured.out
+    assert "tasks: click=binary, purchase=binary" in captured.out
+    # hard + reference, 2 folds x 2 repeats
+    assert "net fits: 100%" in captured.err and "8/8" in captured.err
+    assert main([*argv, "--categorical", "item_id", "--tasks", "purchase=regression",
+                 "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "embedded (1): item_id (" in captured.out and "numeric (2): user_id, age" in captured.out
+    assert "tasks: click=binary, purchase=regression" in captured.out
+    assert "net fits" not in captured.err
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert list(summary["metric"]) == ["roc_auc", "r2"]
+    assert main([*argv, "--tasks", "clicks=binary"]) == 2
+    assert "--tasks names ['clicks']" in capsys.readouterr().err
+
+
+def test_tuned_parameters_reach_the_comparison(events_csv, tmp_path, capsys):
+    tuned = tmp_path / "tuned"
+    assert main(["tune", "--data", str(events_csv), "--targets", "click,purchase", "--model", "hard",
+                 "--n-trials", "2", "--max-epochs", "2", "--out", str(tuned), "--quiet"]) == 0
+    best = json.loads((tuned / "best_params.json").read_text())
+    assert best["model"] == "hard"
+    capsys.readouterr()
+    assert main(["compare", "--data", str(events_csv), "--targets", "click,purchase",
+                 "--models", "hard", "--params", str(tuned / "best_params.json"), "--max-epochs", "2",
+                 "--cv", "2", "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "hard parameters from --params: {" in out and f"'lr': {best['params']['lr']!r}" in out
+    assert main(["compare", "--data", str(events_csv), "--targets", "click,purchase", "--models",
+                 "hard", "--params", f"mmoe={tuned / 'best_params.json'}"]) == 2
+    assert "model 'mmoe' is not compared (--models hard)" in capsys.readouterr().err
+
+
+def test_group_by_scores_binary_tasks_per_user(events_csv, tmp_path, capsys):
+    argv = ["compare", "--data", str(events_csv), "--targets", "click,purchase", "--models", "lgbm,hard",
+            "--max-epochs", "2", "--cv", "2", "--out", str(tmp_path / "out"), "--quiet"]
+    assert main([*argv, "--group-by", "user_id"]) == 0
+    assert "per-user AUC (gauc) over 'user_id'" in capsys.readouterr().out
+    summary = pd.read_csv(tmp_path / "out" / "summary.csv")
+    assert set(summary["metric"]) == {"gauc"}
+    assert main([*argv, "--group-by", "user"]) == 2
+    assert "--group-by 'user' is not a column of X" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- loss balancing and task affinity
+def test_cli_compare_with_balancing_switches(tmp_path, capsys):
+    from sklearn_mtl.cli import main
+
+    X, Y = three_tasks(n=600)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).join(Y)
+    path = tmp_path / "three.csv"
+    frame.to_csv(path, index=False)
+    code = main(["compare", "--data", str(path), "--targets", "a,b,c", "--models", "hard",
+                 "--max-epochs", "2", "--cv", "2", "--task-weights", "dwa",
+                 "--gradient-method", "pcgrad", "--task-affinity", "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert "hard: proposed task groups (at most 2 networks): [" in capsys.readouterr().out
+    assert (tmp_path / "out" / "task_affinity.png").stat().st_size > 5000
+    with pytest.raises(SystemExit):
+        main(["compare", "--gradient-method", "mgda"])

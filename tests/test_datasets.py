@@ -1,12 +1,12 @@
-"""Tests of sklearn_mtl.datasets: the synthetic generator, the fetchers on the real files in the
-shared data folder, and the downloads against a real HTTP server on the loopback interface."""
+"""Tests of sklearn_mtl.datasets: the synthetic generators (make_multitask_data, make_ctr_cvr_data),
+the fetchers on the real files in the shared data folder, and the downloads against a real HTTP
+server on the loopback interface."""
 
 from __future__ import annotations
 
 import functools
 import gzip
 import io
-import os
 import tarfile
 import threading
 import zipfile
@@ -21,14 +21,10 @@ from sklearn_mtl.datasets import (
     fetch_census_income,
     fetch_movielens_100k,
     get_data_home,
+    make_ctr_cvr_data,
     make_multitask_data,
 )
 from sklearn_mtl.datasets._census import COLUMNS as CENSUS_COLUMNS
-
-REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("SKLEARN_MTL_DATA") or REPO.parent / "shared" / "data").resolve()
-CENSUS_TEST = DATA / "census-income-kdd" / "census-income.test.gz"
-ML_DIR = DATA / "ml-100k"
 
 
 def _cosines(W):
@@ -139,6 +135,50 @@ def test_regression_labels_of_correlated_tasks_are_correlated():
 def test_bad_parameters_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_multitask_data(**{"n_samples": 10, "n_features": 5, **kwargs})
+
+
+# --------------------------------------------------------------------------- ctr / cvr generator
+
+
+def test_observed_labels_follow_the_latent_conversion_on_clicked_rows_only():
+    data = make_ctr_cvr_data(n_samples=20000, random_state=0, return_bunch=True)
+    X, Y = data.data, data.target
+    assert X.shape == (20000, 8) and list(Y.columns) == ["click", "purchase"]
+    assert isinstance(X["user_id"].dtype, pd.CategoricalDtype)
+    clicked = Y["click"].to_numpy() == 1
+    assert Y["purchase"].isna().to_numpy().tolist() == (~clicked).tolist()
+    np.testing.assert_array_equal(Y["purchase"].to_numpy()[clicked], data.conversion[clicked])
+    # Every impression has a latent conversion, also where it was never observed.
+    assert set(np.unique(data.conversion[~clicked])) == {0, 1}
+    # Correlated, not equal: the click probability is a weak ranker of conversions.
+    r = np.corrcoef(data.pctr, data.pcvr)[0, 1]
+    assert 0.05 < r < 0.9
+    # The observed rows are a biased sample: clicked impressions convert more often.
+    assert data.pcvr[clicked].mean() > data.pcvr[~clicked].mean() + 0.02
+    assert abs(Y["click"].mean() - data.pctr.mean()) < 0.01
+
+
+def test_reproducible_and_ctr_offset_lowers_clicks():
+    a = make_ctr_cvr_data(n_samples=3000, random_state=1)
+    b = make_ctr_cvr_data(n_samples=3000, random_state=1)
+    pd.testing.assert_frame_equal(a[0], b[0])
+    pd.testing.assert_frame_equal(a[1], b[1])
+    sparse = make_ctr_cvr_data(n_samples=3000, ctr_offset=-2.0, random_state=1)
+    assert sparse[1]["click"].mean() < a[1]["click"].mean() / 2
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_samples": 0}, r"n_samples=0 is not valid: it must be an int >= 1"),
+        ({"n_users": 2.5}, r"n_users=2.5 is not valid"),
+        ({"interest_share": 1.5}, r"interest_share=1.5 is not valid: it must be a number in \[0, 1\]"),
+        ({"ctr_offset": float("nan")}, r"ctr_offset=nan is not valid"),
+    ],
+)
+def test_bad_parameters(params, match):
+    with pytest.raises(ValueError, match=match):
+        make_ctr_cvr_data(**params)
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -278,10 +318,8 @@ def test_get_data_home(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def census_real():
-    if not CENSUS_TEST.is_file():
-        pytest.skip(f"real census data not found at {CENSUS_TEST} (set SKLEARN_MTL_DATA)")
-    return fetch_census_income(DATA, download_if_missing=False)
+def census_real(data_home, census_file):
+    return fetch_census_income(data_home, download_if_missing=False)
 
 
 def test_census_real_test_split(census_real):
@@ -318,11 +356,9 @@ def test_census_real_dtypes(census_real):
     assert data["migration code-change in msa"].isna().mean() == pytest.approx(0.5, abs=0.01)
 
 
-def test_census_absent_split_is_an_error_naming_the_path():
-    if not CENSUS_TEST.is_file():
-        pytest.skip(f"real census data not found at {CENSUS_TEST}")
+def test_census_absent_split_is_an_error_naming_the_path(data_home, census_file):
     with pytest.raises(OSError, match="census-income.data.gz") as info:
-        fetch_census_income(DATA, subset="train", download_if_missing=False)
+        fetch_census_income(data_home, subset="train", download_if_missing=False)
     assert "SKLEARN_MTL_DATA" in str(info.value)
 
 
@@ -448,10 +484,11 @@ def test_census_broken_download_leaves_nothing(served, tmp_path, kind, match):
 
 
 @pytest.fixture(scope="module")
-def movielens_real():
-    if not (ML_DIR / "u.data").is_file():
-        pytest.skip(f"real MovieLens 100K data not found at {ML_DIR} (set SKLEARN_MTL_DATA)")
-    return fetch_movielens_100k(DATA, download_if_missing=False)
+def movielens_real(data_home):
+    ml_dir = data_home / "ml-100k"
+    if not (ml_dir / "u.data").is_file():
+        pytest.skip(f"real MovieLens 100K data not found at {ml_dir} (set SKLEARN_MTL_DATA)")
+    return fetch_movielens_100k(data_home, download_if_missing=False)
 
 
 def test_movielens_real(movielens_real):

@@ -16,10 +16,26 @@ def python_blocks(page: Path) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"), re.S | re.M)
 
 
-@pytest.mark.parametrize(
-    "page", [p for p in PAGES if python_blocks(p)], ids=lambda p: str(p.relative_to(ROOT))
-)
-def test_page_code_blocks_run(page, tmp_path, monkeypatch):
+# The pages whose examples fit for tens of seconds run with the slow tests; the light ones by default.
+SLOW_PAGES = {"README.md", "docs/tuning.md", "docs/negative-transfer.md", "docs/getting-started.md"}
+
+
+def _page(path: Path):
+    name = str(path.relative_to(ROOT))
+    return pytest.param(path, id=name, marks=[pytest.mark.slow] if name in SLOW_PAGES else [])
+
+
+# A page whose code reads the real data (../shared/data) asks for its fixture, which skips the page
+# with the missing path as the reason.
+DATA_FIXTURES = {"fetch_census_income": "census_file", "fetch_movielens_100k": "movielens"}
+
+
+@pytest.mark.parametrize("page", [_page(p) for p in PAGES if python_blocks(p)])
+def test_page_code_blocks_run(page, tmp_path, monkeypatch, request):
+    code = "\n".join(python_blocks(page))
+    for name, fixture in DATA_FIXTURES.items():
+        if name in code:
+            request.getfixturevalue(fixture)
     matplotlib.use("Agg")
     monkeypatch.chdir(tmp_path)  # whatever a snippet writes lands in a scratch folder
     namespace = {"__name__": "__docs__"}

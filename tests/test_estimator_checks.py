@@ -1,8 +1,14 @@
-"""scikit-learn's reference suite over MultiTaskRecommender."""
+"""scikit-learn's reference suite over both estimators, MultiTaskRecommender and PerTaskLGBM.
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
+Generated data only: these checks run without ../shared/data.
+"""
 
-from sklearn_mtl import MultiTaskRecommender
+from sklearn.utils.estimator_checks import (
+    check_dataframe_column_names_consistency,
+    parametrize_with_checks,
+)
+
+from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM
 
 # Every check passes except these, each with the reason it cannot hold for this estimator.
 _MINIBATCH = (
@@ -13,6 +19,14 @@ EXPECTED_FAILED_CHECKS = {
     "check_sample_weight_equivalence_on_dense_data": _MINIBATCH,
     "check_sample_weight_equivalence_on_sparse_data": _MINIBATCH,
 }
+# Every scikit-learn check passes for PerTaskLGBM; a failing one would be listed here with its reason.
+LGBM_EXPECTED_FAILED_CHECKS: dict[str, str] = {}
+
+
+def _expected_failed_checks(estimator):
+    if isinstance(estimator, PerTaskLGBM):
+        return LGBM_EXPECTED_FAILED_CHECKS
+    return EXPECTED_FAILED_CHECKS
 
 
 def _small(architecture):
@@ -28,8 +42,11 @@ def _small(architecture):
 
 
 @parametrize_with_checks(
-    [_small(a) for a in ("hard", "mmoe", "soft", "single", "omoe", "cgc", "ple", "esmm")],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+    [
+        *[_small(a) for a in ("hard", "mmoe", "soft", "single", "omoe", "cgc", "ple", "esmm")],
+        PerTaskLGBM(n_estimators=5, random_state=0, n_jobs=1),
+    ],
+    expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
@@ -49,3 +66,8 @@ _BALANCING = [
 )
 def test_sklearn_compatible_with_balancing(estimator, check):
     check(estimator)
+
+
+def test_dataframe_column_names_consistency():
+    # Not in parametrize_with_checks' default set, and DataFrames are PerTaskLGBM's main input.
+    check_dataframe_column_names_consistency("PerTaskLGBM", PerTaskLGBM(n_estimators=5, n_jobs=1))

@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 import pytest
+from conftest import slow_except
+from sklearn.exceptions import NotFittedError
 
 from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM
 from sklearn_mtl.nets import ARCHITECTURES
@@ -40,7 +42,8 @@ def assert_matches(model, X, outputs):
             assert (labels == pred[:, t]).mean() > 0.999  # ties at 1e-7 may flip a row
 
 
-@pytest.mark.parametrize("architecture", ARCHITECTURES)
+# Two representatives by default; the other architectures with the slow tests.
+@pytest.mark.parametrize("architecture", slow_except(ARCHITECTURES, keep=("hard", "mmoe")))
 def test_every_architecture_on_census_rows(census_small, tmp_path, architecture):
     X, Y = census_small
     model = MultiTaskRecommender(architecture, **FAST).fit(X.iloc[:2000], Y.iloc[:2000])
@@ -100,5 +103,5 @@ def test_only_fitted_nets_are_exported(census_1500, tmp_path):
     with pytest.raises(TypeError, match="to_onnx takes a fitted MultiTaskRecommender, not a "
                                         "PerTaskLGBM"):
         to_onnx(lgbm, tmp_path / "m.onnx")
-    with pytest.raises(Exception, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         to_onnx(MultiTaskRecommender(), tmp_path / "m.onnx")

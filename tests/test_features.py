@@ -1,5 +1,6 @@
-"""Numeric scaling: float64 centring keeps large-offset columns, overflow is refused by name, and
-the batch-by-batch standardization in fit / predict equals FeatureEncoder.transform."""
+"""FeatureEncoder (sklearn_mtl.features): categorical and id columns, unknown and rare categories,
+missing values, embedding sizes, numeric scaling (float64 centring, overflow refused by name) and
+the column statistics, alone and inside MultiTaskRecommender's fit and predict."""
 
 from __future__ import annotations
 
@@ -7,13 +8,125 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import click_purchase_events
 from sklearn.metrics import roc_auc_score
 
 from sklearn_mtl import MultiTaskRecommender
 from sklearn_mtl._recommender._skorch import MultiTaskDataset
-from sklearn_mtl.features import FeatureEncoder
+from sklearn_mtl.features import FeatureEncoder, auto_embedding_dim, categorical_columns, is_id_name
 
 
+# ---------------------------------------------------------------- categories and ids
+def test_unseen_ids_and_categories_at_predict_use_the_unknown_bucket(movielens_12k):
+    X, Y = movielens_12k
+    model = MultiTaskRecommender("hard", tasks=["binary", "regression"], max_epochs=2, random_state=0)
+    model.fit(X.iloc[:5000], Y.iloc[:5000])
+    new = X.iloc[:50].copy()
+    new["user_id"] = pd.Categorical([10**6] * 50)  # an id never seen in fit (ids are ints)
+    new["occupation"] = "astronaut"
+    new["zip_code"] = pd.Categorical([None] * 50)
+    pred = model.predict(new)
+    assert pred.shape == (50, 2) and np.all(np.isfinite(pred.astype(float)))
+    x_num, x_cat = model._features.transform(new)
+    j = model._features.categorical_columns_.index("user_id")
+    assert np.all(x_cat[:, j] == 0)
+
+
+def test_min_frequency_sends_rare_categories_to_unknown():
+    X = pd.DataFrame({"item": ["a"] * 50 + ["b"] * 3 + ["c"] * 47, "x": np.arange(100.0)})
+    enc = FeatureEncoder(min_frequency=5).fit(X)
+    _, codes = enc.transform(pd.DataFrame({"item": ["a", "b", "c", "zzz"], "x": [1.0] * 4}))
+    assert codes[:, 0].tolist()[1] == 0 and codes[:, 0].tolist()[3] == 0
+    assert codes[0, 0] != 0 and codes[2, 0] != 0
+    assert enc.cardinalities_ == [3]
+
+
+def test_nan_is_a_category_and_numeric_nan_is_imputed_with_indicator():
+    X = pd.DataFrame(
+        {
+            "price": [1.0, np.nan, 3.0, 5.0],
+            "clicks": [1.0, 2.0, 3.0, 4.0],
+            "city": pd.Series(["a", None, "b", "a"], dtype="str"),
+        }
+    )
+    enc = FeatureEncoder().fit(X)
+    assert enc.indicator_columns_ == ["price"]
+    x_num, x_cat = enc.transform(X)
+    assert x_num.shape == (4, 3)  # two scaled columns + one missing indicator
+    assert x_num[:, 2].tolist() == [0.0, 1.0, 0.0, 0.0]
+    # Imputed with the training median (3.0), then standardized like the rest.
+    assert x_num[1, 0] == pytest.approx((3.0 - enc.mean_[0]) / enc.scale_[0])
+    assert x_cat[1, 0] not in (0, x_cat[0, 0], x_cat[2, 0])  # NaN: its own category
+    # NaN at predict in a column that had none in fit: imputed, no indicator column appears.
+    x_num, _ = enc.transform(X.assign(clicks=[np.nan, 2.0, 3.0, 4.0]))
+    assert x_num.shape == (4, 3) and np.isfinite(x_num).all()
+
+
+def test_numeric_nan_in_x_fits_and_predicts(census_small):
+    X, Y = census_small
+    X = X.copy()
+    X.loc[X.sample(frac=0.2, random_state=0).index, "age"] = np.nan
+    model = MultiTaskRecommender("hard", max_epochs=2, random_state=0).fit(X, Y)
+    assert "age" in model._features.indicator_columns_
+    assert np.isfinite(model.predict_proba(X)[0]).all()
+
+
+def test_integer_ids_named_in_categorical_features_are_embedded():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"user": rng.integers(0, 40, 800), "x": rng.normal(size=800)})
+    effect = rng.normal(size=40)
+    y = (effect[X["user"]] + 0.3 * X["x"] > 0).astype(int)
+    model = MultiTaskRecommender(
+        "hard", categorical_features=["user"], lr=1e-2, max_epochs=30, random_state=0
+    ).fit(X, y)
+    assert model._features.categorical_columns_ == ["user"]
+    assert model._features.embedding_dims_ == [auto_embedding_dim(41)]
+    assert model.score(X, y) > 0.9
+    fixed = MultiTaskRecommender("hard", categorical_features=["user"], embedding_dim=3, max_epochs=1)
+    assert fixed.fit(X, y)._features.embedding_dims_ == [3]
+
+
+def test_auto_embedding_dim_rule():
+    assert auto_embedding_dim(2) == 2
+    assert auto_embedding_dim(10) == 6
+    assert auto_embedding_dim(944) == 50  # capped
+
+
+def test_integer_id_columns_are_embedded_by_default(movielens):
+    X, Y = click_purchase_events(movielens)
+    assert X["user_id"].dtype == np.int64
+    model = MultiTaskRecommender("hard", max_epochs=2, random_state=0).fit(X, Y)
+    assert model.categorical_features_ == ["user_id", "item_id"]
+    # Two users with the same age and item get different predictions only through the embedding.
+    pair = pd.DataFrame({"user_id": X["user_id"].unique()[:2], "item_id": X["item_id"].iloc[0],
+                         "age": 30})
+    proba = model.predict_proba(pair)[0][:, 1]
+    assert proba[0] != proba[1]
+    assert MultiTaskRecommender("hard", categorical_features=None, max_epochs=1).fit(
+        X, Y).categorical_features_ == []
+    assert MultiTaskRecommender("hard", categorical_features=["age"], max_epochs=1).fit(
+        X, Y).categorical_features_ == ["age"]
+
+
+def test_the_id_rule_reads_names_and_integer_dtypes():
+    assert [is_id_name(n) for n in ("user_id", "itemId", "movieID", "ID", "item-id", "session id")] \
+        == [True] * 6
+    assert [is_id_name(n) for n in ("paid", "grid", "valid", "width", "idx", 7)] == [False] * 6
+    X = pd.DataFrame({"user_id": [1, 2], "score_id": [0.5, 1.5], "flag_id": [True, False],
+                      "count": [3, 4], "shop_id": pd.array([1, None], dtype="Int64")})
+    # Floats and bools named like ids are measurements, not labels; nullable ints are ids.
+    assert categorical_columns(X, "auto") == ["user_id", "shop_id"]
+    assert categorical_columns(X.to_numpy(), "auto") == []
+
+
+def test_verbose_fit_reports_what_it_embedded(movielens, capsys):
+    X, Y = click_purchase_events(movielens, n=400)
+    MultiTaskRecommender("hard", max_epochs=1, verbose=1, random_state=0).fit(X, Y)
+    out = capsys.readouterr().out
+    assert "embedded (2): user_id (" in out and "numeric (1): age" in out
+
+
+# ---------------------------------------------------------------- numeric scaling, column statistics
 def test_large_offset_float64_column_keeps_its_information():
     rng = np.random.default_rng(0)
     noise = rng.normal(size=2000)

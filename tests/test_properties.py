@@ -1,4 +1,4 @@
-"""Property-based checks of the "no silent wrong answers" contract (issue 14), with hypothesis.
+"""Property-based checks of the "no silent wrong answers" contract, with hypothesis.
 
 Generated X / Y / sample_weight / parameter combinations, good and bad, go through ``fit`` and
 ``predict`` of both estimators. Every example must end one of two ways:

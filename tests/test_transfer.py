@@ -1,4 +1,5 @@
-"""compare_transfer and TransferReport on real data and the paper's generator, Dask included."""
+"""compare_transfer and TransferReport (sklearn_mtl.transfer) on real data and the paper's generator:
+scores, summary, verdicts and their statistics, references, repeats, per-user metrics, cascades, Dask."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import FAST, ctr_split
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold
@@ -18,7 +20,6 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM, TransferReport, compare_transfer
 from sklearn_mtl.datasets import make_multitask_data
-from sklearn_mtl.diagnostics import GradientConflict
 from sklearn_mtl.transfer._stats import adjust_p_values, paired_test
 
 matplotlib.use("Agg")
@@ -166,6 +167,7 @@ def test_lower_is_better_metric_on_real_fits():
     assert rep.metric == {"task_0": "rmse", "task_1": "rmse"}
 
 
+@pytest.mark.slow
 def test_sharing_hurts_more_for_unrelated_tasks():
     """The MMoE paper's effect: hard sharing's delta against single falls with task correlation.
 
@@ -271,44 +273,49 @@ def test_runs_on_a_dask_cluster_with_the_same_scores(census_1500):
     pd.testing.assert_frame_equal(local.scores, remote.scores)
 
 
-def test_gradient_conflict_callback_changes_nothing_and_reaches_the_report(tmp_path):
-    X, Y = make_multitask_data(n_samples=800, n_features=6, task_correlation=0.0, random_state=0)
-    params = dict(max_epochs=4, hidden_units=(8,), random_state=0)
-    names = ["task_0", "task_1"]
-    tracked = MultiTaskRecommender("hard", callbacks=[GradientConflict(names, 256)], **params).fit(X, Y)
-    plain = MultiTaskRecommender("hard", **params).fit(X, Y)
-    np.testing.assert_array_equal(tracked.predict(X), plain.predict(X))  # no side effects
-    cosines = tracked.history_[:, "grad_cosine_mean"]
-    assert len(cosines) == tracked.n_epochs_ and all(-1 <= c <= 1 for c in cosines)
-    assert set(tracked.history_[-1, "grad_cosine"]) == {"task_0|task_1"}
-    single = MultiTaskRecommender("single", callbacks=[GradientConflict(names)], **params).fit(X, Y)
-    assert "grad_cosine" not in single.history_[-1]  # nothing is shared
-    with pytest.raises(ValueError, match="sample_size=0 is not valid"):
-        MultiTaskRecommender("hard", callbacks=[GradientConflict(names, 0)], **params).fit(X, Y)
-    with pytest.raises(ValueError, match="got 3 task names"):
-        MultiTaskRecommender("hard", callbacks=[GradientConflict([*names, "x"])], **params).fit(X, Y)
+# ---------------------------------------------------------------- recommender data and cascades
+def test_compare_transfer_scores_binary_tasks_by_gauc_over_a_column(movielens):
+    from sklearn_mtl import compare_transfer
 
-    rep = compare_transfer(
-        {"mmoe": MultiTaskRecommender("mmoe", callbacks=[GradientConflict(names, 256)], **params)},
-        X, Y, cv=2, n_repeats=1, random_state=0,
-    )
-    conflict = rep.gradient_conflict
-    assert list(conflict.columns) == ["model", "fold", "epoch", "pair", "task_a", "task_b", "cosine"]
-    assert set(conflict["model"]) == {"mmoe"} and len(conflict) == 2 * 4  # folds x epochs
-    last = conflict[conflict["epoch"] == 4]["cosine"].mean()
-    assert rep.summary()["grad_cosine"].tolist() == pytest.approx([last, last])
-    assert f"mmoe {last:+.3f}" in repr(rep) and "grad_cosine" in rep.to_markdown()
-    assert [p.name for p in rep.to_csv(tmp_path)][-1] == "gradient_conflict.csv"
+    X, Y = movielens
+    X, Y = X.iloc[:3000], Y.iloc[:3000]
+    models = {"lgbm": PerTaskLGBM(tasks=["binary", "regression"], n_estimators=20, n_jobs=1)}
+    reference = PerTaskLGBM(tasks=["binary", "regression"], n_estimators=10, n_jobs=1)
+    with pytest.raises(ValueError, match="metric .* scores per user: pass groups="):
+        compare_transfer(models, X, Y, reference=reference, cv=2, metric={"liked": "gauc"})
+    report = compare_transfer(models, X, Y, reference=reference, cv=2, random_state=0,
+                              metric={"liked": "gauc", "rating": "ndcg@5"}, groups="user_id",
+                              return_estimators=True)
+    assert report.metric == {"liked": "gauc", "rating": "ndcg@5"}
+    # Fold 0's score is the GAUC of that fold's test rows, user by user.
+    from sklearn.model_selection import KFold
+
+    from sklearn_mtl.metrics import gauc_score
+
+    _, test = next(KFold(2, shuffle=True, random_state=0).split(X))
+    model = report.estimators[("lgbm", 0)]
+    expected = gauc_score(Y["liked"].iloc[test], model.predict_proba(X.iloc[test])[0][:, 1],
+                          X["user_id"].iloc[test])
+    scores = report.scores
+    got = scores[(scores["model"] == "lgbm") & (scores["fold"] == 0) & (scores["task"] == "liked")]
+    assert got["score"].item() == pytest.approx(expected)
 
 
-@pytest.mark.skipif("track_gradient_conflict" not in MultiTaskRecommender().get_params(),
-                    reason="the estimator has no track_gradient_conflict parameter yet")
-def test_track_gradient_conflict_parameter():
-    X, Y = make_multitask_data(n_samples=500, n_features=6, task_correlation=0.0, random_state=0)
-    model = MultiTaskRecommender("hard", track_gradient_conflict=True, max_epochs=2, random_state=0)
-    assert np.isfinite(model.fit(X, Y).history_[-1, "grad_cosine_mean"])
-    rep = compare_transfer({"hard": model}, X, Y, cv=2, random_state=0)
-    assert set(rep.gradient_conflict["model"]) == {"hard"}  # the single reference records nothing
+def test_compare_transfer_with_esmm_and_its_reference():
+    from sklearn_mtl import compare_transfer
+
+    data, _, _ = ctr_split(n=3000)
+    X, Y = data.data, data.target.fillna(0.0)  # entire-space labels: scored on every impression
+    esmm = MultiTaskRecommender("esmm", **{**FAST, "max_epochs": 3})
+    # The default reference is the first net's single-task twin: "single" without the cascade.
+    report = compare_transfer({"esmm": esmm, "omoe": MultiTaskRecommender("omoe", **FAST)}, X, Y,
+                              cv=2, random_state=0, return_estimators=True)
+    fitted = report.estimators[("reference", 0)]
+    assert (fitted.architecture, fitted.cascade, fitted.cascade_) == ("single", None, {})
+    assert report.shared == {"esmm": True, "omoe": True}
+    summary = report.summary()
+    assert {"esmm", "omoe"} <= set(summary.index.get_level_values(0))
+    assert set(summary.index.get_level_values(1)) == {"click", "purchase"}
 
 
 # ---------------------------------------------------------------- the verdict's statistics

@@ -1,4 +1,5 @@
-"""sklearn_mtl.tuning on real census rows: tune(), pruning, Pareto fronts, storages, searches."""
+"""sklearn_mtl.tuning on real census rows: default search spaces, tune(), pruning, Pareto fronts,
+storages (resumed after a SIGKILL, shared by workers), scikit-learn and Optuna searches."""
 
 from __future__ import annotations
 
@@ -90,6 +91,27 @@ def test_default_net_space_trains(small, architecture):
     assert result.best_estimator_.hidden_units == result.best_params_["hidden_units"]
     assert result.best_estimator_.predict(X[:5]).shape == (5, 2)
     assert 0.4 < result.best_score_ <= 1
+
+
+@pytest.mark.parametrize("architecture, extra", [
+    ("omoe", {"n_experts"}),
+    ("cgc", {"n_shared_experts", "n_task_experts"}),
+    ("ple", {"n_shared_experts", "n_task_experts", "n_levels"}),
+    ("esmm", set()),
+])
+def test_default_search_spaces(architecture, extra):
+    space = set(default_search_space(MultiTaskRecommender(architecture)))
+    base = set(default_search_space(MultiTaskRecommender("hard")))
+    assert space - base == extra
+
+
+def test_tune_ple_with_its_default_space(census_1500):
+    X, Y = census_1500
+    model = MultiTaskRecommender("ple", max_epochs=2, batch_size=256, random_state=0, device="cpu")
+    result = tune(model, X.iloc[:600], Y.iloc[:600], n_trials=2, random_state=0)
+    assert {"n_levels", "n_shared_experts", "n_task_experts"} <= set(result.best_params_)
+    assert result.best_estimator_.n_levels == result.best_params_["n_levels"]
+    assert len(result.best_estimator_.gate_weights(X.iloc[:5])) == result.best_params_["n_levels"]
 
 
 # ---------------------------------------------------------------- bad inputs
@@ -348,19 +370,28 @@ def _complete(url, study_name) -> list[int]:
 def test_resume_after_sigkill(small, tmp_path):
     X, Y = small
     data_file, url = _storage_and_data(small, tmp_path, "tune.db")
+    # 10,000 trials keep the worker busy far longer than the two it must finish first: the kill
+    # always lands mid-run, never on a worker that has already exited.
     process = _worker(data_file, url, "resume", 10_000, 0)
+    seen: list[int] = []
     try:
         deadline = time.monotonic() + 90
-        while len(_complete(url, "resume")) < 2:
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the worker completed no trial in 90 s"
+        while len(seen) < 2 and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
+            seen = _complete(url, "resume")
+        running = process.poll() is None
+        if running:
+            process.send_signal(signal.SIGKILL)
     finally:
-        os.kill(process.pid, signal.SIGKILL)
-        process.communicate()
+        if process.poll() is None:  # the test failed above: do not leave the worker behind
+            process.kill()
+        _, err = process.communicate()
+    assert running, f"the worker exited (code {process.returncode}) before the kill:\n{err}"
+    assert len(seen) >= 2, f"the worker completed {len(seen)} trial(s) in 90 s"
     assert process.returncode == -signal.SIGKILL
     before = optuna.load_study(study_name="resume", storage=url)
     done = {t.number for t in before.get_trials(states=(TrialState.COMPLETE,))}
+    assert set(seen) <= done  # every trial finished before the kill is still in the storage
     n_before = len(before.trials)
 
     result = tune(PerTaskLGBM(**LGBM), X, Y, n_trials=2, search_space=LGBM_SPACE, storage=url,
