@@ -310,3 +310,10 @@ def test_cli_compare_with_balancing_switches(tmp_path, capsys):
     assert (tmp_path / "out" / "task_affinity.png").stat().st_size > 5000
     with pytest.raises(SystemExit):
         main(["compare", "--gradient-method", "mgda"])
+
+
+def test_data_that_is_a_directory_says_so(tmp_path, capsys):
+    assert main(["compare", "--data", str(tmp_path), "--targets", "y"]) == 1
+    err = capsys.readouterr().err
+    assert f"--data {str(tmp_path)!r} is a directory" in err
+    assert "give the path of one CSV file (with --targets)" in err

@@ -236,3 +236,29 @@ def test_float32_column_statistics_and_their_float64_fallback():
     mean, std = _column_mean_std(huge)
     np.testing.assert_allclose(std, huge.astype(np.float64).std(axis=0), rtol=1e-6)
     assert np.isfinite(mean).all()
+
+
+@pytest.mark.parametrize("scale", [1e-150, 1e-170, 1e-200, 1e-300])
+def test_a_column_at_a_tiny_scale_is_standardized_not_constant(scale):
+    from sklearn_mtl.features import _column_mean_std
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(2000, 3))
+    values[:, 0] = values[:, 0] * scale + 3 * scale  # its squares underflow float64
+    values[:, 1] = 7.0  # a constant stays constant
+    mean, std = _column_mean_std(values)
+    exact = values[:, 0] / scale
+    np.testing.assert_allclose(mean[0] / scale, exact.mean(), rtol=1e-9)
+    np.testing.assert_allclose(std[0] / scale, exact.std(), rtol=1e-9)
+    assert std[1] == 0 and mean[1] == 7.0
+    np.testing.assert_allclose(std[2], values[:, 2].std(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("architecture", ["hard", "mmoe"])
+def test_nets_learn_from_a_column_at_the_1e_200_scale(architecture):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 3))
+    y = 2 * X[:, 0] + 0.1 * rng.normal(size=2000)
+    X[:, 0] *= 1e-200
+    model = MultiTaskRecommender(architecture, max_epochs=10, random_state=0).fit(X, y)
+    assert model.score(X, y) > 0.9

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 
 import lightgbm as lgb
 import numpy as np
@@ -331,3 +332,60 @@ def test_lightgbm_threads_never_exceed_half_the_cores(census_1500, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert PerTaskLGBM(n_estimators=5).fit(X, Y).n_jobs_ == 1
     assert PerTaskLGBM(n_estimators=5, n_jobs=2).fit(X, Y).n_jobs_ == 2
+
+
+def _binary_and_regression(n=300):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    Y = pd.DataFrame({"click": (X["a"] > 0).astype(int), "dwell": 3 * X["b"] + rng.normal(size=n)})
+    return X, Y
+
+
+@pytest.mark.parametrize(("params", "match"), [
+    ({"objective": "regression"},
+     r"objective='regression' does not fit task 'click', a binary task \(it is a regression "
+     r"objective\): use one of \['binary', 'cross_entropy'\], or leave objective unset\."),
+    ({"per_task_params": {"dwell": {"objective": "binary"}}},
+     r"objective='binary' does not fit task 'dwell', a regression task \(it is a binary "
+     r"objective\): use one of \['regression', 'regression_l1', 'huber'"),
+    ({"per_task_params": {"click": {"app": "multiclass"}}},
+     r"app='multiclass' does not fit task 'click', a binary task \(it is a multiclass objective\)"),
+    ({"per_task_params": {"click": {"loss": "lambdarank"}}},
+     r"loss='lambdarank' does not fit task 'click', a binary task \(it is a ranking objective\)"),
+])
+def test_an_objective_of_another_task_kind_is_refused_naming_the_task(params, match):
+    X, Y = _binary_and_regression()
+    model = PerTaskLGBM(n_estimators=5, n_jobs=1, **params)
+    with pytest.raises(ValueError, match=match):
+        model.fit(X, Y)
+    assert not hasattr(model, "estimators_")  # refused before any task was fitted
+
+
+def test_objectives_that_fit_the_task_kind_pass_and_cross_entropy_on_a_rate_warns():
+    X, Y = _binary_and_regression()
+    ok = PerTaskLGBM(n_estimators=5, n_jobs=1, per_task_params={
+        "click": {"objective": "cross_entropy"}, "dwell": {"objective": "huber"}}).fit(X, Y)
+    proba = ok.predict_proba(X)[0]
+    assert proba.min() >= 0 and proba.max() <= 1
+    Y["dwell"] = (Y["dwell"] - Y["dwell"].min()) / np.ptp(Y["dwell"])  # a rate in [0, 1]
+    with pytest.warns(UserWarning, match=r"objective='xentropy' on regression task 'dwell' "
+                                         r"models values in \[0, 1\]"):
+        PerTaskLGBM(n_estimators=5, n_jobs=1,
+                    per_task_params={"dwell": {"objective": "xentropy"}}).fit(X, Y)
+
+
+def test_int64_ids_beyond_2_53_that_float64_merges_warn_by_column():
+    rng = np.random.default_rng(0)
+    ids = 2**62 - 1000 + rng.integers(0, 40, 600)
+    X = pd.DataFrame({"user_id": ids.astype(np.int64), "x": rng.normal(size=600)})
+    y = (ids % 2 == 0).astype(int)
+    with pytest.warns(UserWarning, match=r"Integer column 'user_id' holds values beyond 2\*\*53, "
+                                         r"which LightGBM reads as float64: its 40 distinct values "
+                                         r"become 1\. If it is an id, make it categorical"):
+        PerTaskLGBM(n_estimators=5, n_jobs=1).fit(X, y)
+    with pytest.warns(UserWarning, match=r"X column 0 holds values beyond 2\*\*53, .* pass X as a "
+                                         "DataFrame with that column as a category"):
+        PerTaskLGBM(n_estimators=5, n_jobs=1).fit(X.to_numpy(dtype=np.int64), y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # exact below 2**53: nothing to say
+        PerTaskLGBM(n_estimators=5, n_jobs=1).fit(X.assign(user_id=ids - 2**62 + 2**52), y)

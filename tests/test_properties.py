@@ -14,6 +14,7 @@ The CI run is derandomized (fixed examples) and bounded; ``-m slow`` runs a larg
 
 from __future__ import annotations
 
+import re
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -47,14 +48,18 @@ class Case:
     bad: set = field(default_factory=set)  # names of what was made bad
     kinds: list = field(default_factory=list)  # expected task kinds when nothing is bad
     labels: list = field(default_factory=list)  # per task, the set of labels given (None: regression)
+    warns: str | None = None  # a warning fit must give (regex), for inputs that are doubtful
+    tiny: bool = False  # column f0 is at the 1e-200 scale: it must be standardized, not constant
 
 
-X_FAULTS = ["x_nan", "x_inf", "x_datetime", "x_complex", "x_text"]
+X_FAULTS = ["x_nan", "x_inf", "x_datetime", "x_complex", "x_text", "x_tiny", "x_big_int"]
 Y_FAULTS = ["y_missing", "y_inf", "y_one_class", "y_all_missing", "y_mixed"]
 W_FAULTS = ["w_positive", "w_zeros", "w_negative", "w_text", "w_short", "w_zero_task"]
 NET_FAULTS = ["batch_size", "lr", "random_state", "callbacks", "dropout"]
 LGBM_FAULTS = ["subsampel", "feature_fraction", "min_data_in_leaf", "max_depth", "num_leaves",
-               "learning_rate", "per_task_params"]
+               "learning_rate", "per_task_params", "objective"]
+# An objective of another kind than the task's, per task kind (LightGBM would train it silently).
+WRONG_OBJECTIVE = {"binary": "regression", "multiclass": "binary", "regression": "binary"}
 
 
 @st.composite
@@ -86,6 +91,14 @@ def cases(draw, estimator: str) -> Case:
         X = X.astype(object)
         X.iloc[1, 0] = "oops"
         bad.add("column 0")
+    tiny = big_int = False
+    if fault == "x_tiny":  # a valid column whose variance underflows float64 if computed naively
+        X["f0"] = X["f0"] * 1e-200
+        tiny = estimator == "net"
+    elif fault == "x_big_int" and estimator == "lgbm":  # ids float64 cannot tell apart
+        X["count"] = (2**62 + rng.integers(0, 40, n) * 64).astype(np.int64)
+        X.loc[0, "count"], X.loc[1, "count"] = 2**62, 2**62 + 64
+        big_int = True
     if not frame:
         X = X.to_numpy()
 
@@ -173,7 +186,15 @@ def cases(draw, estimator: str) -> Case:
     if fault in bad_values:
         params[fault] = bad_values[fault]
         bad.add("n_estimators" if fault == "per_task_params" else fault)
-    return Case(X, Y, sample_weight, params, bad, kinds, labels)
+    if fault == "objective":
+        task = f"task_{faulty_task}"
+        params["per_task_params"] = {task: {"objective": WRONG_OBJECTIVE[kinds[faulty_task]]}}
+        bad.add(task)
+    warns = None
+    if big_int:
+        column = "'count'" if frame else f"X column {X.shape[1] - 1}"
+        warns = rf"{column} holds values beyond 2\*\*53, which LightGBM reads as float64"
+    return Case(X, Y, sample_weight, params, bad, kinds, labels, warns, tiny)
 
 
 def _raised_in_package(exc: BaseException) -> bool:
@@ -185,8 +206,8 @@ def check(case: Case, make) -> None:
     torch.set_num_threads(1)
     model = make(case.params)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # doubtful inputs warn; the outcome is what is checked
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # doubtful inputs warn; the outcome is what is checked
             model.fit(case.X, case.Y, sample_weight=case.sample_weight)
             pred = model.predict(case.X)
     except (ValueError, TypeError) as exc:
@@ -199,6 +220,13 @@ def check(case: Case, make) -> None:
             f"message {message!r} names none of {sorted(case.bad)}")
         return
     hypothesis.event(f"fitted ({'faulty' if case.bad else 'clean'})")
+    if case.warns is not None:
+        assert any(re.search(case.warns, str(w.message)) for w in caught), (
+            f"no warning matching {case.warns!r}: {[str(w.message) for w in caught]}")
+    if case.tiny:
+        column = np.asarray(case.X)[:, 0].astype(float)
+        np.testing.assert_allclose(model._features.scale_[0] * 1e200,
+                                   np.nanstd(column * 1e200), rtol=1e-6)
     # Succeeded: either nothing was bad, or the "bad" thing was harmless (an inf that
     # LightGBM reads as a value, lr that still converged): the result must be right anyway.
     n = case.X.shape[0]
@@ -248,3 +276,75 @@ def test_net_property_large(case):
 @given(cases("lgbm"))
 def test_lgbm_property_large(case):
     check(case, make_lgbm)
+
+
+# ---------------------------------------------------------------- compare_transfer's folds
+
+CV_FAULTS = ["int", "bool", "loo", "outside", "negative", "group_no_groups", "groups_unused",
+             "group_splitter", "stratified_first_missing"]
+
+
+@st.composite
+def fold_cases(draw):
+    """compare_transfer's cv / groups arguments, good and bad, on a tiny frame: ``(X, Y, kwargs,
+    what a refusal must name or None, a warning that must be given or None)``."""
+    from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+    fault = draw(st.sampled_from(CV_FAULTS))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    n = draw(st.integers(12, 40))
+    X = pd.DataFrame({"a": rng.normal(size=n), "user": rng.integers(0, 6, n)})
+    # Clicks alternate, so that every training fold holds both classes.
+    Y = pd.DataFrame({"click": (np.arange(n) % 2).astype(float),
+                      "dwell": X["a"] + rng.normal(size=n)})
+    k = draw(st.integers(2, 4))
+    kwargs, names, warns = {"cv": k}, None, None
+    if fault == "bool":
+        kwargs["cv"], names = draw(st.booleans()), "cv="
+    elif fault == "loo":  # every test fold has one row: every score is NaN, the report prints
+        kwargs.update(cv=n, n_repeats=1)
+        warns = "fold scores are NaN"
+    elif fault in ("outside", "negative"):
+        bad_row = n + draw(st.integers(0, 5)) if fault == "outside" else -draw(st.integers(1, 5))
+        kwargs["cv"] = [(np.arange(n // 2), np.r_[np.arange(n // 2, n - 1), bad_row])]
+        names = "cv fold 0"
+    elif fault == "group_no_groups":
+        kwargs["cv"], names = GroupKFold(k), "groups="
+    elif fault == "groups_unused":
+        kwargs["groups"], warns = "user", "groups= is not used"
+    elif fault == "group_splitter":
+        kwargs.update(cv=GroupKFold(k), groups=X["user"].to_numpy())
+    elif fault == "stratified_first_missing":
+        Y.loc[n - 1, "click"] = np.nan
+        Y = Y[["click", "dwell"]]
+        kwargs["cv"] = StratifiedKFold(k)
+        warns, names = "splits on the labels of task 'dwell'", "task 'dwell'"
+    return X, Y, kwargs, names, warns, fault
+
+
+@settings(CI, max_examples=90)
+@given(fold_cases())
+def test_compare_folds_are_right_or_named(case):
+    from sklearn_mtl import compare_transfer
+
+    X, Y, kwargs, names, warns, fault = case
+    lgbm = dict(n_estimators=2, n_jobs=1, min_child_samples=1, verbose=-1)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            report = compare_transfer({"lgbm": PerTaskLGBM(**lgbm)}, X, Y,
+                                      reference=PerTaskLGBM(**lgbm), **kwargs)
+            text = repr(report)
+    except ValueError as exc:
+        hypothesis.event(f"error: {fault}")
+        assert names is not None, f"valid folds refused: {exc}"
+        assert _raised_in_package(exc), ''.join(traceback.format_exception(exc))
+        assert names in str(exc), f"message {str(exc)!r} does not name {names!r}"
+        return
+    hypothesis.event(f"compared: {fault}")
+    assert names is None or fault == "stratified_first_missing", f"{fault} was not refused"
+    if warns is not None:
+        assert any(warns in str(w.message) for w in caught), [str(w.message) for w in caught]
+    assert text.startswith("TransferReport")
+    if fault == "group_splitter":
+        assert report.grouped and "grouped by groups=" in text

@@ -4,6 +4,7 @@ scores, summary, verdicts and their statistics, references, repeats, per-user me
 from __future__ import annotations
 
 import re
+import warnings
 
 import joblib
 import matplotlib
@@ -20,6 +21,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM, TransferReport, compare_transfer
 from sklearn_mtl.datasets import make_multitask_data
+from sklearn_mtl.transfer._compare import _splits
 from sklearn_mtl.transfer._stats import adjust_p_values, paired_test
 
 matplotlib.use("Agg")
@@ -511,8 +513,6 @@ def test_matched_reference_has_the_models_capacity():
 
 
 def test_a_splitter_that_needs_y_stratifies_on_the_first_complete_task():
-    from sklearn_mtl.transfer._compare import _splits
-
     rng = np.random.default_rng(0)
     Y = pd.DataFrame({"dwell": rng.normal(size=90), "click": np.r_[np.ones(9), np.zeros(81)]})
     Y.loc[:4, "dwell"] = np.nan  # not complete: the splitter gets click
@@ -520,3 +520,86 @@ def test_a_splitter_that_needs_y_stratifies_on_the_first_complete_task():
     assert [r for r, _, _ in splits] == [0, 0, 0, 1, 1, 1]
     assert all(Y["click"].iloc[test].sum() == 3 for _, _, test in splits)  # 9 clicks / 3 folds
     assert not np.array_equal(splits[0][2], splits[3][2])  # the second repeat is reshuffled
+
+
+# ---------------------------------------------------------------- folds, groups, bad cv
+
+
+def _users_frame(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"a": rng.normal(size=n), "user": rng.integers(0, 12, n)})
+    Y = pd.DataFrame({"dwell": X["a"] + rng.normal(size=n), "click": (X["a"] > 0).astype(int)})
+    return X, Y
+
+
+def _lgbm_compare(X, Y, **kwargs):
+    return compare_transfer({"lgbm": PerTaskLGBM(**LGBM)}, X, Y, reference=PerTaskLGBM(**LGBM),
+                            **kwargs)
+
+
+def test_groups_without_a_reader_warn_and_say_how_to_group_the_folds():
+    X, Y = _users_frame()
+    with pytest.warns(UserWarning, match=r"groups= is not used: cv=3 does not split by groups and "
+                                         r"no metric is scored per user\. .*cv=GroupKFold\(k\)"):
+        report = _lgbm_compare(X, Y, cv=3, groups="user")
+    assert not report.grouped
+
+
+def test_a_group_splitter_receives_groups_and_the_header_says_so():
+    from sklearn.model_selection import GroupKFold
+
+    X, Y = _users_frame()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        report = _lgbm_compare(X, Y, cv=GroupKFold(3), groups="user", return_estimators=True)
+    assert report.grouped and "3-fold CV grouped by groups=" in repr(report)
+    for _, train, test in _splits(GroupKFold(3), Y, None, 1, X["user"].to_numpy()):
+        assert not set(X["user"].iloc[train]) & set(X["user"].iloc[test])
+    with pytest.raises(ValueError, match=r"cv=GroupKFold\(.*\) splits by groups: pass groups="):
+        _lgbm_compare(X, Y, cv=GroupKFold(3))
+
+
+@pytest.mark.parametrize(("cv", "match"), [
+    (True, r"cv=True is not valid: use an int >= 2 \(KFold\), a scikit-learn splitter or a list "
+           r"of \(train, test\) index arrays\."),
+    ([(np.arange(60), np.arange(60, 121))],
+     r"cv fold 0 has test row index 120 outside \[0, 120\): the folds must be positions of the "
+     r"120 rows of X and Y\."),
+    ([(np.arange(-1, 60), np.arange(60, 120))], r"cv fold 0 has train row index -1 outside"),
+])
+def test_bad_cv_is_refused_naming_it(cv, match):
+    X, Y = _users_frame()
+    with pytest.raises(ValueError, match=match):
+        _lgbm_compare(X, Y, cv=cv)
+
+
+def test_a_splitter_that_cannot_split_on_the_first_complete_task_names_it():
+    X, Y = _users_frame()
+    Y = Y[["click", "dwell"]].astype(float)
+    Y.loc[:3, "click"] = np.nan  # the first task is not complete: dwell (regression) is used
+    with pytest.warns(UserWarning, match=r"splits on the labels of task 'dwell', the first task "
+                                         r"without missing labels \('click' \(4\) missing\)"):
+        with pytest.raises(ValueError, match=r"could not split on the labels of task 'dwell': "
+                                             r"Supported target types are"):
+            _lgbm_compare(X, Y, cv=StratifiedKFold(3))
+
+
+def test_a_report_of_nan_scores_prints_and_says_nothing_could_be_tested():
+    X, Y = _users_frame(n=12)
+    with pytest.warns(UserWarning, match="48 of 48 fold scores are NaN"):
+        report = compare_transfer(
+            {"lgbm": PerTaskLGBM(**LGBM, min_child_samples=1)}, X[["a"]], Y,
+            reference=PerTaskLGBM(**LGBM, min_child_samples=1), cv=12, n_repeats=1)
+    text = repr(report)
+    assert "lgbm: nothing could be tested, no split has a score for every task" in text
+    assert "fewer than 3 usable pairs (0)" in report.to_markdown()
+    assert report.overall().loc["lgbm", "worst_task"] is None
+
+
+def test_per_user_nan_scores_say_every_user_had_a_single_class():
+    X, Y = _users_frame()
+    Y = Y[["click"]]
+    X["user"] = np.arange(len(X))  # one row a user: no user has both classes
+    with pytest.warns(UserWarning, match=r"for the per-user gauc of 'click': a test fold in which "
+                                         r"every user has a single class"):
+        _lgbm_compare(X, Y, cv=3, metric="gauc", groups="user")

@@ -393,6 +393,7 @@ def test_resume_after_sigkill(small, tmp_path):
     done = {t.number for t in before.get_trials(states=(TrialState.COMPLETE,))}
     assert set(seen) <= done  # every trial finished before the kill is still in the storage
     n_before = len(before.trials)
+    killed = {t.number for t in before.get_trials(states=(TrialState.RUNNING,))}
 
     result = tune(PerTaskLGBM(**LGBM), X, Y, n_trials=2, search_space=LGBM_SPACE, storage=url,
                   study_name="resume", refit=False)
@@ -400,6 +401,35 @@ def test_resume_after_sigkill(small, tmp_path):
     assert len(after) == n_before + 2
     assert done <= {t.number for t in after if t.state == TrialState.COMPLETE}
     assert result.best_trial_ is not None
+    # The trial the kill interrupted is no longer listed as running.
+    assert all(after[k].state == TrialState.FAIL for k in killed)
+    assert not [t for t in after if t.state == TrialState.RUNNING]
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_resume_marks_the_running_trials_of_dead_local_workers_failed(small, tmp_path):
+    X, Y = small
+    url = f"sqlite:///{tmp_path / 'stale.db'}"
+    kwargs = dict(search_space=LGBM_SPACE, storage=url, study_name="stale", refit=False)
+    tune(PerTaskLGBM(**LGBM), X, Y, n_trials=1, **kwargs)
+    study = optuna.load_study(study_name="stale", storage=url)
+    host = socket.gethostname()
+    dead, alive, elsewhere = (study.ask() for _ in range(3))
+    dead.set_user_attr("worker", f"{host}:{_dead_pid()}")
+    alive.set_user_attr("worker", f"{host}:{os.getpid()}")  # this process: still running
+    elsewhere.set_user_attr("worker", f"another-host:{_dead_pid()}")  # not ours to judge
+
+    trials = tune(PerTaskLGBM(**LGBM), X, Y, n_trials=1, **kwargs).study.trials
+    states = {t.number: t.state for t in trials}
+    assert states[dead.number] == TrialState.FAIL
+    assert "stopped during the trial" in trials[dead.number].user_attrs["failed_because"]
+    assert states[alive.number] == states[elsewhere.number] == TrialState.RUNNING
+    assert sum(s == TrialState.COMPLETE for s in states.values()) == 2
 
 
 @pytest.mark.slow
