@@ -516,7 +516,9 @@ def test_a_splitter_that_needs_y_stratifies_on_the_first_complete_task():
     rng = np.random.default_rng(0)
     Y = pd.DataFrame({"dwell": rng.normal(size=90), "click": np.r_[np.ones(9), np.zeros(81)]})
     Y.loc[:4, "dwell"] = np.nan  # not complete: the splitter gets click
-    splits = _splits(StratifiedKFold(3, shuffle=True, random_state=0), Y, None, 2)
+    with pytest.warns(UserWarning, match=r"splits on the labels of task 'click', the first task "
+                                         r"without missing labels \('dwell' \(5\) missing\)"):
+        splits = _splits(StratifiedKFold(3, shuffle=True, random_state=0), Y, None, 2)
     assert [r for r, _, _ in splits] == [0, 0, 0, 1, 1, 1]
     assert all(Y["click"].iloc[test].sum() == 3 for _, _, test in splits)  # 9 clicks / 3 folds
     assert not np.array_equal(splits[0][2], splits[3][2])  # the second repeat is reshuffled
