@@ -10,13 +10,18 @@ Three experiments on ``make_multitask_data`` (two regression tasks, R²), every 
 - **flip** (subtler): the same one-unit bottom with equal weights: both tasks lose on average,
   but which one loses changes between splits, so per-task tests lose power; the per-model
   "any task" line (mean over tasks per split) is what should detect it.
+- **mde** (no fits): does the summary's minimum detectable effect mean what it says? Per-split
+  differences are drawn as ``delta + sqrt(r) * z0 + z_j`` (one shared draw z0 per replicate and
+  one per split, ``r = n_test / n_train``), whose mean has exactly the variance the corrected
+  test assumes; with ``delta`` set to the MDE, the test should find it in about 80 % of the
+  replicates, at every fold count, repeat count and level.
 
 The old protocol (the package before 2026-11-23: every fold refits with the model's own seed,
 scipy's paired t-test, no multiplicity correction) is refitted fold by fold beside the new one.
 The new protocol runs ``cv=5`` with the largest ``n_repeats`` and reads the smaller ones off its
 first repeats (repeat r never depends on later ones).
 
-    python benchmarks/bench_verdict.py [--quick] [--part aa|planted|flip|all]
+    python benchmarks/bench_verdict.py [--quick] [--part aa|planted|flip|mde|all]
                                        [--first 0] [--n 20] [--repeats 3] [--csv rows.csv]
     python benchmarks/bench_verdict.py --table rows.csv   # the table of runs saved with --csv
 """
@@ -154,10 +159,34 @@ def table(results: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
+def mde_power(replicates: int, seed: int = 0) -> str:
+    """Detection rate of an effect of the size ``minimum_detectable_effect`` reports."""
+    from sklearn_mtl.transfer._stats import POWER, minimum_detectable_effect, paired_test
+
+    rng = np.random.default_rng(seed)
+    rows = ["| folds × repeats | pairs | level | MDE (true se) | median MDE (estimated) | "
+            "found | replicates |", "|---|---|---|---|---|---|---|"]
+    for folds, repeats in ((3, 2), (5, 2), (5, 5), (10, 3)):
+        for level in (ALPHA, ALPHA / 4):
+            pairs, ratio = folds * repeats, 1 / (folds - 1)
+            true_se = np.sqrt(1 / pairs + ratio)
+            delta = minimum_detectable_effect(true_se, pairs, alpha=level)
+            diffs = (delta + np.sqrt(ratio) * rng.standard_normal((replicates, 1))
+                     + rng.standard_normal((replicates, pairs)))
+            found, estimated = 0, []
+            for d in diffs:
+                r = paired_test(d, test_train_ratio=ratio, alpha=level)
+                found += r["p_value"] < level
+                estimated.append(minimum_detectable_effect(r["se"], pairs, alpha=level))
+            rows.append(f"| {folds} × {repeats} | {pairs} | {level:g} | {delta:.3f} | "
+                        f"{np.median(estimated):.3f} | {found / replicates:.1%} | {replicates} |")
+    return (f"Target power {POWER:.0%} (seed {seed}):\n" + "\n".join(rows))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 tiny data sets per part (CI)")
-    parser.add_argument("--part", choices=["aa", "planted", "flip", "all"], default="all")
+    parser.add_argument("--part", choices=["aa", "planted", "flip", "mde", "all"], default="all")
     parser.add_argument("--first", type=int, default=0, help="first data seed")
     parser.add_argument("--n", type=int, default=None, help="data sets (20 A/A, 10 otherwise)")
     parser.add_argument("--repeats", type=int, default=3, help="largest n_repeats measured")
@@ -168,6 +197,11 @@ def main(argv=None) -> int:
     if args.table:
         print(table(pd.read_csv(args.table)))
         return 0
+    if args.part in ("mde", "all"):
+        print("== mde: detection rate of an effect of the reported minimum detectable size")
+        print(mde_power(200 if args.quick else 4000), flush=True)
+        if args.part == "mde":
+            return 0
     torch.set_num_threads(1)
     parts = ["aa", "planted", "flip"] if args.part == "all" else [args.part]
     frames = []

@@ -13,6 +13,7 @@ from ._stats import (
     TESTS,
     adjust_p_values,
     margin_for,
+    minimum_detectable_effect,
     paired_test,
     verdict,
 )
@@ -221,8 +222,13 @@ class TransferReport:
             interval of ``delta`` from the test's variance (the corrected one by default);
             ``p_value``, two-sided, NaN when undefined (fewer than 3 usable pairs, or zero
             variance); ``p_adjusted`` over all the report's (model, task) tests; ``n_pairs``,
-            the splits where both scores are finite; ``note``, why a test is undefined (fewer
-            than 3 usable pairs, zero variance; "" otherwise); ``margin``; ``verdict``: ``"worse"`` or
+            the splits where both scores are finite; ``mde``, the minimum detectable effect:
+            the smallest |delta| this test finds with 80 % power, from its (corrected)
+            standard error and ``n_pairs``, at ``alpha / m`` for ``m`` adjusted tests (Holm's
+            and BH's strictest step; ``alpha`` without a correction), so an "inconclusive"
+            verdict says how large an effect could hide (NaN when untested); ``note``, why
+            a test is undefined (fewer than 3 usable pairs, zero variance; "" otherwise);
+            ``margin``; ``verdict``: ``"worse"`` or
             ``"better"`` (``p_adjusted < alpha``), ``"equivalent"`` (the interval lies inside
             ±margin) or ``"inconclusive"``; ``significantly_worse`` (verdict worse);
             ``shares_parameters`` (see ``shared``); ``negative_transfer`` /
@@ -253,7 +259,7 @@ class TransferReport:
                     delta_std=float(np.std(values - ref, ddof=1)) if len(values) > 1 else np.nan,
                     relative_delta=r["mean"] / abs(ref_mean) if ref_mean else np.nan,
                     ci_low=r["ci_low"], ci_high=r["ci_high"], p_value=r["p_value"],
-                    n_pairs=r["n_pairs"], note=r["note"],
+                    n_pairs=r["n_pairs"], se=r["se"], note=r["note"],
                     margin=self._margin(margin, task, ref_mean),
                     shares_parameters=self.shared[str(model)],
                     n_params=self.n_params.get(str(model), np.nan),
@@ -263,6 +269,10 @@ class TransferReport:
         table = pd.DataFrame(out).set_index(["model", "task"])
         table.insert(table.columns.get_loc("n_pairs"), "p_adjusted",
                      adjust_p_values(table["p_value"], correction))
+        level = self._mde_alpha(alpha, correction, int(table["p_value"].notna().sum()))
+        table.insert(table.columns.get_loc("n_pairs") + 1, "mde", [
+            minimum_detectable_effect(se, n, alpha=level)
+            for se, n in zip(table.pop("se"), table["n_pairs"])])
         table.insert(table.columns.get_loc("shares_parameters"), "verdict", [
             verdict(row.delta, row.ci_low, row.ci_high, row.p_adjusted, alpha=alpha,
                     margin=row.margin, greater_is_better=self.greater_is_better[task])
@@ -274,6 +284,12 @@ class TransferReport:
         table.insert(at, "negative_transfer", (table["verdict"] == "worse") & shares)
         table.insert(at + 1, "positive_transfer", (table["verdict"] == "better") & shares)
         return table
+
+    @staticmethod
+    def _mde_alpha(alpha: float, correction, n_tests: int) -> float:
+        """The level one test must reach: ``alpha / m`` under Holm or BH (their first step, the
+        strictest), ``alpha`` without a correction."""
+        return alpha / max(n_tests, 1) if correction else alpha
 
     def overall(self, alpha: float | None = None, test: str | None = None,
                 correction=_DEFAULT, margin=None) -> pd.DataFrame:

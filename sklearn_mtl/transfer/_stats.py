@@ -44,9 +44,10 @@ def paired_test(diff, *, test: str = "corrected", test_train_ratio: float | None
 
     Returns
     -------
-    dict with ``n_pairs``, ``mean``, ``p_value``, ``ci_low``, ``ci_high`` and ``note``: p and
-    the interval are NaN with fewer than 3 usable pairs or when every difference is the same
-    (zero variance: nothing to test, never p = 0), and ``note`` says which ("" otherwise).
+    dict with ``n_pairs``, ``mean``, ``p_value``, ``ci_low``, ``ci_high``, ``se`` (the standard
+    error of the mean the test divides by) and ``note``: p, the interval and ``se`` are NaN with
+    fewer than 3 usable pairs or when every difference is the same (zero variance: nothing to
+    test, never p = 0), and ``note`` says which ("" otherwise).
 
     Examples
     --------
@@ -59,7 +60,7 @@ def paired_test(diff, *, test: str = "corrected", test_train_ratio: float | None
     d = np.asarray(diff, dtype=float)
     d = d[np.isfinite(d)]
     out = dict(n_pairs=len(d), mean=float(d.mean()) if len(d) else np.nan,
-               p_value=np.nan, ci_low=np.nan, ci_high=np.nan, note="")
+               p_value=np.nan, ci_low=np.nan, ci_high=np.nan, se=np.nan, note="")
     if len(d) < MIN_PAIRS:
         out["note"] = f"fewer than {MIN_PAIRS} usable pairs ({len(d)})"
         return out
@@ -75,6 +76,7 @@ def paired_test(diff, *, test: str = "corrected", test_train_ratio: float | None
         se = np.sqrt((1 / j + test_train_ratio) * var)
     else:
         se = np.sqrt(var / j)
+    out["se"] = float(se)
     t_crit = stats.t.ppf(1 - alpha / 2, df=j - 1)
     out["ci_low"], out["ci_high"] = out["mean"] - t_crit * se, out["mean"] + t_crit * se
     if test == "wilcoxon":
@@ -82,6 +84,79 @@ def paired_test(diff, *, test: str = "corrected", test_train_ratio: float | None
     else:
         out["p_value"] = float(2 * stats.t.sf(abs(out["mean"]) / se, df=j - 1))
     return out
+
+
+POWER = 0.8
+
+
+def minimum_detectable_effect(se: float, n_pairs: int, *, alpha: float,
+                              power: float = POWER) -> float:
+    """The smallest |mean difference| a two-sided t-test at ``alpha`` detects with ``power``.
+
+    ``(t_{1 - alpha/2} + t_{power}) * se`` on ``n_pairs - 1`` degrees of freedom: the usual
+    power approximation, with ``se`` the standard error the test divides by (the corrected one
+    for the corrected resampled t-test). An effect smaller than this can hide behind an
+    "inconclusive" verdict; ``benchmarks/bench_verdict.py --part mde`` checks by simulation that
+    an effect of this size is found about ``power`` of the time.
+
+    Examples
+    --------
+    >>> round(minimum_detectable_effect(0.01, 10, alpha=0.05), 4)
+    0.0315
+    """
+    if not (np.isfinite(se) and n_pairs >= MIN_PAIRS):
+        return np.nan
+    df = n_pairs - 1
+    return float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) * se)
+
+
+def repeats_to_halve(n_pairs: int, n_folds: int, test_train_ratio: float | None,
+                     test: str = "corrected") -> int | None:
+    """How many more repeats of the folds would halve the minimum detectable effect, or None.
+
+    Halving it takes a variance of the mean four times smaller. The plain tests' ``s²/J`` gets
+    there with four times the pairs. The corrected test's ``(1/J + n_test/n_train) * s²`` never
+    falls below ``n_test/n_train * s²`` however many repeats are added, and with K-fold splits
+    (``n_test/n_train = 1/(K-1) > 1/J``) a quarter of it is always below that floor: None. The
+    change of the t quantiles with J is left out (a slight overestimate).
+
+    Examples
+    --------
+    >>> repeats_to_halve(10, 5, 0.25) is None  # 5-fold, corrected test: never
+    True
+    >>> repeats_to_halve(10, 5, 0.25, test="ttest")  # 40 pairs: 8 repeats, 6 more
+    6
+    """
+    if n_pairs < 1 or n_folds < 1:
+        return None
+    ratio = test_train_ratio if test == "corrected" and test_train_ratio else 0.0
+    target = (1 / n_pairs + ratio) / 4 - ratio
+    if not target > 0:
+        return None
+    pairs = int(np.ceil(1 / target - 1e-9))
+    return max(0, int(np.ceil(pairs / n_folds)) - int(np.ceil(n_pairs / n_folds)))
+
+
+def mde_floor(mde: float, n_pairs: int, test_train_ratio: float | None, *, alpha: float,
+              power: float = POWER) -> float:
+    """The minimum detectable effect of the corrected test with unlimited repeats of the folds.
+
+    With J pairs its standard error is ``sqrt(1/J + r) * s`` (``r = n_test/n_train``); as J
+    grows it tends to ``sqrt(r) * s`` and the t quantiles to the normal ones. Below this floor
+    only more rows (a smaller spread ``s`` of the differences) or another ``cv`` can go.
+
+    Examples
+    --------
+    >>> round(mde_floor(0.0315, 10, 0.25, alpha=0.05), 4)
+    0.0237
+    """
+    if not (np.isfinite(mde) and n_pairs >= MIN_PAIRS and test_train_ratio):
+        return np.nan
+    df = n_pairs - 1
+    s = mde / (stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(power, df)) / np.sqrt(
+        1 / n_pairs + test_train_ratio)
+    return float((stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * np.sqrt(
+        test_train_ratio) * s)
 
 
 def adjust_p_values(p_values, method: str | None = "holm") -> np.ndarray:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._stats import mde_floor, repeats_to_halve
+
 _TEST_NAMES = {"corrected": "corrected resampled t-test", "ttest": "paired t-test",
                "wilcoxon": "Wilcoxon signed-rank test"}
 _P_NAMES = {"holm": "Holm p", "bh": "BH p", None: "p"}
@@ -51,6 +53,30 @@ def _effect(row, task, report, p_name) -> str:
             f"{_number(row['ci_high'])}], {p_name} {_p(row['p_adjusted'])}")
 
 
+def _size(value: float, task, report) -> str:
+    unit = _UNITS.get(report.metric[task], report.metric[task])
+    return f"{abs(value):.3g} {unit}"
+
+
+def _hidden_effects(report, rows: pd.DataFrame, summary: pd.DataFrame, settings) -> str:
+    """For the inconclusive tasks: how large an effect could hide, and what would shrink it."""
+    alpha, test, correction, _ = settings
+    hidden = rows[(rows["verdict"] == "inconclusive") & rows["mde"].notna()]
+    if not len(hidden):
+        return ""
+    sizes = " and ".join(f"{_size(r['mde'], t, report)} on {t}" for t, r in hidden.iterrows())
+    text = f"; an effect smaller than {sizes} could hide here"
+    n_pairs = int(hidden["n_pairs"].max())
+    more = repeats_to_halve(n_pairs, report.n_folds, report.test_train_ratio, test)
+    if more is not None:
+        return text + f" (about {more} more repeats would halve that)"
+    level = report._mde_alpha(alpha, correction, int(summary["p_value"].notna().sum()))
+    floors = " and ".join(
+        _size(mde_floor(r["mde"], int(r["n_pairs"]), report.test_train_ratio, alpha=level), t,
+              report) for t, r in hidden.iterrows())
+    return text + f" (no number of repeats gets below {floors}; more rows would)"
+
+
 def verdict_lines(report, summary: pd.DataFrame, overall: pd.DataFrame, settings) -> list[str]:
     """One sentence per model, from the per-task verdicts and the per-model "any task" test."""
     _, _, correction, _ = settings
@@ -86,8 +112,8 @@ def verdict_lines(report, summary: pd.DataFrame, overall: pd.DataFrame, settings
         else:
             same = rows.index[rows["verdict"] == "equivalent"].tolist()
             line = (f"{model}: no clear effect on any task ({mean})"
-                    + (f"; equivalent on {', '.join(same)}" if same else "")
-                    + "; more folds or repeats would narrow the intervals")
+                    + (f"; equivalent on {', '.join(same)}" if same else ""))
+        line += _hidden_effects(report, rows, summary, settings)
         untested = rows[rows["note"] != ""]
         if len(untested):
             line += "; untested: " + ", ".join(f"{t} ({n})" for t, n in untested["note"].items())
