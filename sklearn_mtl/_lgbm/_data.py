@@ -27,15 +27,19 @@ def feature_names(columns) -> list[str]:
     return names
 
 
-def learn_categories(X: pd.DataFrame) -> dict:
-    """``{column: categories}`` of the text and category columns, fixed for predict."""
+def learn_categories(X: pd.DataFrame, also=()) -> dict:
+    """``{column: categories}`` of the text and category columns, and of the numeric columns
+    named in ``also`` (integer ids), fixed for predict."""
     if X.columns.has_duplicates:
         duplicated = X.columns[X.columns.duplicated()].tolist()
         raise ValueError(f"X has duplicate column names {duplicated}; they must be unique.")
     categories = {}
     for name in X.columns:
         column = X[name]
-        if isinstance(column.dtype, pd.CategoricalDtype):
+        if name in also and (pd.api.types.is_numeric_dtype(column.dtype)
+                             or pd.api.types.is_bool_dtype(column.dtype)):
+            categories[name] = pd.Index(np.sort(pd.unique(column.dropna().to_numpy())))
+        elif isinstance(column.dtype, pd.CategoricalDtype):
             categories[name] = column.cat.categories
         elif pd.api.types.is_string_dtype(column.dtype) or pd.api.types.is_object_dtype(column):
             categories[name] = pd.Index(pd.unique(column.dropna()))
@@ -66,11 +70,33 @@ def encode_frame(X: pd.DataFrame, fit_columns: list, categories: dict) -> pd.Dat
                 continue
             # Unseen values get code -1, which LightGBM reads as missing (pandas would instead
             # warn and, in a future version, raise).
-            codes = known.get_indexer(np.asarray(column, dtype=object))
+            values = (column.to_numpy() if pd.api.types.is_numeric_dtype(column.dtype)
+                      else np.asarray(column, dtype=object))
+            codes = known.get_indexer(values)
             columns[lgbm_name] = pd.Categorical.from_codes(codes, categories=known)
         else:
             columns[lgbm_name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
     return pd.DataFrame(columns)
+
+
+def check_category_codes(X, positions) -> None:
+    """Refuse an array column listed as categorical whose values are not codes LightGBM reads.
+
+    LightGBM takes an array's categorical columns as whole numbers in [0, 2**31 - 1) and
+    silently reads a negative value as missing and truncates a fraction; NaN stays missing.
+    """
+    if not len(positions) or not isinstance(X, np.ndarray):
+        return
+    for j in positions:
+        column = X[:, j]
+        present = column[~np.isnan(column)]
+        bad = present[(present < 0) | (present >= 2**31 - 1) | (present != np.floor(present))]
+        if bad.size:
+            raise ValueError(
+                f"X column {j} is listed in categorical_features but holds {float(bad[0])!r}: an "
+                "array's categorical columns must hold whole numbers in [0, 2**31 - 1) (category "
+                "codes); pass a DataFrame with the column as a category, or recode it."
+            )
 
 
 def warn_inexact_integers(columns, in_frame: bool = True) -> None:

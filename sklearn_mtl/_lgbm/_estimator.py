@@ -21,8 +21,15 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .._base import MultiTaskEstimator
 from .._checks import explain_non_numeric
+from ..features import categorical_columns
 from ..tasks import TargetEncoder, check_task_sample_weight
-from ._data import center_target, encode_frame, learn_categories, warn_inexact_integers
+from ._data import (
+    center_target,
+    check_category_codes,
+    encode_frame,
+    learn_categories,
+    warn_inexact_integers,
+)
 from ._params import (
     PARAMETER_CONSTRAINTS,
     check_lgbm_params,
@@ -31,7 +38,8 @@ from ._params import (
 )
 
 # Parameters of PerTaskLGBM itself; every other one is passed to each task's LightGBM model.
-_OWN_PARAMS = ("tasks", "per_task_params", "validation_fraction", "early_stopping_rounds")
+_OWN_PARAMS = ("tasks", "categorical_features", "per_task_params", "validation_fraction",
+               "early_stopping_rounds")
 # LightGBM 4.7 deprecates fit(eval_set=...) for eval_X / eval_y; older 4.x only has eval_set.
 _HAS_EVAL_XY = "eval_X" in inspect.signature(lgb.LGBMModel.fit).parameters
 
@@ -58,6 +66,15 @@ class PerTaskLGBM(MultiTaskEstimator):
         Shrinkage, half LightGBM's 0.1 to go with the larger ``n_estimators``.
     num_leaves, max_depth, min_child_samples, colsample_bytree, reg_lambda
         LightGBM's parameters, with LightGBM's defaults.
+    categorical_features : "auto", None or list, default="auto"
+        Columns LightGBM treats as categorical (its own categorical splits), besides the
+        category / ``str`` / object columns of a DataFrame, which always are: the same rule as
+        ``MultiTaskRecommender``'s, so that the baseline sees ids as ids wherever the nets
+        embed them. ``"auto"`` adds the integer columns whose name marks an id (``user_id``,
+        ``item-id``, ``movieId``; see :func:`sklearn_mtl.features.is_id_name`); ``None`` adds
+        none; a list names the columns (positions for an array, whose values must then be
+        whole numbers >= 0). The columns used are in ``categorical_features_``; ids first seen
+        at predict time are missing values to LightGBM.
     per_task_params : dict or None, default=None
         ``{task name: {lightgbm parameter: value}}``: overrides for one task's model, for example
         ``{"income": {"n_estimators": 800}}``.
@@ -99,9 +116,12 @@ class PerTaskLGBM(MultiTaskEstimator):
     feature_importances_ : ndarray of shape (n_tasks, n_features_in_)
         Each model's ``feature_importances_`` (LightGBM's ``importance_type``, "split" by default).
     categories_ : dict or None
-        ``{column: categories}`` fixed at fit for the string / object / category columns of a
-        DataFrame (values unseen in fit are missing at predict time); ``None`` when ``X`` was not
-        a DataFrame.
+        ``{column: categories}`` fixed at fit for the categorical columns of a DataFrame
+        (``categorical_features_``; values unseen in fit are missing at predict time);
+        ``None`` when ``X`` was not a DataFrame.
+    categorical_features_ : list
+        The columns LightGBM treated as categorical (names for a DataFrame, positions for an
+        array).
     target_offsets_ : ndarray of shape (n_tasks,)
         Per task, the constant subtracted from the regression labels before LightGBM and added
         back at predict: the labels' mean when float32 (LightGBM's label type) would round them,
@@ -144,6 +164,7 @@ class PerTaskLGBM(MultiTaskEstimator):
         min_child_samples=20,
         colsample_bytree=1.0,
         reg_lambda=0.0,
+        categorical_features="auto",
         per_task_params=None,
         validation_fraction=None,
         early_stopping_rounds=50,
@@ -160,6 +181,7 @@ class PerTaskLGBM(MultiTaskEstimator):
         self.min_child_samples = min_child_samples
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
+        self.categorical_features = categorical_features
         self.per_task_params = per_task_params
         self.validation_fraction = validation_fraction
         self.early_stopping_rounds = early_stopping_rounds
@@ -211,8 +233,7 @@ class PerTaskLGBM(MultiTaskEstimator):
 
     def _validate_array(self, X, *, reset: bool):
         """A float array or a sparse matrix, as LightGBM reads it."""
-        if reset and isinstance(X, np.ndarray) and X.ndim == 2:
-            warn_inexact_integers(((j, X[:, j]) for j in range(X.shape[1])), in_frame=False)
+        raw = X
         # LightGBM handles NaN and inf itself, so only the shape and dtype are checked.
         try:
             X = validate_data(
@@ -225,15 +246,22 @@ class PerTaskLGBM(MultiTaskEstimator):
             if better is None:
                 raise
             raise better from exc
+        if reset:
+            self.categorical_features_ = categorical_columns(X, self.categorical_features)
+            check_category_codes(X, self.categorical_features_)
+            if isinstance(raw, np.ndarray) and raw.ndim == 2:
+                warn_inexact_integers(((j, raw[:, j]) for j in range(raw.shape[1])
+                                       if j not in self.categorical_features_), in_frame=False)
         if sparse.issparse(X) and not isinstance(X, sparse.spmatrix):
             # LightGBM's predict takes scipy's sparse arrays through a warning and a copy.
             X = sparse.csr_matrix(X) if X.format == "csr" else sparse.csc_matrix(X)
         return X
 
     def _prepare_frame(self, X, *, reset: bool):
-        """The DataFrame LightGBM gets: text columns as categoricals with the fit-time categories."""
+        """The DataFrame LightGBM gets: categorical columns coded against the fit-time categories."""
         if reset:
-            self.categories_ = learn_categories(X)
+            self.categorical_features_ = categorical_columns(X, self.categorical_features)
+            self.categories_ = learn_categories(X, also=self.categorical_features_)
             warn_inexact_integers(
                 (name, X[name].dropna().to_numpy()) for name in X.columns
                 if name not in self.categories_ and pd.api.types.is_integer_dtype(X[name].dtype)
@@ -312,6 +340,9 @@ class PerTaskLGBM(MultiTaskEstimator):
             model_class = lgb.LGBMRegressor if kind == "regression" else lgb.LGBMClassifier
             model = model_class(**{**base, **per_task.get(name, {})})
             fit_kwargs = {"callbacks": list(callbacks or [])}
+            if self._fit_columns is None and self.categorical_features_:
+                # An array's categorical columns by position (a DataFrame's are pandas categoricals).
+                fit_kwargs["categorical_feature"] = list(self.categorical_features_)
             if self.validation_fraction is not None:
                 rows, val_rows, target, y_val, weight, w_val = self._split(
                     rows, target, weight, kind, rng
