@@ -382,10 +382,84 @@ def test_int64_ids_beyond_2_53_that_float64_merges_warn_by_column():
     with pytest.warns(UserWarning, match=r"Integer column 'user_id' holds values beyond 2\*\*53, "
                                          r"which LightGBM reads as float64: its 40 distinct values "
                                          r"become 1\. If it is an id, make it categorical"):
-        PerTaskLGBM(n_estimators=5, n_jobs=1).fit(X, y)
+        PerTaskLGBM(n_estimators=5, n_jobs=1, categorical_features=None).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # as a categorical (the default for an id) it is exact
+        model = PerTaskLGBM(n_estimators=5, n_jobs=1).fit(X, y)
+    assert model.categorical_features_ == ["user_id"] and len(model.categories_["user_id"]) == 40
     with pytest.warns(UserWarning, match=r"X column 0 holds values beyond 2\*\*53, .* pass X as a "
                                          "DataFrame with that column as a category"):
         PerTaskLGBM(n_estimators=5, n_jobs=1).fit(X.to_numpy(dtype=np.int64), y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # exact below 2**53: nothing to say
         PerTaskLGBM(n_estimators=5, n_jobs=1).fit(X.assign(user_id=ids - 2**62 + 2**52), y)
+
+
+def _ids_frame(n=3000, n_users=300, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"user_id": rng.integers(0, n_users, n), "price": rng.normal(size=n),
+                      "city": rng.choice(["a", "b"], n)})
+    y = (rng.normal(size=n_users)[X["user_id"]] + 0.3 * X["price"] > 0).astype(int)
+    return X, y
+
+
+def test_integer_ids_are_categorical_by_the_rule_the_nets_use():
+    from sklearn_mtl import MultiTaskRecommender
+
+    X, y = _ids_frame()
+    model = PerTaskLGBM(n_estimators=20, n_jobs=1).fit(X, y)
+    net = MultiTaskRecommender("hard", max_epochs=1).fit(X, y)
+    assert model.categorical_features_ == net.categorical_features_ == ["user_id", "city"]
+    assert model.categories_["user_id"].tolist() == sorted(X["user_id"].unique())
+    dump = model.estimators_[0].booster_.dump_model()
+    assert dump["feature_names"] == ["user_id", "price", "city"]
+    splits = []
+    stack = [tree["tree_structure"] for tree in dump["tree_info"]]
+    while stack:
+        node = stack.pop()
+        if "split_feature" in node:
+            splits.append((node["split_feature"], node["decision_type"]))
+            stack += [node["left_child"], node["right_child"]]
+    assert (0, "==") in splits  # LightGBM splits on user_id as a category
+    assert all(kind == "<=" for feature, kind in splits if feature == 1)  # price stays numeric
+    numeric = PerTaskLGBM(n_estimators=20, n_jobs=1, categorical_features=None).fit(X, y)
+    assert numeric.categorical_features_ == ["city"] and "user_id" not in numeric.categories_
+    listed = PerTaskLGBM(n_estimators=20, n_jobs=1, categorical_features=["price"]).fit(X, y)
+    assert listed.categorical_features_ == ["price", "city"]
+
+
+def test_ids_first_seen_at_predict_are_missing_not_an_error():
+    X, y = _ids_frame()
+    model = PerTaskLGBM(n_estimators=20, n_jobs=1).fit(X, y)
+    new = X.iloc[:5].assign(user_id=[10_000, 10_001, 10_002, 10_003, 10_004])
+    proba = model.predict_proba(new)
+    assert proba.shape == (5, 2) and np.isfinite(proba).all()
+    with pytest.raises(ValueError, match=r"Categorical column 'user_id' held number values in fit "
+                                         r"but holds text values now"):
+        model.predict(X.iloc[:5].assign(user_id=X["user_id"].iloc[:5].astype(str)))
+
+
+def test_array_columns_listed_as_categorical_by_position():
+    X, y = _ids_frame()
+    values = X[["user_id", "price"]].to_numpy()
+    model = PerTaskLGBM(n_estimators=20, n_jobs=1, categorical_features=[0]).fit(values, y)
+    assert model.categorical_features_ == [0]
+    assert PerTaskLGBM(n_estimators=20, n_jobs=1).fit(values, y).categorical_features_ == []
+    with pytest.raises(ValueError, match=r"X column 1 is listed in categorical_features but holds "
+                                         r"[-0-9.]+: an array's categorical columns must hold "
+                                         r"whole numbers"):
+        PerTaskLGBM(n_estimators=5, n_jobs=1, categorical_features=[1]).fit(values, y)
+    with pytest.raises(ValueError, match=r"categorical_features names 'nope', which is not a "
+                                         r"column of X"):
+        PerTaskLGBM(n_estimators=5, n_jobs=1, categorical_features=["nope"]).fit(X, y)
+
+
+def test_categorical_ids_round_trip_through_save_and_load(tmp_path):
+    import sklearn_mtl
+
+    X, y = _ids_frame()
+    model = PerTaskLGBM(n_estimators=20, n_jobs=1, random_state=0).fit(X, y)
+    model.save(tmp_path / "m.skmtl")
+    loaded = sklearn_mtl.load(tmp_path / "m.skmtl")
+    assert loaded.categorical_features_ == ["user_id", "city"]
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

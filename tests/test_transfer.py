@@ -462,7 +462,9 @@ def test_overall_line_keeps_power_when_the_losing_task_moves():
     assert overall["verdict"] == "worse" and overall["mean_delta"] == pytest.approx(-0.2, abs=0.01)
     line = report.verdict_lines()[0]
     assert line.startswith("hard hurts the tasks on average (mean Δ over tasks −0.20")
-    assert line.endswith("no single task is significant")
+    assert "no single task is significant; an effect smaller than " in line
+    assert line.endswith("could hide here (no number of repeats gets below 0.216 R² and 0.212 R²; "
+                         "more rows would)")
     assert f"- {line}" in report.to_markdown() and line in repr(report)
 
 
@@ -605,3 +607,50 @@ def test_per_user_nan_scores_say_every_user_had_a_single_class():
     with pytest.warns(UserWarning, match=r"for the per-user gauc of 'click': a test fold in which "
                                          r"every user has a single class"):
         _lgbm_compare(X, Y, cv=3, metric="gauc", groups="user")
+
+
+# ---------------------------------------------------------------- minimum detectable effect
+
+
+def _noisy_report(test="corrected", correction="holm", n_folds=5, n_repeats=2, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for fold in range(n_folds * n_repeats):
+        for task in ("ctr", "cvr"):
+            base = 0.7 + 0.01 * rng.normal()
+            rows += [dict(model="hard", task=task, fold=fold, score=base + 0.02 * rng.normal()),
+                     dict(model="reference", task=task, fold=fold, score=base)]
+    return TransferReport(pd.DataFrame(rows), metric={"ctr": "roc_auc", "cvr": "roc_auc"},
+                          n_folds=n_folds, n_repeats=n_repeats, test=test, correction=correction)
+
+
+def test_summary_states_the_minimum_detectable_effect_of_its_own_test():
+    from scipy import stats as st
+
+    report = _noisy_report()
+    summary = report.summary()
+    diffs = report._differences()[("hard", "ctr")].dropna().to_numpy()
+    j, ratio = len(diffs), 1 / 4
+    se = np.sqrt((1 / j + ratio) * diffs.var(ddof=1))
+    level = 0.05 / 2  # Holm over the report's two tests: its strictest step
+    expected = (st.t.ppf(1 - level / 2, j - 1) + st.t.ppf(0.8, j - 1)) * se
+    assert summary.loc[("hard", "ctr"), "mde"] == pytest.approx(expected)
+    plain = report.summary(correction=None).loc[("hard", "ctr"), "mde"]
+    assert plain < summary.loc[("hard", "ctr"), "mde"]  # a looser level detects smaller effects
+    assert (summary["verdict"] == "inconclusive").all()
+
+
+def test_an_inconclusive_sentence_says_how_large_an_effect_could_hide():
+    corrected = _noisy_report().verdict_lines()[0]
+    assert re.search(r"an effect smaller than [0-9.]+ AUC on ctr and [0-9.]+ AUC on cvr could hide "
+                     r"here \(no number of repeats gets below [0-9.]+ AUC and [0-9.]+ AUC; more "
+                     r"rows would\)", corrected), corrected
+    plain = _noisy_report(test="ttest").verdict_lines()[0]
+    assert re.search(r"could hide here \(about \d+ more repeats would halve that\)", plain), plain
+
+
+def test_no_mde_where_nothing_was_tested():
+    report = _noisy_report(n_folds=2, n_repeats=1)  # 2 pairs: fewer than 3, untested
+    summary = report.summary()
+    assert summary["mde"].isna().all()
+    assert "could hide" not in report.verdict_lines()[0]
