@@ -17,6 +17,7 @@ SCRIPTS = [
     "bench_predict_memory.py",
     "bench_quality.py",
     "bench_baseline_speed.py",
+    "bench_lgbm_ids.py",
     "bench_correlation.py",
     "bench_verdict.py",
     "bench_tuning.py",
