@@ -272,10 +272,14 @@ def test_tuned_parameters_reach_the_comparison(events_csv, tmp_path, capsys):
                  "--n-trials", "2", "--max-epochs", "2", "--out", str(tuned), "--quiet"]) == 0
     best = json.loads((tuned / "best_params.json").read_text())
     assert best["model"] == "hard"
+    assert len(best["data_fingerprint"]) == 16
     capsys.readouterr()
-    assert main(["compare", "--data", str(events_csv), "--targets", "click,purchase",
-                 "--models", "hard", "--params", str(tuned / "best_params.json"), "--max-epochs", "2",
-                 "--cv", "2", "--out", str(tmp_path / "out")]) == 0
+    # Tuned on the very rows compared: the verdict would favour hard, and the CLI says so.
+    with pytest.warns(UserWarning, match=r"was tuned on these same rows \(data fingerprint "
+                                         r"[0-9a-f]{16}\): every test fold .* Use --tune N"):
+        assert main(["compare", "--data", str(events_csv), "--targets", "click,purchase",
+                     "--models", "hard", "--params", str(tuned / "best_params.json"),
+                     "--max-epochs", "2", "--cv", "2", "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "hard parameters from --params: {" in out and f"'lr': {best['params']['lr']!r}" in out
     assert main(["compare", "--data", str(events_csv), "--targets", "click,purchase", "--models",
@@ -317,3 +321,22 @@ def test_data_that_is_a_directory_says_so(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"--data {str(tmp_path)!r} is a directory" in err
     assert "give the path of one CSV file (with --targets)" in err
+
+
+def test_compare_with_nested_tuning_states_the_budget_and_writes_tuning_csv(events_csv, tmp_path,
+                                                                             capsys):
+    argv = ["compare", "--data", str(events_csv), "--targets", "click,purchase", "--models",
+            "lgbm,hard", "--max-epochs", "2", "--cv", "2", "--repeats", "1", "--tune", "2",
+            "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert ("nested tuning: every model and the reference get 2 trials in each split, on its "
+            "training rows") in out
+    assert ("tuning: each model (lgbm, hard, reference) had its own study of 2 trials in each of "
+            "2 splits") in out
+    tuning = pd.read_csv(tmp_path / "out" / "tuning.csv")
+    assert len(tuning) == 6 and set(tuning["model"]) == {"lgbm", "hard", "reference"}
+    assert "tuning.csv" in out
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv[:-4], "--tune", "0"])
+    assert exit_.value.code == 2 and "argument --tune: 0 must be >= 1" in capsys.readouterr().err

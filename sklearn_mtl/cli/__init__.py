@@ -158,7 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--params", action="append", default=None, metavar="[MODEL=]FILE",
                      help="best_params.json written by 'sklearn-mtl tune' (its model is read "
                      "from the file, or given as MODEL=FILE); repeat for several models; "
-                     "'single' sets the reference's parameters")
+                     "'single' sets the reference's parameters. Tuned on the compared rows it "
+                     "biases the verdict (a warning says so): use --tune for that")
+    cmp.add_argument("--tune", type=_positive_int, default=None, metavar="N",
+                     help="nested tuning: every model and the reference get an Optuna study of N "
+                     "trials in each split, on its training rows only (a fair verdict: the best "
+                     "of each side); writes tuning.csv")
+    cmp.add_argument("--tune-timeout", type=_positive_float, default=None, metavar="S",
+                     help="with or instead of --tune: a time budget of S seconds per study, the "
+                     "same for every model")
     cmp.add_argument("--out", default="sklearn-mtl-results", help="output folder")
     cmp.add_argument("--seed", type=int, default=0)
     cmp.add_argument("--task-weights", choices=("none", "uncertainty", "gradnorm", "dwa"),

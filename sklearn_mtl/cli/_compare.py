@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
-from ._data import _categorical, _check_out_folder, _load, describe_schema
+from ._data import _categorical, _check_out_folder, _load, data_fingerprint, describe_schema
 
 
-def _read_params(entries, models: list[str]) -> dict[str, dict]:
-    """{model: parameters} from ``--params [MODEL=]FILE`` (best_params.json of ``tune``)."""
+def _read_params(entries, models: list[str], fingerprint: str | None = None) -> dict[str, dict]:
+    """{model: parameters} from ``--params [MODEL=]FILE`` (best_params.json of ``tune``).
+
+    A file tuned on the very rows being compared (same ``data_fingerprint``) gets a warning:
+    its hold-out was drawn from the rows the verdict's test folds score.
+    """
     out = {}
     for entry in entries or []:
         name, sep, path = entry.partition("=")
@@ -31,6 +36,13 @@ def _read_params(entries, models: list[str]) -> dict[str, dict]:
         if name not in (*models, "single"):
             raise ValueError(f"--params {entry}: model {name!r} is not compared "
                              f"(--models {','.join(models)})")
+        if fingerprint is not None and content.get("data_fingerprint") == fingerprint:
+            warnings.warn(
+                f"--params {path} was tuned on these same rows (data fingerprint {fingerprint}): "
+                "every test fold of the comparison helped choose those parameters, for this "
+                "model only, which biases the verdict in its favour. Use --tune N instead: each "
+                "model and the reference are then tuned inside every split, on its training "
+                "rows, with the same budget.", UserWarning, stacklevel=2)
         # JSON has no tuples: layer widths come back as lists.
         out[name] = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
     return out
@@ -72,12 +84,16 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
 
     max_epochs = args.max_epochs or (30 if args.data in (None, "synthetic") else 20)
     names = [m for m in args.models if m != "single"] or ["single"]
-    params = _read_params(args.params, names)
+    params = _read_params(args.params, names, data_fingerprint(X, Y) if args.params else None)
+    tune = None
+    if args.tune is not None or args.tune_timeout is not None:
+        tune = {"n_trials": args.tune, "timeout": args.tune_timeout}
     categorical = _categorical(args)
     if args.group_by is not None and not (hasattr(X, "columns") and args.group_by in X.columns):
         raise ValueError(f"--group-by {args.group_by!r} is not a column of X")
     # One process draws the bars; worker processes (--n-jobs > 1) get joblib's lines instead.
-    in_process = args.n_jobs in (None, 1) and not args.quiet
+    # (Nested studies fit many more nets than the bars count: they print nothing instead.)
+    in_process = args.n_jobs in (None, 1) and not args.quiet and tune is None
     bars = None
     if in_process:
         from ._progress import Bars, FitProgress
@@ -99,6 +115,13 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
                      balancing, **net)
     print(f"\n== {title}: {len(X)} rows, {len(models)} model(s) + single-task reference, "
           f"{args.cv}-fold CV × {args.repeats} repeats", flush=True)
+    if tune is not None:
+        budget = " and ".join(
+            part for part in (f"{args.tune} trials" if args.tune else "",
+                              f"{args.tune_timeout:g} s" if args.tune_timeout else "") if part)
+        print(f"  nested tuning: every model and the reference get {budget} in each split, on "
+              "its training rows (default search spaces, 20% hold-out, median pruner)",
+              flush=True)
     print(describe_schema(X, Y, tasks, categorical), flush=True)
     for name, given in params.items():
         print(f"  {name} parameters from --params: {given}")
@@ -112,7 +135,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
             models, X, Y,
             reference=_reference(tasks, max_epochs, args.seed, categorical, params, progress, **net),
             cv=args.cv, n_repeats=args.repeats, n_jobs=args.n_jobs, random_state=args.seed,
-            verbose=0 if (args.quiet or in_process) else 10, **extra,
+            verbose=0 if (args.quiet or in_process) else 10, tune=tune, **extra,
         )
     finally:
         if bars is not None:
@@ -123,6 +146,8 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
     report.summary().to_csv(out / f"{stem}summary.csv")
     report.overall().to_csv(out / f"{stem}overall.csv")
     report.scores.to_csv(out / f"{stem}scores.csv", index=False)
+    if report.tuning is not None:
+        report.tuning.to_csv(out / f"{stem}tuning.csv", index=False)
     ax = report.plot()
     ax.set_title(f"{title}: {ax.get_title()}")
     ax.figure.savefig(out / f"{stem}negative_transfer.png", dpi=120, bbox_inches="tight")
@@ -174,6 +199,7 @@ def cmd_compare(args) -> int:
     else:
         X, Y, tasks = _load(args)
         _compare_one(f"{args.data}", X, Y, tasks, args, out, "")
-    print(f"\nwrote summary.csv, overall.csv, scores.csv and negative_transfer.png files to "
-          f"{out.resolve()}")
+    tuned = ", tuning.csv" if args.tune is not None or args.tune_timeout is not None else ""
+    print(f"\nwrote summary.csv, overall.csv, scores.csv{tuned} and negative_transfer.png files "
+          f"to {out.resolve()}")
     return 0

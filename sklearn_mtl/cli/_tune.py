@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from ._data import _categorical, _check_out_folder, _load, describe_schema
+from ._data import _categorical, _check_out_folder, _load, data_fingerprint, describe_schema
 
 
 def _check_storage(storage: str | None) -> None:
@@ -78,7 +78,8 @@ def cmd_tune(args) -> int:
           f"per task {result.best_trial_.user_attrs.get('scores')}")
     print(f"best parameters: {result.best_params_}")
     with open(out / "best_params.json", "w") as f:
-        json.dump({"model": args.model, "trial": result.best_trial_.number,
+        json.dump({"model": args.model, "data_fingerprint": data_fingerprint(X, Y),
+                   "trial": result.best_trial_.number,
                    "score": result.best_score_,
                    "scores": result.best_trial_.user_attrs.get("scores"),
                    "params": result.best_params_}, f, indent=2, default=str)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import time
 import warnings
 from itertools import combinations
 
@@ -27,7 +28,13 @@ from ._reference import (
     _matched_reference,
     _shares_parameters,
 )
-from ._report import _AFFINITY_COLUMNS, _CONFLICT_COLUMNS, REFERENCE, TransferReport
+from ._report import (
+    _AFFINITY_COLUMNS,
+    _CONFLICT_COLUMNS,
+    REFERENCE,
+    TUNING_COLUMNS,
+    TransferReport,
+)
 from ._stats import CORRECTIONS, TESTS
 
 
@@ -90,6 +97,77 @@ def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names,
         result["scores"] = per_task_scores(model, _safe_indexing(X, test), _safe_indexing(Y, test),
                                            metric=result["metrics"], groups=groups)
     return result
+
+
+# tune=dict: the arguments of sklearn_mtl.tuning.tune that a nested study takes ("space" is
+# its search_space, one per model name).
+TUNE_KEYS = ("n_trials", "timeout", "cv", "sampler", "pruner", "space")
+
+
+def _check_tune(tune, names) -> dict | None:
+    """``tune=`` as the settings of every nested study, or a ValueError naming what is wrong."""
+    if tune is None:
+        return None
+    usage = (f"use None, an int >= 1 (the trials of every model in every split) or a dict of "
+             f"tune()'s arguments {list(TUNE_KEYS)}")
+    if isinstance(tune, dict):
+        unknown = sorted(set(tune) - set(TUNE_KEYS), key=str)
+        if unknown:
+            raise ValueError(f"tune={tune!r} is not valid: {unknown} are not among its keys; "
+                             f"{usage}.")
+        settings = dict(tune)
+    elif in_range(tune, integer=True, low=1):
+        settings = {"n_trials": int(tune)}
+    else:
+        raise ValueError(f"tune={tune!r} is not valid: {usage}.")
+    n_trials, timeout = settings.get("n_trials"), settings.get("timeout")
+    if n_trials is None and timeout is None:
+        raise ValueError(f"tune={tune!r} gives neither n_trials nor timeout: every study needs a "
+                         "budget, the same for every model.")
+    if n_trials is not None and not in_range(n_trials, integer=True, low=1):
+        raise ValueError(f"tune['n_trials']={n_trials!r} is not valid: use an int >= 1 or None.")
+    if timeout is not None and not in_range(timeout, low=0, low_open=True):
+        raise ValueError(f"tune['timeout']={timeout!r} is not valid: use a number of seconds > 0 "
+                         "or None.")
+    space = settings.get("space") or {}
+    if not isinstance(space, dict) or set(space) - set(names):
+        raise ValueError(f"tune['space']={space!r} is not valid: use a dict {{model name: search "
+                         f"space}} naming models among {list(names)}.")
+    return settings
+
+
+def _tune_fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names, keep,
+                        groups, tuning, seed):
+    """Tune ``estimator`` on the split's training rows only, refit the best trial there, score.
+
+    The study sees ``X[train]`` alone (its own hold-out or inner folds are drawn from them), so
+    no test row of the split reaches a trial or the refit.
+    """
+    from ..tuning import tune
+
+    start = time.perf_counter()
+    per_user = any(is_grouped(m) for m in ([metric] if isinstance(metric, str) else
+                                           list(metric.values()) if isinstance(metric, dict)
+                                           else list(metric)))
+    result = tune(
+        _reseeded(estimator, fold), _safe_indexing(X, train), _safe_indexing(Y, train),
+        n_trials=tuning.get("n_trials"), timeout=tuning.get("timeout"), cv=tuning.get("cv"),
+        search_space=(tuning.get("space") or {}).get(name),
+        # Per-user metrics need the users of the study's hold-out: the studies optimize the
+        # tasks' "auto" metrics then.
+        metric="auto" if per_user else metric,
+        sampler=copy.deepcopy(tuning.get("sampler")), pruner=tuning.get("pruner", "median"),
+        refit=False, random_state=seed,
+    )
+    seconds = time.perf_counter() - start
+    best = dict(result.best_params_ or {})
+    tuned = clone(estimator).set_params(**best)
+    out = _fit_and_score(name, tuned, X, Y, train, test, fold, metric, task_names, keep, groups)
+    states = [t.state.name for t in result.study.trials]
+    out["tuning"] = dict(model=name, split=fold, n_trials=len(states),
+                         n_complete=states.count("COMPLETE"), n_pruned=states.count("PRUNED"),
+                         best_params=best, best_value=result.best_score_, seconds=seconds)
+    return out
 
 
 DEFAULT_REPEATS = 2
@@ -212,7 +290,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                      metric="auto", test: str = "corrected", correction: str | None = "holm",
                      alpha: float = 0.05, margin=None, n_jobs: int | None = None,
                      random_state=None, return_estimators: bool = False,
-                     verbose: int = 0, groups=None) -> TransferReport:
+                     verbose: int = 0, groups=None, tune=None) -> TransferReport:
     """Train every model and the single-task reference on the same folds and compare per task.
 
     Parameters
@@ -281,6 +359,19 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         which the report's header states), other splitters and an int ``cv`` ignore it. The
         per-user metrics ``"gauc"`` and ``"ndcg@k"`` score each test fold user by user with
         it. When neither reads it, a warning says so.
+    tune : None, int or dict, default=None
+        Nested tuning, so that the verdict compares the best each side can do rather than one
+        configuration of each. ``N``: in every outer split, every model *and* the reference
+        get their own Optuna study of ``N`` trials (:func:`sklearn_mtl.tuning.tune`, with its
+        default search space for the architecture or for ``PerTaskLGBM``, its 20 % hold-out and
+        median pruner) on that split's training rows only; the best trial's parameters are
+        refitted on those rows and scored on the split's test rows, which no trial ever sees.
+        A dict passes ``tune()``'s arguments: ``n_trials``, ``timeout`` (seconds, the same for
+        every model), ``cv`` (inner folds), ``sampler``, ``pruner`` and ``space`` (``{model
+        name: search space}``; ``"reference"`` for the reference). The studies are in
+        ``report.tuning``. Choosing hyperparameters on the rows that are later scored biases
+        the score upward (Cawley & Talbot, JMLR 2010): ``best_params.json`` from
+        ``sklearn-mtl tune`` on the same rows must not feed a verdict.
 
     Returns
     -------
@@ -328,6 +419,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     _check_choice("correction", correction, CORRECTIONS)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha!r} is not valid: it must be in (0, 1).")
+    tuning = _check_tune(tune, [*models, REFERENCE])
     frame, _ = as_target_frame(Y)
     n_x = _num_samples(X)
     if n_x != frame.shape[0]:
@@ -361,12 +453,21 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
             "per-user scores use metric='gauc' or 'ndcg@k'.", UserWarning, stacklevel=2)
 
     jobs = [*models.items(), (REFERENCE, reference)]
-    results = Parallel(n_jobs=n_jobs, verbose=verbose)(
-        delayed(_fit_and_score)(name, est, X, Y, train, test, split, metric, targets.names_,
-                                return_estimators, groups)
-        for split, (_, train, test) in enumerate(splits)
-        for name, est in jobs
-    )
+    if tuning is None:
+        tasks = (delayed(_fit_and_score)(name, est, X, Y, train, test, split, metric,
+                                         targets.names_, return_estimators, groups)
+                 for split, (_, train, test) in enumerate(splits) for name, est in jobs)
+    else:
+        # Each study gets its own seed: reproducible from random_state, different per split
+        # and model (randomizing the search is part of the variance the test sees).
+        tasks = (delayed(_tune_fit_and_score)(
+                     name, est, X, Y, train, test, split, metric, targets.names_,
+                     return_estimators, groups, tuning,
+                     None if random_state is None
+                     else _derived_seed(random_state, 1_000 * (split + 1) + k))
+                 for split, (_, train, test) in enumerate(splits)
+                 for k, (name, est) in enumerate(jobs))
+    results = Parallel(n_jobs=n_jobs, verbose=verbose)(tasks)
     for r in results:
         if r["scores"] is None:
             raise ValueError(
@@ -391,6 +492,9 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         if return_estimators:
             estimators[(r["name"], r["fold"])] = r["model"]
     scores = pd.DataFrame(rows, columns=["model", "task", "repeat", "fold", "score"])
+    studies = None
+    if tuning is not None:
+        studies = pd.DataFrame([r["tuning"] for r in results], columns=TUNING_COLUMNS)
     _warn_nan_scores(scores, dict(zip(targets.names_, reference_run["metrics"])))
     return TransferReport(
         scores,
@@ -403,7 +507,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         shared={name: _shares_parameters(est) for name, est in models.items()},
         # The corrected test's n_test / n_train, averaged over the splits (equal for K-fold).
         test_train_ratio=float(np.mean([len(te) / len(tr) for _, tr, te in splits])),
-        grouped=grouped_folds,
+        grouped=grouped_folds, tuning=studies,
         # Embeddings can differ by a few rows' categories between splits: the mean is reported.
         n_params={m: float(np.mean(v)) for m, v in n_params.items()},
         test=test, correction=correction, alpha=alpha, margin=margin,

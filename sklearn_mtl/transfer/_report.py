@@ -19,6 +19,8 @@ from ._stats import (
 )
 
 REFERENCE = "reference"
+TUNING_COLUMNS = ["model", "split", "n_trials", "n_complete", "n_pruned", "best_params",
+                  "best_value", "seconds"]
 _CONFLICT_COLUMNS = ["model", "fold", "epoch", "pair", "task_a", "task_b", "cosine"]
 _AFFINITY_COLUMNS = ["model", "fold", "epoch", "source", "target", "affinity"]
 
@@ -53,6 +55,12 @@ class TransferReport:
     grouped : bool
         Whether the folds were grouped by ``groups=`` (a group splitter as ``cv``): the
         header then says so.
+    tuning : DataFrame or None
+        With ``compare_transfer(tune=...)``: one row per (model, split) study, with ``model``
+        (the reference is ``"reference"``), ``split``, ``n_trials`` (run), ``n_complete``,
+        ``n_pruned``, ``best_params``, ``best_value`` (the best trial's mean signed
+        validation score) and ``seconds``; None without nested tuning. ``repr`` and
+        :meth:`to_markdown` state the budget in one line.
     test_train_ratio : float
         ``n_test / n_train`` of the splits, for the corrected t-test; default ``1/(n_folds-1)``.
     n_params : dict
@@ -97,12 +105,14 @@ class TransferReport:
                  n_repeats: int = 1, test_train_ratio: float | None = None,
                  n_params: dict | None = None, test: str = "corrected",
                  correction: str | None = "holm", alpha: float = 0.05, margin=None,
-                 task_affinity: pd.DataFrame | None = None, grouped: bool = False):
+                 task_affinity: pd.DataFrame | None = None, grouped: bool = False,
+                 tuning: pd.DataFrame | None = None):
         self.scores = scores
         self.metric = dict(metric)
         self.n_folds = n_folds
         self.n_repeats = n_repeats
         self.grouped = bool(grouped)
+        self.tuning = tuning
         self.test_train_ratio = (1 / (n_folds - 1) if test_train_ratio is None and n_folds > 1
                                  else test_train_ratio)
         self.estimators = estimators

@@ -121,6 +121,21 @@ def verdict_lines(report, summary: pd.DataFrame, overall: pd.DataFrame, settings
     return lines
 
 
+def tuning_line(report) -> str | None:
+    """One sentence on the nested studies' budget, or None without nested tuning."""
+    studies = report.tuning
+    if studies is None or not len(studies):
+        return None
+    trials = studies["n_trials"]
+    budget = f"{trials.iloc[0]} trials" if trials.nunique() == 1 else (
+        f"{trials.min()}-{trials.max()} trials")
+    models = ", ".join(map(str, dict.fromkeys(studies["model"])))
+    return (f"tuning: each model ({models}) had its own study of {budget} in each of "
+            f"{studies['split'].nunique()} splits, on the split's training rows only "
+            f"({int(studies['n_pruned'].sum())} of {int(trials.sum())} trials pruned; median "
+            f"{studies['seconds'].median():.1f} s a study)")
+
+
 def _cell(value, column) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "**yes**" if value else "no"
@@ -149,7 +164,9 @@ def markdown(report, summary: pd.DataFrame, lines: list[str]) -> str:
     out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in table[columns].itertuples(index=False):
         out.append("| " + " | ".join(_cell(v, c) for v, c in zip(row, columns)) + " |")
-    return "\n".join([*out, "", *(f"- {line}" for line in lines)])
+    tuned = tuning_line(report)
+    return "\n".join([*out, "", *(f"- {line}" for line in lines),
+                      *([f"- {tuned}"] if tuned else [])])
 
 
 def text(report) -> str:
@@ -160,6 +177,9 @@ def text(report) -> str:
         body = summary[cols].to_string()
     lines = report.verdict_lines()
     out = f"TransferReport: {report._protocol()}\n{body}\n" + "\n".join(lines)
+    tuned = tuning_line(report)
+    if tuned:
+        out += f"\n{tuned}"
     counts = {m: c for m, c in report.n_params.items() if np.isfinite(c)}
     if counts:
         out += "\ntrainable parameters: " + ", ".join(f"{m} {c:,.0f}" for m, c in counts.items())
