@@ -340,3 +340,16 @@ def test_compare_with_nested_tuning_states_the_budget_and_writes_tuning_csv(even
     with pytest.raises(SystemExit) as exit_:
         main([*argv[:-4], "--tune", "0"])
     assert exit_.value.code == 2 and "argument --tune: 0 must be >= 1" in capsys.readouterr().err
+
+
+def test_compare_with_storage_takes_finished_fits_on_the_second_run(events_csv, tmp_path, capsys):
+    argv = ["compare", "--data", str(events_csv), "--targets", "click,purchase", "--models",
+            "lgbm", "--cv", "2", "--repeats", "1", "--storage", str(tmp_path / "kept"),
+            "--quiet", "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    assert "fits taken from --storage" not in capsys.readouterr().out
+    assert len(list((tmp_path / "kept" / "fits").glob("*.json"))) == 4
+    assert main(argv) == 0
+    assert "4 fits taken from --storage" in capsys.readouterr().out
+    assert main([*argv, "--seed", "1"]) == 2
+    assert "holds the fits of another comparison" in capsys.readouterr().err

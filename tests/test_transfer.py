@@ -255,7 +255,7 @@ def test_models_must_agree_on_task_kinds():
 
 
 @pytest.mark.slow
-def test_runs_on_a_dask_cluster_with_the_same_scores(census_1500):
+def test_runs_on_a_dask_cluster_with_the_same_scores(census_1500, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     X, Y = census_1500
     models = {"lgbm": PerTaskLGBM(**LGBM, deterministic=True),
@@ -269,12 +269,19 @@ def test_runs_on_a_dask_cluster_with_the_same_scores(census_1500):
         joblib.parallel_backend("dask"),
         distributed.get_task_stream(client) as stream,
     ):
-        remote = compare_transfer(models, X, Y, reference=reference, cv=2, random_state=0)
+        remote = compare_transfer(models, X, Y, reference=reference, cv=2, random_state=0,
+                                  storage=tmp_path)
         workers = set(client.scheduler_info()["workers"])
-    # The scheduler's task log: the (model, fold) fits ran as tasks on the worker processes.
-    ran = [task for task in stream.data if "_fit_and_score" in str(task["key"])]
+    # The scheduler's task log: the (model, fold) fits ran as tasks on the worker processes,
+    # which wrote their finished fits into the storage themselves.
+    ran = [task for task in stream.data if "_stored" in str(task["key"])]
     assert ran and {task["worker"] for task in ran} <= workers
     pd.testing.assert_frame_equal(local.scores, remote.scores)
+    pd.testing.assert_frame_equal(local.summary(), remote.summary())
+    assert len(list((tmp_path / "fits").glob("*.json"))) == 2 * 2 * 3  # repeats x folds x jobs
+    again = compare_transfer(models, X, Y, reference=reference, cv=2, random_state=0,
+                             storage=tmp_path)
+    assert again.fits_reused == 12
 
 
 # ---------------------------------------------------------------- recommender data and cascades
@@ -738,3 +745,118 @@ def test_bad_tune_arguments_are_refused_naming_tune(tune, match):
     X, Y = _users_frame()
     with pytest.raises(ValueError, match=match):
         _lgbm_compare(X, Y, cv=3, tune=tune)
+
+
+# ---------------------------------------------------------------- storage: a compare survives a crash
+
+
+def _storage_models():
+    return ({"lgbm": PerTaskLGBM(**LGBM), "hard": MultiTaskRecommender("hard", **NET)},
+            MultiTaskRecommender("single", **NET))
+
+
+def test_storage_keeps_every_fit_and_a_second_call_refits_nothing(tmp_path):
+    X, Y = make_multitask_data(n_samples=300, n_features=5, random_state=0)
+    models, reference = _storage_models()
+    first = compare_transfer(models, X, Y, reference=reference, cv=3, random_state=0,
+                             storage=tmp_path / "run")
+    files = sorted((tmp_path / "run" / "fits").iterdir())
+    assert first.fits_reused == 0 and len(files) == 3 * 2 * 3  # splits x models+reference
+    stamps = [f.stat().st_mtime_ns for f in files]
+    second = compare_transfer(models, X, Y, reference=reference, cv=3, random_state=0,
+                              storage=tmp_path / "run")
+    assert second.fits_reused == 18 and [f.stat().st_mtime_ns for f in files] == stamps
+    pd.testing.assert_frame_equal(first.summary(), second.summary())
+    pd.testing.assert_frame_equal(first.scores, second.scores)
+    assert "storage: 18 of 18 fits taken from storage=" in repr(second)
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    (dict(random_state=1), r"the folds \(cv, n_repeats\), random_state differ"),
+    (dict(cv=2), r"the folds \(cv, n_repeats\) differ"),
+    (dict(models={"lgbm": PerTaskLGBM(**{**LGBM, "num_leaves": 7})}), r"the parameters of \['lgbm'\]"),
+    (dict(Y="scaled"), r"the data \(X or Y\) differ"),
+    (dict(tune=2), r"the tuning settings \(tune=\) differ"),
+])
+def test_storage_written_by_other_arguments_is_refused_naming_what_changed(tmp_path, change, match):
+    X, Y = make_multitask_data(n_samples=200, n_features=4, random_state=0)
+    kwargs = dict(models={"lgbm": PerTaskLGBM(**LGBM)}, X=X, Y=Y, reference=PerTaskLGBM(**LGBM),
+                  cv=3, n_repeats=1, random_state=0, storage=tmp_path)
+    compare_transfer(**kwargs)
+    if change.get("Y") == "scaled":
+        change = dict(Y=Y * 2)
+    with pytest.raises(ValueError, match=rf"storage='{re.escape(str(tmp_path))}' holds the fits of "
+                                         rf"another comparison: {match}"):
+        compare_transfer(**{**kwargs, **change})
+
+
+def test_storage_that_is_a_file_or_with_return_estimators_is_refused(tmp_path):
+    X, Y = make_multitask_data(n_samples=200, n_features=4, random_state=0)
+    kwargs = dict(reference=PerTaskLGBM(**LGBM), cv=3, n_repeats=1)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match=r"storage='.*file' is a file: use a directory"):
+        compare_transfer({"lgbm": PerTaskLGBM(**LGBM)}, X, Y, storage=tmp_path / "file", **kwargs)
+    with pytest.raises(ValueError, match="return_estimators=True cannot be combined with storage="):
+        compare_transfer({"lgbm": PerTaskLGBM(**LGBM)}, X, Y, storage=tmp_path / "d",
+                         return_estimators=True, **kwargs)
+
+
+def test_nested_studies_are_kept_and_not_run_again(tmp_path):
+    import optuna
+
+    X, Y = make_multitask_data(n_samples=200, n_features=4, random_state=0)
+    kwargs = dict(reference=PerTaskLGBM(**LGBM), cv=3, n_repeats=1, random_state=0, tune=2,
+                  storage=tmp_path)
+    first = compare_transfer({"lgbm": PerTaskLGBM(**LGBM)}, X, Y, **kwargs)
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage=url))
+    assert names == sorted(f"{m} | split {k}" for m in ("lgbm", "reference") for k in range(3))
+    second = compare_transfer({"lgbm": PerTaskLGBM(**LGBM)}, X, Y, **kwargs)
+    assert second.fits_reused == 6
+    pd.testing.assert_frame_equal(first.tuning, second.tuning)
+    assert all(len(optuna.load_study(study_name=n, storage=url).trials) == 2 for n in names)
+
+
+def test_a_compare_killed_part_way_resumes_to_the_uninterrupted_report(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    worker = Path(__file__).with_name("_compare_worker.py")
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, str(worker), str(killed)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    fits = killed / "fits"
+    try:
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            if fits.exists() and len(list(fits.glob("*.json"))) >= 3:
+                break
+            time.sleep(0.05)
+        running = process.poll() is None
+        if running:
+            process.send_signal(signal.SIGKILL)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        _, err = process.communicate()
+    assert running, f"the worker exited (code {process.returncode}) before the kill:\n{err}"
+    kept = {f.name: f.stat().st_mtime_ns for f in fits.glob("*.json")}
+    assert 3 <= len(kept) < 12  # killed part-way through the 2 x 6 fits
+
+    from sklearn_mtl import MultiTaskRecommender, compare_transfer
+
+    X, Y = make_multitask_data(n_samples=600, n_features=6, random_state=0)
+    net = dict(hidden_units=(16,), tower_units=(8,), max_epochs=15, early_stopping=False,
+               batch_size=32, random_state=0)
+    kwargs = dict(reference=MultiTaskRecommender("single", **net), cv=3, n_repeats=2,
+                  random_state=0)
+    models = {"hard": MultiTaskRecommender("hard", **net)}
+    resumed = compare_transfer(models, X, Y, storage=killed, **kwargs)
+    assert resumed.fits_reused == len(kept)
+    assert {f.name: f.stat().st_mtime_ns for f in fits.glob("*.json") if f.name in kept} == kept
+    whole = compare_transfer(models, X, Y, **kwargs)
+    pd.testing.assert_frame_equal(resumed.scores, whole.scores)
+    pd.testing.assert_frame_equal(resumed.summary(), whole.summary())

@@ -167,6 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--tune-timeout", type=_positive_float, default=None, metavar="S",
                      help="with or instead of --tune: a time budget of S seconds per study, the "
                      "same for every model")
+    cmp.add_argument("--storage", default=None, metavar="DIR",
+                     help="keep each finished fit (and nested study) in DIR; the same command "
+                     "again after a crash fits only what is missing (with the built-in "
+                     "generator's two settings, DIR/related and DIR/unrelated)")
     cmp.add_argument("--out", default="sklearn-mtl-results", help="output folder")
     cmp.add_argument("--seed", type=int, default=0)
     cmp.add_argument("--task-weights", choices=("none", "uncertainty", "gradnorm", "dwa"),

@@ -135,12 +135,15 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
             models, X, Y,
             reference=_reference(tasks, max_epochs, args.seed, categorical, params, progress, **net),
             cv=args.cv, n_repeats=args.repeats, n_jobs=args.n_jobs, random_state=args.seed,
-            verbose=0 if (args.quiet or in_process) else 10, tune=tune, **extra,
+            verbose=0 if (args.quiet or in_process) else 10, tune=tune,
+            storage=None if args.storage is None else Path(args.storage) / stem.rstrip("_"),
+            **extra,
         )
     finally:
         if bars is not None:
             bars.close()
-    print(f"   done in {time.perf_counter() - start:.0f} s\n")
+    reused = f", {report.fits_reused} fits taken from --storage" if report.fits_reused else ""
+    print(f"   done in {time.perf_counter() - start:.0f} s{reused}\n")
     print(report)
     out.mkdir(parents=True, exist_ok=True)
     report.summary().to_csv(out / f"{stem}summary.csv")

@@ -36,6 +36,7 @@ from ._report import (
     TransferReport,
 )
 from ._stats import CORRECTIONS, TESTS
+from ._storage import FitStore, describe, fingerprint, splits_fingerprint
 
 
 def _gradient_cosines(name, fold, owner, names) -> list[dict]:
@@ -136,8 +137,17 @@ def _check_tune(tune, names) -> dict | None:
     return settings
 
 
+def _stored(store, job, *args):
+    """Run one (model, split) job; with a storage, keep its result as soon as it is done (in
+    the worker that ran it, so a lost worker costs only its own fit)."""
+    result = job(*args)
+    if store is not None:
+        store.put(result)
+    return result
+
+
 def _tune_fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names, keep,
-                        groups, tuning, seed):
+                        groups, tuning, seed, studies=None):
     """Tune ``estimator`` on the split's training rows only, refit the best trial there, score.
 
     The study sees ``X[train]`` alone (its own hold-out or inner folds are drawn from them), so
@@ -146,18 +156,32 @@ def _tune_fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_n
     from ..tuning import tune
 
     start = time.perf_counter()
+    n_trials, study = tuning.get("n_trials"), {}
+    if studies is not None:
+        # A study kept in the storage continues where it stopped: only the missing trials run.
+        import optuna
+
+        study = dict(storage=studies, study_name=f"{name} | split {fold}", load_if_exists=True)
+        try:
+            finished = [t for t in optuna.load_study(study_name=study["study_name"],
+                                                     storage=studies).trials
+                        if t.state.is_finished()]
+        except KeyError:  # not created yet
+            finished = []
+        if n_trials is not None:
+            n_trials = max(0, n_trials - len(finished))
     per_user = any(is_grouped(m) for m in ([metric] if isinstance(metric, str) else
                                            list(metric.values()) if isinstance(metric, dict)
                                            else list(metric)))
     result = tune(
         _reseeded(estimator, fold), _safe_indexing(X, train), _safe_indexing(Y, train),
-        n_trials=tuning.get("n_trials"), timeout=tuning.get("timeout"), cv=tuning.get("cv"),
+        n_trials=n_trials, timeout=tuning.get("timeout"), cv=tuning.get("cv"),
         search_space=(tuning.get("space") or {}).get(name),
         # Per-user metrics need the users of the study's hold-out: the studies optimize the
         # tasks' "auto" metrics then.
         metric="auto" if per_user else metric,
         sampler=copy.deepcopy(tuning.get("sampler")), pruner=tuning.get("pruner", "median"),
-        refit=False, random_state=seed,
+        refit=False, random_state=seed, **study,
     )
     seconds = time.perf_counter() - start
     best = dict(result.best_params_ or {})
@@ -290,7 +314,8 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                      metric="auto", test: str = "corrected", correction: str | None = "holm",
                      alpha: float = 0.05, margin=None, n_jobs: int | None = None,
                      random_state=None, return_estimators: bool = False,
-                     verbose: int = 0, groups=None, tune=None) -> TransferReport:
+                     verbose: int = 0, groups=None, tune=None,
+                     storage=None) -> TransferReport:
     """Train every model and the single-task reference on the same folds and compare per task.
 
     Parameters
@@ -372,6 +397,14 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         ``report.tuning``. Choosing hyperparameters on the rows that are later scored biases
         the score upward (Cawley & Talbot, JMLR 2010): ``best_params.json`` from
         ``sklearn-mtl tune`` on the same rows must not feed a verdict.
+    storage : str, path or None, default=None
+        A directory that keeps each finished (model, split) fit, written by the process that
+        ran it (a Dask worker included), and the nested studies (``studies.db``), so that the
+        same call after a crash or a kill fits only what is missing; ``report.fits_reused``
+        says how many fits were taken from it. A call whose data, models' parameters, folds,
+        seeds, metric or tuning settings differ from those the directory was written with is
+        refused, naming what changed. A file is refused; the directory is created if missing.
+        Not with ``return_estimators=True``.
 
     Returns
     -------
@@ -453,21 +486,38 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
             "per-user scores use metric='gauc' or 'ndcg@k'.", UserWarning, stacklevel=2)
 
     jobs = [*models.items(), (REFERENCE, reference)]
-    if tuning is None:
-        tasks = (delayed(_fit_and_score)(name, est, X, Y, train, test, split, metric,
-                                         targets.names_, return_estimators, groups)
-                 for split, (_, train, test) in enumerate(splits) for name, est in jobs)
-    else:
-        # Each study gets its own seed: reproducible from random_state, different per split
-        # and model (randomizing the search is part of the variance the test sees).
-        tasks = (delayed(_tune_fit_and_score)(
-                     name, est, X, Y, train, test, split, metric, targets.names_,
-                     return_estimators, groups, tuning,
-                     None if random_state is None
-                     else _derived_seed(random_state, 1_000 * (split + 1) + k))
-                 for split, (_, train, test) in enumerate(splits)
-                 for k, (name, est) in enumerate(jobs))
-    results = Parallel(n_jobs=n_jobs, verbose=verbose)(tasks)
+    store = None
+    if storage is not None:
+        if return_estimators:
+            raise ValueError("return_estimators=True cannot be combined with storage=: fits "
+                             "taken from the storage have no fitted model to return.")
+        store = FitStore(storage, dict(
+            data=fingerprint(X, Y), models={name: describe(est) for name, est in jobs},
+            splits=splits_fingerprint(splits), random_state=describe(random_state),
+            metric=describe(metric), tune=describe(tuning)))
+    results, todo = {}, []
+    for split, (_, train, rows) in enumerate(splits):
+        for k, (name, est) in enumerate(jobs):
+            kept = None if store is None else store.get(name, split)
+            if kept is not None:
+                results[split, k] = kept
+            elif tuning is None:
+                todo.append(((split, k), delayed(_stored)(
+                    store, _fit_and_score, name, est, X, Y, train, rows, split, metric,
+                    targets.names_, return_estimators, groups)))
+            else:
+                # Each study gets its own seed: reproducible from random_state, different per
+                # split and model (randomizing the search is part of the variance the test sees).
+                seed = None if random_state is None else _derived_seed(
+                    random_state, 1_000 * (split + 1) + k)
+                todo.append(((split, k), delayed(_stored)(
+                    store, _tune_fit_and_score, name, est, X, Y, train, rows, split, metric,
+                    targets.names_, return_estimators, groups, tuning, seed,
+                    None if store is None else store.studies_url)))
+    fits_reused = len(results)
+    done = Parallel(n_jobs=n_jobs, verbose=verbose)(task for _, task in todo)
+    results.update({key: r for (key, _), r in zip(todo, done)})
+    results = [results[key] for key in sorted(results)]
     for r in results:
         if r["scores"] is None:
             raise ValueError(
@@ -507,7 +557,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         shared={name: _shares_parameters(est) for name, est in models.items()},
         # The corrected test's n_test / n_train, averaged over the splits (equal for K-fold).
         test_train_ratio=float(np.mean([len(te) / len(tr) for _, tr, te in splits])),
-        grouped=grouped_folds, tuning=studies,
+        grouped=grouped_folds, tuning=studies, fits_reused=fits_reused,
         # Embeddings can differ by a few rows' categories between splits: the mean is reported.
         n_params={m: float(np.mean(v)) for m, v in n_params.items()},
         test=test, correction=correction, alpha=alpha, margin=margin,

@@ -61,6 +61,9 @@ class TransferReport:
         ``n_pruned``, ``best_params``, ``best_value`` (the best trial's mean signed
         validation score) and ``seconds``; None without nested tuning. ``repr`` and
         :meth:`to_markdown` state the budget in one line.
+    fits_reused : int
+        With ``compare_transfer(storage=...)``: how many (model, split) fits were taken from
+        the storage instead of being fitted again (0 otherwise).
     test_train_ratio : float
         ``n_test / n_train`` of the splits, for the corrected t-test; default ``1/(n_folds-1)``.
     n_params : dict
@@ -106,13 +109,14 @@ class TransferReport:
                  n_params: dict | None = None, test: str = "corrected",
                  correction: str | None = "holm", alpha: float = 0.05, margin=None,
                  task_affinity: pd.DataFrame | None = None, grouped: bool = False,
-                 tuning: pd.DataFrame | None = None):
+                 tuning: pd.DataFrame | None = None, fits_reused: int = 0):
         self.scores = scores
         self.metric = dict(metric)
         self.n_folds = n_folds
         self.n_repeats = n_repeats
         self.grouped = bool(grouped)
         self.tuning = tuning
+        self.fits_reused = int(fits_reused)
         self.test_train_ratio = (1 / (n_folds - 1) if test_train_ratio is None and n_folds > 1
                                  else test_train_ratio)
         self.estimators = estimators

@@ -180,6 +180,10 @@ def text(report) -> str:
     tuned = tuning_line(report)
     if tuned:
         out += f"\n{tuned}"
+    if report.fits_reused:
+        total = report.scores["fold"].nunique() * (len(report._models()) + 1)
+        out += (f"\nstorage: {report.fits_reused} of {total} fits taken from storage= (finished "
+                "before, not refitted)")
     counts = {m: c for m, c in report.n_params.items() if np.isfinite(c)}
     if counts:
         out += "\ntrainable parameters: " + ", ".join(f"{m} {c:,.0f}" for m, c in counts.items())
