@@ -20,6 +20,7 @@ SCRIPTS = [
     "bench_lgbm_ids.py",
     "bench_correlation.py",
     "bench_verdict.py",
+    "bench_fair_verdict.py",
     "bench_tuning.py",
     "bench_balancing.py",
     "bench_esmm.py",
