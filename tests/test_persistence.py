@@ -160,37 +160,28 @@ def test_modified_file_is_refused(census_1500, tmp_path):
         load(path)
 
 
-def test_other_version_is_refused(census_1500, tmp_path):
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("sklearn_mtl_version", "0.0.1",
+     "was saved by sklearn-mtl 0.0.1 (file format {format}); this is sklearn-mtl {version} "
+     "(format {format}). Load it with sklearn-mtl 0.0.1"),
+    ("format_version", 1,
+     "was saved by sklearn-mtl {version} (file format 1); this is sklearn-mtl {version} "
+     "(format {format})"),
+])
+def test_file_of_another_version_or_format_is_refused(census_1500, tmp_path, field, value,
+                                                      expected):
     X, Y = census_1500
     path = tmp_path / "m.skmtl"
     MultiTaskRecommender("hard", **FAST).fit(X, Y).save(path)
 
-    def older(data):
+    def other(data):
         manifest = json.loads(data)
-        manifest["sklearn_mtl_version"] = "0.0.1"
+        manifest[field] = value
         return json.dumps(manifest).encode()
 
-    rewrite(path, "manifest.json", older)
-    version = sklearn_mtl.persistence.FORMAT_VERSION
-    expected = (f"was saved by sklearn-mtl 0.0.1 (file format {version}); this is sklearn-mtl "
-                f"{sklearn_mtl.__version__} (format {version}). Load it with sklearn-mtl 0.0.1")
-    with pytest.raises(ValueError, match=re.escape(expected)):
-        load(path)
-
-
-def test_file_of_the_previous_format_is_refused(census_1500, tmp_path):
-    X, Y = census_1500
-    path = tmp_path / "m.skmtl"
-    MultiTaskRecommender("hard", **FAST).fit(X, Y).save(path)
-
-    def previous(data):
-        manifest = json.loads(data)
-        manifest["format_version"] = 1
-        return json.dumps(manifest).encode()
-
-    rewrite(path, "manifest.json", previous)
-    expected = (f"was saved by sklearn-mtl {sklearn_mtl.__version__} (file format 1); this is "
-                f"sklearn-mtl {sklearn_mtl.__version__} (format 2)")
+    rewrite(path, "manifest.json", other)
+    expected = expected.format(format=sklearn_mtl.persistence.FORMAT_VERSION,
+                               version=sklearn_mtl.__version__)
     with pytest.raises(ValueError, match=re.escape(expected)):
         load(path)
 
