@@ -170,16 +170,10 @@ def _tune_fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_n
             finished = []
         if n_trials is not None:
             n_trials = max(0, n_trials - len(finished))
-    per_user = any(is_grouped(m) for m in ([metric] if isinstance(metric, str) else
-                                           list(metric.values()) if isinstance(metric, dict)
-                                           else list(metric)))
     result = tune(
         _reseeded(estimator, fold), _safe_indexing(X, train), _safe_indexing(Y, train),
         n_trials=n_trials, timeout=tuning.get("timeout"), cv=tuning.get("cv"),
-        search_space=(tuning.get("space") or {}).get(name),
-        # Per-user metrics need the users of the study's hold-out: the studies optimize the
-        # tasks' "auto" metrics then.
-        metric="auto" if per_user else metric,
+        search_space=(tuning.get("space") or {}).get(name), metric=tuning["metric"],
         sampler=copy.deepcopy(tuning.get("sampler")), pruner=tuning.get("pruner", "median"),
         refit=False, random_state=seed, **study,
     )
@@ -404,7 +398,8 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         says how many fits were taken from it. A call whose data, models' parameters, folds,
         seeds, metric or tuning settings differ from those the directory was written with is
         refused, naming what changed. A file is refused; the directory is created if missing.
-        Not with ``return_estimators=True``.
+        Not with ``return_estimators=True``. A kept study continues to ``n_trials`` trials; a
+        ``timeout`` budget starts again for it.
 
     Returns
     -------
@@ -478,6 +473,10 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     if groups is None and per_user:
         raise ValueError(f"metric {metric!r} scores per user: pass groups= (the user of each row, "
                          "or the name of its column in X).")
+    if tuning is not None:
+        # The studies optimize the report's metrics; per-user ones would need the users of each
+        # study's hold-out, so the studies then optimize the tasks' "auto" metrics.
+        tuning = {**tuning, "metric": "auto" if per_user else metric}
     if groups is not None and not per_user and not grouped_folds:
         warnings.warn(
             f"groups= is not used: cv={cv!r} does not split by groups and no metric is scored "
