@@ -463,3 +463,15 @@ def test_categorical_ids_round_trip_through_save_and_load(tmp_path):
     loaded = sklearn_mtl.load(tmp_path / "m.skmtl")
     assert loaded.categorical_features_ == ["user_id", "city"]
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_movielens_integer_ids_become_lightgbm_categoricals(movielens):
+    X, Y = movielens
+    X = X.iloc[:4000].assign(user_id=X["user_id"].iloc[:4000].astype(np.int64),
+                             item_id=X["item_id"].iloc[:4000].astype(np.int64))
+    model = PerTaskLGBM(n_estimators=30, n_jobs=1, random_state=0).fit(X, Y.iloc[:4000])
+    assert {"user_id", "item_id"} <= set(model.categorical_features_)
+    assert model.categories_["user_id"].dtype == np.int64
+    numeric = PerTaskLGBM(n_estimators=30, n_jobs=1, random_state=0,
+                          categorical_features=None).fit(X, Y.iloc[:4000])
+    assert not {"user_id", "item_id"} & set(numeric.categorical_features_)

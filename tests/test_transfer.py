@@ -860,3 +860,14 @@ def test_a_compare_killed_part_way_resumes_to_the_uninterrupted_report(tmp_path)
     whole = compare_transfer(models, X, Y, **kwargs)
     pd.testing.assert_frame_equal(resumed.scores, whole.scores)
     pd.testing.assert_frame_equal(resumed.summary(), whole.summary())
+
+
+def test_nested_tuning_on_a_census_slice(census_1500):
+    X, Y = census_1500
+    X, Y = X.iloc[:900], Y.iloc[:900]
+    report = compare_transfer({"lgbm": PerTaskLGBM(**LGBM), "hard": MultiTaskRecommender(
+        "hard", **NET)}, X, Y, cv=2, n_repeats=1, random_state=0, tune=2)
+    assert len(report.tuning) == 3 * 2 and (report.tuning["n_trials"] == 2).all()
+    assert set(report.summary().index.get_level_values("task")) == {"income", "never_married"}
+    assert report.summary()["mde"].isna().all()  # 2 pairs: untested, and said so
+    assert "tuning: each model (lgbm, hard, reference)" in repr(report)
