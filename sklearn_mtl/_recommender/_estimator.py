@@ -170,6 +170,9 @@ class MultiTaskRecommender(MultiTaskEstimator):
         Task names: the columns of ``Y`` or ``task_0``, ``task_1``, ...
     classes_ : list
         Per task, the array of class labels (None for regression).
+    target_encoder_ : TargetEncoder
+        The fitted encoder of ``Y`` (task kinds, classes, regression scaling), shared with
+        ``PerTaskLGBM``.
     categorical_features_ : list
         The embedded columns (names for DataFrames, positions for arrays).
     batch_size_ : int
