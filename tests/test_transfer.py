@@ -871,3 +871,13 @@ def test_nested_tuning_on_a_census_slice(census_1500):
     assert set(report.summary().index.get_level_values("task")) == {"income", "never_married"}
     assert report.summary()["mde"].isna().all()  # 2 pairs: untested, and said so
     assert "tuning: each model (lgbm, hard, reference)" in repr(report)
+
+
+def test_storage_identity_reads_the_state_of_a_random_state():
+    from sklearn_mtl.transfer._storage import describe
+
+    assert describe(np.random.RandomState(0)) == describe(np.random.RandomState(0))
+    assert describe(np.random.RandomState(0)) != describe(np.random.RandomState(1))
+    assert describe(np.random.default_rng(0)) != describe(np.random.default_rng(1))
+    net = MultiTaskRecommender("hard", random_state=np.random.RandomState(0))
+    assert describe(net) != describe(net.set_params(random_state=np.random.RandomState(1)))

@@ -60,6 +60,10 @@ def describe(value):
                 "params": describe(value.get_params(deep=False))}
     if isinstance(value, np.ndarray):
         return fingerprint(value)
+    if isinstance(value, np.random.RandomState):  # its state decides the draws, not its class
+        return {"RandomState": fingerprint(value.get_state()[1])}
+    if isinstance(value, np.random.Generator):
+        return {"Generator": describe(value.bit_generator.state)}
     return {"class": f"{type(value).__module__}.{type(value).__qualname__}"}
 
 
