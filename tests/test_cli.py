@@ -353,3 +353,22 @@ def test_compare_with_storage_takes_finished_fits_on_the_second_run(events_csv, 
     assert "4 fits taken from --storage" in capsys.readouterr().out
     assert main([*argv, "--seed", "1"]) == 2
     assert "holds the fits of another comparison" in capsys.readouterr().err
+
+
+def test_progress_in_a_log_file_is_one_line_per_fit_not_redraws(events_csv, tmp_path):
+    argv = [sys.executable, "-m", "sklearn_mtl", "compare", "--data", str(events_csv),
+            "--targets", "click,purchase", "--models", "hard", "--max-epochs", "2", "--cv", "2",
+            "--repeats", "1", "--out", str(tmp_path)]
+
+    def log_of(*extra) -> bytes:  # bytes: text mode would turn every carriage return into \n
+        done = subprocess.run([*argv, *extra], capture_output=True)
+        assert done.returncode == 0, done.stderr.decode()
+        return done.stderr
+
+    logged = log_of()  # stderr is a pipe, as under a scheduler: --progress auto gives lines
+    assert b"\r" not in logged and b"\x1b[" not in logged
+    lines = [line for line in logged.decode().splitlines() if line.startswith("net fits: ")]
+    assert [line.split()[2] for line in lines] == ["1/4", "2/4", "3/4", "4/4"]
+    assert re.search(r"net fits: 4/4 done \(reference\), \d+ s, about 0 s left", lines[-1])
+    assert b"\r" in log_of("--progress", "bar")
+    assert b"net fits" not in log_of("--progress", "none")

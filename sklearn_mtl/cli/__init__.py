@@ -118,6 +118,9 @@ def _add_data_arguments(parser, default: str | None, default_text: str) -> None:
                         "are inferred, e.g. --tasks rating=regression")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bars and no per-trial lines (the schema is still printed)")
+    parser.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto",
+                        help="progress of the fits on stderr: bars on a terminal, one line per "
+                        "finished fit in a file or pipe (auto, the default), or none")
 
 
 def build_parser() -> argparse.ArgumentParser:

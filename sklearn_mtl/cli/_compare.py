@@ -91,16 +91,16 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
     categorical = _categorical(args)
     if args.group_by is not None and not (hasattr(X, "columns") and args.group_by in X.columns):
         raise ValueError(f"--group-by {args.group_by!r} is not a column of X")
+    from ._progress import Bars, FitProgress, progress_mode  # tqdm and skorch: when run only
+
     # One process draws the bars; worker processes (--n-jobs > 1) get joblib's lines instead.
     # (Nested studies fit many more nets than the bars count: they print nothing instead.)
-    in_process = args.n_jobs in (None, 1) and not args.quiet and tune is None
+    mode = progress_mode(args.progress, args.quiet)
+    in_process = args.n_jobs in (None, 1) and mode != "none" and tune is None
     bars = None
     if in_process:
-        from ._progress import Bars, FitProgress
-
         n_nets = sum(m != "lgbm" for m in names) + 1
-        bars = Bars(n_nets * args.cv * args.repeats, desc="net fits")
-        bars.fits.clear()
+        bars = Bars(n_nets * args.cv * args.repeats, desc="net fits", mode=mode)
 
         def progress(label):
             return FitProgress(bars, label)
@@ -135,7 +135,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
             models, X, Y,
             reference=_reference(tasks, max_epochs, args.seed, categorical, params, progress, **net),
             cv=args.cv, n_repeats=args.repeats, n_jobs=args.n_jobs, random_state=args.seed,
-            verbose=0 if (args.quiet or in_process) else 10, tune=tune,
+            verbose=0 if (mode == "none" or in_process) else 10, tune=tune,
             storage=None if args.storage is None else Path(args.storage) / stem.rstrip("_"),
             **extra,
         )

@@ -40,10 +40,11 @@ def cmd_tune(args) -> int:
         from .._recommender import MultiTaskRecommender
 
         extra = {} if args.max_epochs is None else {"max_epochs": args.max_epochs}
-        if not args.quiet:
-            from ._progress import Bars, FitProgress
+        from ._progress import Bars, FitProgress, progress_mode  # tqdm, skorch: when run only
 
-            # Epochs of the trial in progress; the per-trial lines give the trials' progress.
+        if progress_mode(args.progress, args.quiet) == "bar":
+            # Epochs of the trial in progress; the per-trial lines give the trials' progress
+            # (and are all a log file gets).
             bars = Bars(None, desc="net fits")
             extra["callbacks"] = [FitProgress(bars, args.model)]
         model = MultiTaskRecommender(args.model, tasks=tasks, random_state=args.seed,
