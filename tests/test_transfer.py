@@ -89,7 +89,7 @@ def test_markdown_csv_plot_and_repr(report, tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(paths[0]), report.scores, check_dtype=False)
     assert list(pd.read_csv(paths[1])["model"].unique()) == ["mmoe", "lgbm"]
     ax = report.plot()
-    assert "roc_auc" in ax.get_title() and len(ax.patches) == 2 * 2  # models x tasks
+    assert "roc_auc" in ax.get_title("left") and len(ax.patches) == 2 * 2  # models x tasks
     ax.figure.savefig(tmp_path / "transfer.png")
     assert (tmp_path / "transfer.png").stat().st_size > 5000
     plt.close(ax.figure)
@@ -881,3 +881,33 @@ def test_storage_identity_reads_the_state_of_a_random_state():
     assert describe(np.random.default_rng(0)) != describe(np.random.default_rng(1))
     net = MultiTaskRecommender("hard", random_state=np.random.RandomState(0))
     assert describe(net) != describe(net.set_params(random_state=np.random.RandomState(1)))
+
+
+def test_the_figure_keeps_title_and_legend_inside_and_off_the_bars():
+    rows = []
+    for fold in range(6):
+        for task in ("ctr", "cvr"):
+            for model, shift in (("hard", -0.05), ("mmoe", 0.0), ("reference", 0.0)):
+                noise = 0.002 * ((fold * 7) % 5) + (0.003 * ((fold * 3) % 4) if model != "reference"
+                                                    else 0.0)
+                rows.append(dict(model=model, task=task, fold=fold, score=0.7 + shift + noise))
+    report = TransferReport(pd.DataFrame(rows), metric={"ctr": "roc_auc", "cvr": "roc_auc"},
+                            n_folds=3, n_repeats=2)
+    title = "unrelated tasks (correlation 0.0), one-unit shared bottom, a long setting name"
+    ax = report.plot(title=title)
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    figure_box = fig.bbox
+    title_box = ax.title.get_window_extent(renderer)
+    legend_box = ax.get_legend().get_window_extent(renderer)
+    for box in (title_box, legend_box):  # inside the image, not cut at its edge
+        assert figure_box.x0 <= box.x0 and box.x1 <= figure_box.x1
+        assert figure_box.y0 <= box.y0 and box.y1 <= figure_box.y1
+    assert "\n" in ax.get_title("left") and ax.get_title("left").startswith("unrelated tasks")
+    # Beside the axes: no bar and no error bar under the legend.
+    assert legend_box.x0 >= ax.get_window_extent(renderer).x1
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[0] == "hard: hurts on average, Holm p < 0.001"
+    assert labels[1].startswith("mmoe: no clear effect, Holm p = ")
+    plt.close(fig)

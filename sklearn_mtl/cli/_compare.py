@@ -151,8 +151,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
     report.scores.to_csv(out / f"{stem}scores.csv", index=False)
     if report.tuning is not None:
         report.tuning.to_csv(out / f"{stem}tuning.csv", index=False)
-    ax = report.plot()
-    ax.set_title(f"{title}: {ax.get_title()}")
+    ax = report.plot(title=title)
     ax.figure.savefig(out / f"{stem}negative_transfer.png", dpi=120, bbox_inches="tight")
     import matplotlib.pyplot as plt
 

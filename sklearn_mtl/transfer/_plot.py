@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
+_MODEL_VERDICT = {"worse": "hurts on average", "better": "helps on average",
+                  "equivalent": "equivalent on average", "inconclusive": "no clear effect"}
+# A model that shares nothing can be worse or better, not show transfer.
+_UNSHARED_VERDICT = {**_MODEL_VERDICT, "worse": "below the reference on average",
+                     "better": "above the reference on average"}
 
-def plot_deltas(report, ax=None, alpha=None, test=None):
+
+def _wrapped(text: str, ax) -> str:
+    """``text`` broken into lines that fit the figure right of the axes' left edge (about 12
+    characters an inch at the title's medium size; an inch is left for the y label), so that a
+    left-aligned title never runs past the image's edge."""
+    width = max(24, int((ax.figure.get_figwidth() - 1.0) * 12))
+    return "\n".join(textwrap.wrap(text, width=width)) or text
+
+
+def plot_deltas(report, ax=None, alpha=None, test=None, title=None):
     """Bar chart of each model's delta against the reference, grouped by task (see
     :meth:`TransferReport.plot`)."""
     import matplotlib.pyplot as plt
@@ -13,12 +29,15 @@ def plot_deltas(report, ax=None, alpha=None, test=None):
 
     alpha = report.alpha if alpha is None else alpha
     summary = report.summary(alpha, test).reset_index()
+    overall = report.overall(alpha, test)
     tasks = list(report.metric)
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.8 + 1.6 * len(tasks), 3.6))
+        # Room beside the axes for the legend.
+        _, ax = plt.subplots(figsize=(5.4 + 1.6 * len(tasks), 3.8), layout="constrained")
     models = list(dict.fromkeys(summary["model"]))
     width = 0.8 / len(models)
     handles = []
+    p_name = "Holm p" if report.correction == "holm" else "BH p" if report.correction else "p"
     for i, model in enumerate(models):
         part = summary[summary["model"] == model].set_index("task").loc[tasks]
         x = np.arange(len(tasks)) + (i - (len(models) - 1) / 2) * width
@@ -33,8 +52,14 @@ def plot_deltas(report, ax=None, alpha=None, test=None):
             elif worse:  # worse, but the model shares nothing: not transfer
                 bar.set_hatch("..")
                 bar.set_edgecolor("dimgrey")
-        # Own legend handles: matplotlib's would copy the first bar's hatch, if flagged.
-        handles.append(Patch(facecolor=bars[0].get_facecolor(), label=model))
+        # Own legend handles: matplotlib's would copy the first bar's hatch, if flagged. Each
+        # names the model's per-model verdict (the mean over tasks), the report's strongest line.
+        line = overall.loc[model]
+        p = line["p_adjusted"]
+        wording = _MODEL_VERDICT if report.shared[str(model)] else _UNSHARED_VERDICT
+        said = wording[line["verdict"]] + (
+            "" if not np.isfinite(p) else f", {p_name} {'< 0.001' if p < 0.001 else f'= {p:.3f}'}")
+        handles.append(Patch(facecolor=bars[0].get_facecolor(), label=f"{model}: {said}"))
     handles.append(Patch(facecolor="white", edgecolor="red", hatch="//",
                          label=f"negative transfer (adjusted p < {alpha})"))
     if (summary["significantly_worse"] & ~summary["shares_parameters"]).any():
@@ -47,10 +72,13 @@ def plot_deltas(report, ax=None, alpha=None, test=None):
                         for t in tasks])
     ax.set_ylabel("model − single-task reference")
     names = sorted(set(report.metric.values()))
-    ax.set_title(f"Δ {' / '.join(names)} against the single-task reference, "
-                 f"{report.n_folds}-fold CV"
-                 + (f" × {report.n_repeats}" if report.n_repeats > 1 else ""), fontsize="medium")
-    ax.legend(handles=handles, fontsize="small")
+    text = (f"Δ {' / '.join(names)} against the single-task reference, {report.n_folds}-fold CV"
+            + (f" × {report.n_repeats}" if report.n_repeats > 1 else ""))
+    ax.set_title(_wrapped(text if title is None else f"{title}: {text}", ax), fontsize="medium",
+                 loc="left")
+    # Beside the axes, never on a bar or an error bar.
+    ax.legend(handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              borderaxespad=0.0)
     return ax
 
 

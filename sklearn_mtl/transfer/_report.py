@@ -402,17 +402,20 @@ class TransferReport:
             self.task_affinity.to_csv(paths[-1], index=False)
         return paths
 
-    def plot(self, ax=None, alpha: float | None = None, test: str | None = None):
+    def plot(self, ax=None, alpha: float | None = None, test: str | None = None,
+             title: str | None = None):
         """Bar chart of each model's delta against the reference, grouped by task.
 
         Error bars are the confidence intervals of the summary; bars with a red, hatched edge
         are negative transfer, dotted grey ones are significantly worse models that share no
-        parameters (``PerTaskLGBM``). Returns the matplotlib Axes (nothing is shown: save it
-        with ``ax.figure.savefig(path)``).
+        parameters (``PerTaskLGBM``). The legend sits beside the axes and names each model's
+        per-model verdict (:meth:`overall`); the title, prefixed by ``title`` when given, is
+        wrapped to the figure's width. Returns the matplotlib Axes (nothing is shown: save it
+        with ``ax.figure.savefig(path, bbox_inches="tight")``).
         """
         from ._plot import plot_deltas
 
-        return plot_deltas(self, ax=ax, alpha=alpha, test=test)
+        return plot_deltas(self, ax=ax, alpha=alpha, test=test, title=title)
 
     def __repr__(self) -> str:
         from ._text import text
