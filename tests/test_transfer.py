@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM, TransferReport, compare_transfer
 from sklearn_mtl.datasets import make_multitask_data
-from sklearn_mtl.transfer._compare import _splits
+from sklearn_mtl.transfer._folds import _splits
 from sklearn_mtl.transfer._stats import adjust_p_values, paired_test
 
 matplotlib.use("Agg")

@@ -7,7 +7,7 @@ import time
 import warnings
 from pathlib import Path
 
-from ._data import _categorical, _check_out_folder, _load, data_fingerprint, describe_schema
+from ._data import _categorical, _check_out_folder, _load, describe_schema
 
 
 def _read_params(entries, models: list[str], fingerprint: str | None = None) -> dict[str, dict]:
@@ -84,7 +84,9 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
 
     max_epochs = args.max_epochs or (30 if args.data in (None, "synthetic") else 20)
     names = [m for m in args.models if m != "single"] or ["single"]
-    params = _read_params(args.params, names, data_fingerprint(X, Y) if args.params else None)
+    from ..transfer._storage import fingerprint  # the digest storage= keys its fits by
+
+    params = _read_params(args.params, names, fingerprint(X, Y) if args.params else None)
     tune = None
     if args.tune is not None or args.tune_timeout is not None:
         tune = {"n_trials": args.tune, "timeout": args.tune_timeout}

@@ -123,18 +123,3 @@ def describe_schema(X, Y, tasks, categorical="auto") -> str:
     lines = ["inferred schema (the nets; --categorical and --tasks override):",
              *("  " + line for line in features.splitlines()), f"  tasks: {kinds}"]
     return "\n".join(lines)
-
-
-def data_fingerprint(X, Y) -> str:
-    """A short digest of the rows of ``X`` and ``Y`` (values, not index), to recognize the same
-    data in two runs: ``tune`` writes it into best_params.json, ``compare --params`` reads it."""
-    import hashlib
-
-    import numpy as np
-    import pandas as pd
-
-    digest = hashlib.sha256()
-    for part in (X, Y):
-        frame = part if isinstance(part, pd.DataFrame) else pd.DataFrame(np.asarray(part))
-        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()[:16]

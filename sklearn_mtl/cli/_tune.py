@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from ._data import _categorical, _check_out_folder, _load, data_fingerprint, describe_schema
+from ._data import _categorical, _check_out_folder, _load, describe_schema
 
 
 def _check_storage(storage: str | None) -> None:
@@ -20,6 +20,7 @@ def _check_storage(storage: str | None) -> None:
 def cmd_tune(args) -> int:
     import pandas as pd
 
+    from ..transfer._storage import fingerprint
     from ..tuning import tune
 
     if args.storage is not None and args.study_name is None:
@@ -79,7 +80,7 @@ def cmd_tune(args) -> int:
           f"per task {result.best_trial_.user_attrs.get('scores')}")
     print(f"best parameters: {result.best_params_}")
     with open(out / "best_params.json", "w") as f:
-        json.dump({"model": args.model, "data_fingerprint": data_fingerprint(X, Y),
+        json.dump({"model": args.model, "data_fingerprint": fingerprint(X, Y),
                    "trial": result.best_trial_.number,
                    "score": result.best_score_,
                    "scores": result.best_trial_.user_attrs.get("scores"),

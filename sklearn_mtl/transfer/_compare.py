@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import copy
-import numbers
-import time
 import warnings
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import clone
-from sklearn.model_selection import KFold, check_cv
-from sklearn.model_selection._split import GroupsConsumerMixin
-from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples
 
 from .._checks import in_range
-from ..metrics._scores import _resolve_groups, _resolve_metrics, is_grouped, per_task_scores
+from ..metrics._scores import _resolve_groups, _resolve_metrics, is_grouped
 from ..tasks import TargetEncoder, as_target_frame
+from ._folds import _derived_seed, _splits, _uses_groups
+from ._jobs import _check_tune, _fit_and_score, _stored, _tune_fit_and_score
 from ._reference import (
     REFERENCES,
     _default_reference,
@@ -37,266 +31,6 @@ from ._report import (
 )
 from ._stats import CORRECTIONS, TESTS
 from ._storage import FitStore, describe, fingerprint, splits_fingerprint
-
-
-def _gradient_cosines(name, fold, owner, names) -> list[dict]:
-    history = getattr(owner, "history_", None)
-    if history is None or not len(history) or "grad_cosine" not in history[-1]:
-        return []
-    # Map "a|b" keys back to task names exactly, whatever characters the names contain.
-    pairs = {f"{a}|{b}": (a, b) for a, b in combinations(names, 2)}
-    return [dict(model=name, fold=fold, epoch=epoch + 1, pair=key, task_a=pairs[key][0],
-                 task_b=pairs[key][1], cosine=value)
-            for epoch, row in enumerate(history) if "grad_cosine" in row
-            for key, value in row["grad_cosine"].items() if key in pairs]
-
-
-def _task_affinities(name, fold, owner, names) -> list[dict]:
-    history = getattr(owner, "history_", None)
-    if history is None or not len(history):
-        return []
-    pairs = {f"{a}->{b}": (a, b) for a in names for b in names}
-    return [dict(model=name, fold=fold, epoch=epoch + 1, source=pairs[key][0],
-                 target=pairs[key][1], affinity=value)
-            for epoch, row in enumerate(history) if "task_affinity" in row
-            for key, value in row["task_affinity"].items() if key in pairs]
-
-
-def _derived_seed(seed: int, index: int) -> int:
-    """A seed for resampling step ``index`` that depends only on ``seed`` (reproducible)."""
-    return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0] % (2**31 - 1))
-
-
-def _reseeded(estimator, split: int):
-    """A clone whose integer ``random_state`` parameters (nested ones too) are derived for ``split``.
-
-    Refitting every split with one seed would repeat that seed's luck in every pair; models
-    without a seed (None) stay unseeded, so they vary on their own.
-    """
-    model = clone(estimator)
-    seeds = {key: _derived_seed(value, split) for key, value in model.get_params(deep=True).items()
-             if (key == "random_state" or key.endswith("__random_state"))
-             and isinstance(value, numbers.Integral) and not isinstance(value, bool)}
-    return model.set_params(**seeds) if seeds else model
-
-
-def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names, keep,
-                   groups=None):
-    # Runs on a joblib worker (a Dask worker under parallel_backend("dask")): return only what
-    # the report needs, and the fitted model only when asked for.
-    model = _reseeded(estimator, fold).fit(_safe_indexing(X, train), _safe_indexing(Y, train))
-    owner = _final_step(model)
-    names, kinds = list(owner.task_names_), list(owner.tasks_)
-    result = dict(name=name, fold=fold, names=names, kinds=kinds, scores=None, metrics=None,
-                  n_params=getattr(owner, "n_params_", np.nan),
-                  cosines=_gradient_cosines(name, fold, owner, names),
-                  affinities=_task_affinities(name, fold, owner, names), model=model if keep else None)
-    if names == task_names:  # otherwise compare_transfer names the culprit
-        result["metrics"] = _resolve_metrics(metric, names, kinds)
-        if groups is not None and not isinstance(groups, str):
-            groups = _safe_indexing(groups, test)
-        result["scores"] = per_task_scores(model, _safe_indexing(X, test), _safe_indexing(Y, test),
-                                           metric=result["metrics"], groups=groups)
-    return result
-
-
-# tune=dict: the arguments of sklearn_mtl.tuning.tune that a nested study takes ("space" is
-# its search_space, one per model name).
-TUNE_KEYS = ("n_trials", "timeout", "cv", "sampler", "pruner", "space")
-
-
-def _check_tune(tune, names) -> dict | None:
-    """``tune=`` as the settings of every nested study, or a ValueError naming what is wrong."""
-    if tune is None:
-        return None
-    usage = (f"use None, an int >= 1 (the trials of every model in every split) or a dict of "
-             f"tune()'s arguments {list(TUNE_KEYS)}")
-    if isinstance(tune, dict):
-        unknown = sorted(set(tune) - set(TUNE_KEYS), key=str)
-        if unknown:
-            raise ValueError(f"tune={tune!r} is not valid: {unknown} are not among its keys; "
-                             f"{usage}.")
-        settings = dict(tune)
-    elif in_range(tune, integer=True, low=1):
-        settings = {"n_trials": int(tune)}
-    else:
-        raise ValueError(f"tune={tune!r} is not valid: {usage}.")
-    n_trials, timeout = settings.get("n_trials"), settings.get("timeout")
-    if n_trials is None and timeout is None:
-        raise ValueError(f"tune={tune!r} gives neither n_trials nor timeout: every study needs a "
-                         "budget, the same for every model.")
-    if n_trials is not None and not in_range(n_trials, integer=True, low=1):
-        raise ValueError(f"tune['n_trials']={n_trials!r} is not valid: use an int >= 1 or None.")
-    if timeout is not None and not in_range(timeout, low=0, low_open=True):
-        raise ValueError(f"tune['timeout']={timeout!r} is not valid: use a number of seconds > 0 "
-                         "or None.")
-    space = settings.get("space") or {}
-    if not isinstance(space, dict) or set(space) - set(names):
-        raise ValueError(f"tune['space']={space!r} is not valid: use a dict {{model name: search "
-                         f"space}} naming models among {list(names)}.")
-    return settings
-
-
-def _stored(store, job, *args):
-    """Run one (model, split) job; with a storage, keep its result as soon as it is done (in
-    the worker that ran it, so a lost worker costs only its own fit)."""
-    result = job(*args)
-    if store is not None:
-        store.put(result)
-    return result
-
-
-def _tune_fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names, keep,
-                        groups, tuning, seed, studies=None):
-    """Tune ``estimator`` on the split's training rows only, refit the best trial there, score.
-
-    The study sees ``X[train]`` alone (its own hold-out or inner folds are drawn from them), so
-    no test row of the split reaches a trial or the refit.
-    """
-    from ..tuning import tune
-
-    start = time.perf_counter()
-    n_trials, study = tuning.get("n_trials"), {}
-    if studies is not None:
-        # A study kept in the storage continues where it stopped: only the missing trials run.
-        import optuna
-
-        study = dict(storage=studies, study_name=f"{name} | split {fold}", load_if_exists=True)
-        try:
-            finished = [t for t in optuna.load_study(study_name=study["study_name"],
-                                                     storage=studies).trials
-                        if t.state.is_finished()]
-        except KeyError:  # not created yet
-            finished = []
-        if n_trials is not None:
-            n_trials = max(0, n_trials - len(finished))
-    result = tune(
-        _reseeded(estimator, fold), _safe_indexing(X, train), _safe_indexing(Y, train),
-        n_trials=n_trials, timeout=tuning.get("timeout"), cv=tuning.get("cv"),
-        search_space=(tuning.get("space") or {}).get(name), metric=tuning["metric"],
-        sampler=copy.deepcopy(tuning.get("sampler")), pruner=tuning.get("pruner", "median"),
-        refit=False, random_state=seed, **study,
-    )
-    seconds = time.perf_counter() - start
-    best = dict(result.best_params_ or {})
-    tuned = clone(estimator).set_params(**best)
-    out = _fit_and_score(name, tuned, X, Y, train, test, fold, metric, task_names, keep, groups)
-    states = [t.state.name for t in result.study.trials]
-    out["tuning"] = dict(model=name, split=fold, n_trials=len(states),
-                         n_complete=states.count("COMPLETE"), n_pruned=states.count("PRUNED"),
-                         best_params=best, best_value=result.best_score_, seconds=seconds)
-    return out
-
-
-DEFAULT_REPEATS = 2
-
-
-def _uses_groups(splitter) -> bool:
-    """Whether a scikit-learn splitter reads ``groups`` (GroupKFold, LeaveOneGroupOut, ...)."""
-    return isinstance(splitter, GroupsConsumerMixin)
-
-
-def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None, groups=None) -> list:
-    """``[(repeat, train, test), ...]``: the folds of ``cv``, drawn ``n_repeats`` times.
-
-    ``groups`` (one value per row, or None) reaches the splitter's ``split`` as in
-    scikit-learn's ``cross_validate``: a group splitter groups the folds by it, others ignore it.
-    """
-    n = frame.shape[0]
-    if isinstance(cv, bool):
-        raise ValueError(f"cv={cv!r} is not valid: use an int >= 2 (KFold), a scikit-learn "
-                         "splitter or a list of (train, test) index arrays.")
-    if n_repeats is None:
-        redrawn = isinstance(cv, numbers.Integral) or getattr(cv, "shuffle", False)
-        n_repeats = DEFAULT_REPEATS if redrawn else 1
-    if isinstance(cv, numbers.Integral):
-        if not 2 <= cv <= n:
-            raise ValueError(f"cv={cv} is not valid for {n} rows: it must be between 2 and {n}.")
-        # Repeat 0 keeps random_state itself, so n_repeats=1 draws the folds it always did.
-        splitters = [KFold(int(cv), shuffle=True,
-                           random_state=random_state if r == 0 or random_state is None
-                           else _derived_seed(random_state, r)) for r in range(n_repeats)]
-    else:
-        splitter = check_cv(cv)
-        if _uses_groups(splitter) and groups is None:
-            raise ValueError(f"cv={cv!r} splits by groups: pass groups= (the user of each row, "
-                             "or the name of its column in X).")
-        shuffles = getattr(splitter, "shuffle", False)
-        if n_repeats > 1 and not shuffles:
-            warnings.warn(
-                f"cv={cv!r} does not shuffle: its folds are the same in each of the {n_repeats} "
-                "repeats and only the model seeds vary.", UserWarning, stacklevel=3)
-        splitters = [splitter] * n_repeats
-        seed = getattr(splitter, "random_state", None)
-        if shuffles and isinstance(seed, numbers.Integral):
-            splitters = [splitter] + [copy.copy(splitter) for _ in range(n_repeats - 1)]
-            for r, s in enumerate(splitters[1:], 1):
-                s.random_state = _derived_seed(seed, r)
-
-    def draw(y):
-        return [(r, train, test) for r, s in enumerate(splitters)
-                for train, test in s.split(np.zeros((n, 1)), y,
-                                           groups if _uses_groups(s) else None)]
-
-    try:
-        splits = draw(None)
-    except (TypeError, ValueError) as without_y:
-        # A splitter that needs y (StratifiedKFold) gets the labels of the first task without
-        # missing ones, and says which when that is not the first task.
-        task, y = _stratification_labels(cv, frame)
-        try:
-            splits = draw(y)
-        except (TypeError, ValueError) as exc:
-            if str(exc) == str(without_y):
-                raise  # not about y: the splitter's own complaint
-            raise ValueError(
-                f"cv={cv!r} could not split on the labels of task {task!r}: {exc} Put a "
-                "classification task without missing labels first in Y, or pass the folds "
-                "themselves (cv=list(splitter.split(X, y)))."
-            ) from exc
-    return _checked_folds(cv, splits, n)
-
-
-def _stratification_labels(cv, frame: pd.DataFrame) -> tuple:
-    """``(task, labels)`` for a splitter that needs ``y``: the first task without missing labels."""
-    complete = [c for c in frame.columns if not frame[c].isna().any()]
-    missing = ", ".join(f"{c!r} ({int(frame[c].isna().sum())})" for c in frame.columns
-                        if c not in complete)
-    if not complete:
-        raise ValueError(
-            f"cv={cv!r} needs labels to split on, but every task has missing labels "
-            f"({missing}); use KFold (cv=int), or add a task without missing labels to Y."
-        )
-    task = complete[0]
-    if task != frame.columns[0]:
-        warnings.warn(
-            f"cv={cv!r} splits on the labels of task {task!r}, the first task without missing "
-            f"labels ({missing} missing); pass the folds yourself to split on another task.",
-            UserWarning, stacklevel=4)
-    return task, frame[task].to_numpy()
-
-
-def _checked_folds(cv, splits: list, n: int) -> list:
-    """The folds as integer index arrays within the rows, or a ValueError naming the bad fold."""
-    checked = []
-    for k, (r, train, test) in enumerate(splits):
-        parts = []
-        for role, index in (("train", train), ("test", test)):
-            index = np.asarray(index)
-            if index.dtype == bool and index.shape == (n,):
-                index = np.flatnonzero(index)
-            if index.ndim != 1 or (index.size and index.dtype.kind not in "iu"):
-                raise ValueError(f"cv fold {k} has {role} indices of dtype {index.dtype} and shape "
-                                 f"{index.shape}: each fold must be (train, test) row positions.")
-            outside = index[(index < 0) | (index >= n)]
-            if outside.size:
-                raise ValueError(
-                    f"cv fold {k} has {role} row index {int(outside[0])} outside [0, {n}): the "
-                    f"folds must be positions of the {n} rows of X and Y."
-                )
-            parts.append(index.astype(np.intp))
-        checked.append((r, *parts))
-    return checked
 
 
 def _check_choice(name, value, options):
@@ -465,7 +199,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     group_values = None if groups is None else _resolve_groups(groups, X, frame.shape[0])
     splits = _splits(cv, frame, random_state, n_repeats, group_values)
     n_repeats = max(r for r, _, _ in splits) + 1
-    grouped_folds = not isinstance(cv, numbers.Integral) and _uses_groups(check_cv(cv))
+    grouped_folds = _uses_groups(cv)  # an int or a list of folds is no group splitter
     # Fail on a bad metric before any fit, with the task kinds the reference declares.
     targets = TargetEncoder(_final_step(reference).get_params()["tasks"]).fit(Y)
     chosen = _resolve_metrics(metric, targets.names_, targets.kinds_)
