@@ -131,14 +131,15 @@ class MultiTaskEstimator(BaseEstimator):
         """Per-task predictions as an (n, n_tasks) array, 1-D after a 1-D ``y`` fit."""
         return self.target_encoder_.stack_predictions(columns)
 
-    def score(self, X, y) -> float:
+    def score(self, X, y, sample_weight=None) -> float:
         """Mean over tasks of ROC AUC (binary), accuracy (multiclass) and R² (regression).
 
         Rows without a label for a task are skipped for that task; see
         :func:`sklearn_mtl.metrics.per_task_scores` for the score of each task.
+        ``sample_weight`` (one weight per row) weights each task's metric.
         """
         check_is_fitted(self)
-        return mean_score(self, X, y)
+        return mean_score(self, X, y, sample_weight=sample_weight)
 
     def save(self, path) -> None:
         """Save the model as data, without pickle; read it back with :func:`sklearn_mtl.load`.

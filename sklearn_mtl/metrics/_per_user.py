@@ -19,7 +19,7 @@ def _same_length(y_true, y_score, groups):
     return arrays
 
 
-def gauc_score(y_true, y_score, groups, *, return_counts: bool = False):
+def gauc_score(y_true, y_score, groups, *, sample_weight=None, return_counts: bool = False):
     """Group AUC: the mean of each group's ROC AUC, weighted by the group's number of rows.
 
     The per-user AUC that recommender teams report for click and like models (Zhou et al.,
@@ -35,6 +35,9 @@ def gauc_score(y_true, y_score, groups, *, return_counts: bool = False):
         Scores, higher meaning more likely positive.
     groups : array-like of shape (n_samples,)
         The group (user) of each row.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights: each group's AUC is the weighted one (as ``roc_auc_score``'s
+        ``sample_weight``) and groups are weighted by their total weight instead of their rows.
     return_counts : bool, default=False
         Also return ``(n_groups_scored, n_groups_skipped)``.
 
@@ -51,17 +54,28 @@ def gauc_score(y_true, y_score, groups, *, return_counts: bool = False):
     (0.5, 2, 1)
     """
     y, s, g = _same_length(y_true, y_score, groups)
-    frame = pd.DataFrame({"g": g, "y": y.astype(bool), "s": s.astype(float)})
-    # Mann-Whitney U from average ranks within each group: one pass, no loop over users.
-    rank = frame.groupby("g", sort=False)["s"].rank(method="average")
-    frame["rank_pos"] = rank.where(frame["y"], 0.0)
-    per = frame.groupby("g", sort=False).agg(n=("y", "size"), pos=("y", "sum"),
-                                            rank_pos=("rank_pos", "sum"))
-    neg = per["n"] - per["pos"]
-    usable = (per["pos"] > 0) & (neg > 0)
+    if sample_weight is None:
+        w = np.ones(len(y))
+    else:
+        w = _same_length(y_true, sample_weight, groups)[1].astype(float)
+        if not np.all(np.isfinite(w)) or (w < 0).any():
+            raise ValueError("sample_weight must be finite and >= 0 for gauc.")
+    y = y.astype(bool)
+    # Integer codes: groups of any type sort; a missing group (NaN) is left out, as by groupby.
+    codes = pd.factorize(g)[0]
+    frame = pd.DataFrame({"g": codes, "s": s.astype(float), "pos": np.where(y, w, 0.0),
+                          "neg": np.where(y, 0.0, w)})[codes >= 0]
+    # Mann-Whitney U over blocks of tied scores within each group: a positive counts the
+    # negative weight below its score, and half the negative weight tied with it. No user loop.
+    blocks = frame.groupby(["g", "s"], sort=True)[["pos", "neg"]].sum().reset_index()
+    below = blocks.groupby("g", sort=False)["neg"].cumsum() - blocks["neg"]
+    blocks["u"] = blocks["pos"] * (below + 0.5 * blocks["neg"])
+    per = blocks.groupby("g", sort=False)[["pos", "neg", "u"]].sum()
+    usable = (per["pos"] > 0) & (per["neg"] > 0)
     per = per[usable]
-    auc = (per["rank_pos"] - per["pos"] * (per["pos"] + 1) / 2) / (per["pos"] * neg[usable])
-    score = float(np.average(auc, weights=per["n"])) if len(per) else float("nan")
+    auc = per["u"] / (per["pos"] * per["neg"])
+    score = (float(np.average(auc, weights=per["pos"] + per["neg"])) if len(per)
+             else float("nan"))
     if return_counts:
         return score, int(usable.sum()), int((~usable).sum())
     return score

@@ -13,40 +13,54 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
+from sklearn.utils.metadata_routing import (
+    MetadataRequest,
+    _MetadataRequester,
+    _routing_enabled,
+    get_routing_for_object,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from ..tasks import CLASSIFICATION_KINDS, as_target_frame
 from ._per_user import gauc_score, ndcg_at_k_score
 
-# name -> (function(kind, y_true, proba_or_pred, classes) -> float, greater_is_better, kinds)
+# name -> (function(kind, y_true, proba_or_pred, classes[, groups], sample_weight=None) -> float,
+# greater_is_better, kinds)
 _CLASSIFICATION = set(CLASSIFICATION_KINDS)
 _REGRESSION = {"regression"}
 
 
-def _roc_auc(kind, y, proba, classes):
+def _roc_auc(kind, y, proba, classes, sample_weight=None):
     if kind == "binary":
-        return skm.roc_auc_score(y == classes[1], proba[:, 1])
+        return skm.roc_auc_score(y == classes[1], proba[:, 1], sample_weight=sample_weight)
     present = np.isin(classes, np.unique(y))
     if present.sum() < len(classes):
         # One-vs-rest AUC is undefined for classes absent from the labels; score the ones present.
         proba = proba[:, present] / proba[:, present].sum(axis=1, keepdims=True)
         classes = classes[present]
-    return skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+    return skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes,
+                             sample_weight=sample_weight)
 
 
-def _average_precision(kind, y, proba, classes):
+def _average_precision(kind, y, proba, classes, sample_weight=None):
     if kind == "binary":
-        return skm.average_precision_score(y == classes[1], proba[:, 1])
+        return skm.average_precision_score(y == classes[1], proba[:, 1],
+                                           sample_weight=sample_weight)
     indicator = (np.asarray(y)[:, None] == classes[None, :]).astype(int)
-    return skm.average_precision_score(indicator, proba, average="macro")
+    return skm.average_precision_score(indicator, proba, average="macro",
+                                       sample_weight=sample_weight)
 
 
-def _gauc(kind, y, proba, classes, groups):
-    return gauc_score(y == classes[1], proba[:, 1], groups)
+def _gauc(kind, y, proba, classes, groups, sample_weight=None):
+    return gauc_score(y == classes[1], proba[:, 1], groups, sample_weight=sample_weight)
 
 
 def _ndcg(k):
-    def score(kind, y, given, classes, groups):
+    def score(kind, y, given, classes, groups, sample_weight=None):
+        if sample_weight is not None:
+            # NDCG ranks a user's items; a row weight has no standard meaning there.
+            raise ValueError(f"metric 'ndcg@{k}' does not take sample_weight: a weight per row "
+                             "has no standard meaning in a ranking gain. Score it unweighted.")
         if kind == "binary":
             return ndcg_at_k_score(y == classes[1], given[:, 1], groups, k=k)
         return ndcg_at_k_score(y, given, groups, k=k)
@@ -58,30 +72,35 @@ METRICS: dict[str, tuple[Callable, bool, set, str]] = {
     "roc_auc": (_roc_auc, True, _CLASSIFICATION, "proba"),
     "average_precision": (_average_precision, True, _CLASSIFICATION, "proba"),
     "log_loss": (
-        lambda kind, y, proba, classes: skm.log_loss(y, proba, labels=classes),
+        lambda kind, y, proba, classes, sample_weight=None: skm.log_loss(
+            y, proba, labels=classes, sample_weight=sample_weight),
         False,
         _CLASSIFICATION,
         "proba",
     ),
     "accuracy": (
-        lambda kind, y, pred, classes: skm.accuracy_score(y, pred),
+        lambda kind, y, pred, classes, sample_weight=None: skm.accuracy_score(
+            y, pred, sample_weight=sample_weight),
         True,
         _CLASSIFICATION,
         "pred",
     ),
     "rmse": (
-        lambda kind, y, pred, classes: skm.root_mean_squared_error(y, pred),
+        lambda kind, y, pred, classes, sample_weight=None: skm.root_mean_squared_error(
+            y, pred, sample_weight=sample_weight),
         False,
         _REGRESSION,
         "pred",
     ),
     "mae": (
-        lambda kind, y, pred, classes: skm.mean_absolute_error(y, pred),
+        lambda kind, y, pred, classes, sample_weight=None: skm.mean_absolute_error(
+            y, pred, sample_weight=sample_weight),
         False,
         _REGRESSION,
         "pred",
     ),
-    "r2": (lambda kind, y, pred, classes: skm.r2_score(y, pred), True, _REGRESSION, "pred"),
+    "r2": (lambda kind, y, pred, classes, sample_weight=None: skm.r2_score(
+        y, pred, sample_weight=sample_weight), True, _REGRESSION, "pred"),
     # Per-group (per-user) metrics: they take the rows' groups as a fifth argument.
     "gauc": (_gauc, True, {"binary"}, "proba"),
 }
@@ -182,7 +201,21 @@ def _resolve_groups(groups, X, n: int):
     return values
 
 
-def per_task_scores(estimator, X, Y, metric="auto", groups=None) -> dict:
+def _resolve_sample_weight(sample_weight, n: int):
+    """``sample_weight`` as a float array of ``n`` finite weights >= 0, or None."""
+    if sample_weight is None:
+        return None
+    values = np.asarray(sample_weight, dtype=float)
+    if values.shape != (n,):
+        raise ValueError(f"sample_weight has shape {values.shape} but X has {n} rows: one weight "
+                         "per row.")
+    if not np.all(np.isfinite(values)) or (values < 0).any():
+        bad = values[~(np.isfinite(values) & (values >= 0))][0]
+        raise ValueError(f"sample_weight must be finite and >= 0; it holds {bad!r}.")
+    return values
+
+
+def per_task_scores(estimator, X, Y, metric="auto", groups=None, sample_weight=None) -> dict:
     """Score a fitted multi-task estimator on each task, skipping rows without that task's label.
 
     Parameters
@@ -205,6 +238,9 @@ def per_task_scores(estimator, X, Y, metric="auto", groups=None) -> dict:
     groups : array-like of shape (n_samples,), str or None, default=None
         The user (group) of each row, or the name of that column of ``X`` (e.g. ``"user_id"``);
         required by ``"gauc"`` and ``"ndcg@k"``, unused by the other metrics.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights, passed to each task's metric on its labelled rows (``"gauc"`` weights each
+        user's AUC and the users by their total weight). ``"ndcg@k"`` refuses them.
 
     Returns
     -------
@@ -241,6 +277,7 @@ def per_task_scores(estimator, X, Y, metric="auto", groups=None) -> dict:
     chosen = _resolve_metrics(metric, names, kinds)
     grouped = [m for m in chosen if is_grouped(m)]
     group_values = _resolve_groups(groups, X, frame.shape[0])
+    weights = _resolve_sample_weight(sample_weight, frame.shape[0])
     if grouped and group_values is None:
         raise ValueError(f"metric {grouped[0]!r} scores per user: pass groups= (the user of "
                          "each row, or the name of its column in X).")
@@ -275,18 +312,21 @@ def per_task_scores(estimator, X, Y, metric="auto", groups=None) -> dict:
             continue
         given = proba[t][mask] if needs == "proba" else pred[mask, t]
         classes = owner.classes_[t]
+        w = None if weights is None else weights[mask]
         if is_grouped(m):
-            scores[name] = float(fn(kind, y, given, classes, group_values[mask]))
+            scores[name] = float(fn(kind, y, given, classes, group_values[mask], sample_weight=w))
         else:
-            scores[name] = float(fn(kind, y, given, classes))
+            scores[name] = float(fn(kind, y, given, classes, sample_weight=w))
     return scores
 
 
-class MultiTaskScorer:
+class MultiTaskScorer(_MetadataRequester):
     """A scikit-learn scorer (``scorer(estimator, X, Y) -> float``) over per-task scores.
 
     Built by :func:`make_multitask_scorer`; picklable, so it works with ``n_jobs`` in
-    ``GridSearchCV`` and ``cross_validate``.
+    ``GridSearchCV`` and ``cross_validate``. Under scikit-learn's metadata routing
+    (``sklearn.set_config(enable_metadata_routing=True)``) it requests ``groups`` and
+    ``sample_weight`` as scikit-learn's own scorers do, with :meth:`set_score_request`.
     """
 
     def __init__(self, metric="auto", task=None, aggregate="mean", group_by=None):
@@ -295,9 +335,55 @@ class MultiTaskScorer:
         self.aggregate = aggregate
         self.group_by = group_by
 
-    def __call__(self, estimator, X, Y, sample_weight=None) -> float:
-        if sample_weight is not None:
-            raise ValueError("MultiTaskScorer does not take sample_weight.")
+    def set_score_request(self, **kwargs) -> MultiTaskScorer:
+        """Request metadata for scoring: ``groups`` and ``sample_weight`` (routing only).
+
+        As scikit-learn's scorers' ``set_score_request``: ``True`` requests the parameter,
+        ``False`` refuses it, a string routes the metadata of that name to it. ``groups``
+        (the user of each row) feeds the per-user metrics in place of ``group_by``.
+
+        Examples
+        --------
+        >>> import sklearn
+        >>> from sklearn_mtl.metrics import make_multitask_scorer
+        >>> with sklearn.config_context(enable_metadata_routing=True):
+        ...     scorer = make_multitask_scorer("gauc").set_score_request(groups=True)
+        """
+        if not _routing_enabled():
+            raise RuntimeError(
+                "set_score_request is only available when metadata routing is enabled: "
+                "sklearn.set_config(enable_metadata_routing=True)."
+            )
+        unknown = sorted(set(kwargs) - set(_SCORE_METADATA))
+        if unknown:
+            raise TypeError(f"set_score_request got unexpected {unknown}: a MultiTaskScorer "
+                            f"takes {list(_SCORE_METADATA)}.")
+        request = self._get_metadata_request()
+        for param, alias in kwargs.items():
+            request.score.add_request(param=param, alias=alias)
+        self._metadata_request = request
+        return self
+
+    def _get_metadata_request(self) -> MetadataRequest:
+        if hasattr(self, "_metadata_request"):
+            return get_routing_for_object(self._metadata_request)
+        request = MetadataRequest(owner=self)
+        for param in _SCORE_METADATA:  # known, not requested: passing one is an error
+            request.score.add_request(param=param, alias=None)
+        return request
+
+    def _accept_sample_weight(self) -> bool:
+        # Read by scikit-learn's multi-metric scorer when routing is off.
+        return True
+
+    def __call__(self, estimator, X, Y, sample_weight=None, groups=None) -> float:
+        if groups is None:
+            groups = self.group_by
+        elif self.group_by is not None:
+            raise ValueError(
+                f"this scorer reads the users from column group_by={self.group_by!r} and was also "
+                "given groups=: pass the users one way only."
+            )
         owner = _task_owner(estimator)
         names = list(owner.task_names_)
         if self.task is None:
@@ -306,7 +392,8 @@ class MultiTaskScorer:
             index = _task_index(self.task, names)
             metric = ["auto"] * len(names)
             metric[index] = self.metric
-        scores = per_task_scores(estimator, X, Y, metric=metric, groups=self.group_by)
+        scores = per_task_scores(estimator, X, Y, metric=metric, groups=groups,
+                                 sample_weight=sample_weight)
         chosen = _resolve_metrics(metric, names, list(owner.tasks_))
         signed = [
             s if _metric_entry(m)[1] else -s for s, m in zip(scores.values(), chosen)
@@ -323,6 +410,10 @@ class MultiTaskScorer:
             f"aggregate={self.aggregate!r}"
             + (f", group_by={self.group_by!r})" if self.group_by is not None else ")")
         )
+
+
+# The metadata a MultiTaskScorer can be routed (set_score_request).
+_SCORE_METADATA = ("groups", "sample_weight")
 
 
 def _task_index(task, names) -> int:
@@ -353,6 +444,10 @@ def make_multitask_scorer(metric="auto", task=None, aggregate="mean",
     group_by : str or None, default=None
         Column of ``X`` that holds each row's user, for the per-user metrics ``"gauc"`` and
         ``"ndcg@k"``; read from the rows being scored, so it works inside any CV split.
+        Under metadata routing the users can come instead as ``groups`` metadata:
+        ``make_multitask_scorer("gauc").set_score_request(groups=True)`` and
+        ``cross_validate(..., params={"groups": users})``; scikit-learn's ``sample_weight``
+        is requested the same way.
 
     Returns
     -------
@@ -379,6 +474,7 @@ def make_multitask_scorer(metric="auto", task=None, aggregate="mean",
     return MultiTaskScorer(metric=metric, task=task, aggregate=aggregate, group_by=group_by)
 
 
-def mean_score(estimator, X, Y) -> float:
+def mean_score(estimator, X, Y, sample_weight=None) -> float:
     """Mean over tasks of the "auto" per-task scores: the estimators' ``score``."""
-    return float(np.nanmean(list(per_task_scores(estimator, X, Y).values())))
+    scores = per_task_scores(estimator, X, Y, sample_weight=sample_weight)
+    return float(np.nanmean(list(scores.values())))

@@ -10,9 +10,10 @@ from joblib import Parallel, delayed
 from sklearn.utils.validation import _num_samples
 
 from .._checks import in_range
-from ..metrics._scores import _resolve_groups, _resolve_metrics, is_grouped
+from .._routing import fit_params_for, uses_groups
+from ..metrics._scores import _resolve_groups, _resolve_metrics, _resolve_sample_weight, is_grouped
 from ..tasks import TargetEncoder, as_target_frame
-from ._folds import _derived_seed, _splits, _uses_groups
+from ._folds import _derived_seed, _splits
 from ._jobs import _check_tune, _fit_and_score, _stored, _tune_fit_and_score
 from ._reference import (
     REFERENCES,
@@ -42,7 +43,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                      metric="auto", test: str = "corrected", correction: str | None = "holm",
                      alpha: float = 0.05, margin=None, n_jobs: int | None = None,
                      random_state=None, return_estimators: bool = False,
-                     verbose: int = 0, groups=None, tune=None,
+                     verbose: int = 0, groups=None, sample_weight=None, tune=None,
                      storage=None) -> TransferReport:
     """Train every model and the single-task reference on the same folds and compare per task.
 
@@ -111,7 +112,15 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         ``LeaveOneGroupOut()``) keeps each user's rows in one fold (a cold-user protocol,
         which the report's header states), other splitters and an int ``cv`` ignore it. The
         per-user metrics ``"gauc"`` and ``"ndcg@k"`` score each test fold user by user with
-        it. When neither reads it, a warning says so.
+        it. When neither reads it, a warning says so. With ``tune=`` the nested studies get
+        the users of their rows too.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights for every fit (each split's training rows, and each nested trial's), as
+        ``cross_validate(params={"sample_weight": w})``: with scikit-learn's metadata routing
+        enabled, a model receives them only if it requests them
+        (``model.set_fit_request(sample_weight=True)``, or each step of a Pipeline as it asks)
+        and an unset request is an error; without routing every model's ``fit`` (a Pipeline's
+        last step) receives them. The test folds are scored unweighted.
     tune : None, int or dict, default=None
         Nested tuning, so that the verdict compares the best each side can do rather than one
         configuration of each. ``N``: in every outer split, every model *and* the reference
@@ -197,9 +206,10 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                          "estimator: use MultiTaskRecommender('single'), PerTaskLGBM or a Pipeline.")
     # A bad column or length fails before fitting.
     group_values = None if groups is None else _resolve_groups(groups, X, frame.shape[0])
+    sample_weight = _resolve_sample_weight(sample_weight, frame.shape[0])
     splits = _splits(cv, frame, random_state, n_repeats, group_values)
     n_repeats = max(r for r, _, _ in splits) + 1
-    grouped_folds = _uses_groups(cv)  # an int or a list of folds is no group splitter
+    grouped_folds = uses_groups(cv)  # an int or a list of folds is no group splitter
     # Fail on a bad metric before any fit, with the task kinds the reference declares.
     targets = TargetEncoder(_final_step(reference).get_params()["tasks"]).fit(Y)
     chosen = _resolve_metrics(metric, targets.names_, targets.kinds_)
@@ -208,9 +218,9 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         raise ValueError(f"metric {metric!r} scores per user: pass groups= (the user of each row, "
                          "or the name of its column in X).")
     if tuning is not None:
-        # The studies optimize the report's metrics; per-user ones would need the users of each
-        # study's hold-out, so the studies then optimize the tasks' "auto" metrics.
-        tuning = {**tuning, "metric": "auto" if per_user else metric}
+        # The studies optimize the report's metrics (per-user ones with the users of their rows).
+        tuning = {**tuning, "metric": metric,
+                  "groups": per_user or uses_groups(tuning.get("cv"))}
     if groups is not None and not per_user and not grouped_folds:
         warnings.warn(
             f"groups= is not used: cv={cv!r} does not split by groups and no metric is scored "
@@ -219,13 +229,18 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
             "per-user scores use metric='gauc' or 'ndcg@k'.", UserWarning, stacklevel=2)
 
     jobs = [*models.items(), (REFERENCE, reference)]
+    for _, est in jobs:  # an unrequested weight (routing on) fails before any fit
+        fit_params_for(est, {"sample_weight": sample_weight}, "compare_transfer")
     store = None
     if storage is not None:
         if return_estimators:
             raise ValueError("return_estimators=True cannot be combined with storage=: fits "
                              "taken from the storage have no fitted model to return.")
         store = FitStore(storage, dict(
-            data=fingerprint(X, Y), models={name: describe(est) for name, est in jobs},
+            data=fingerprint(X, Y),
+            groups=None if group_values is None else fingerprint(group_values),
+            sample_weight=None if sample_weight is None else fingerprint(sample_weight),
+            models={name: describe(est) for name, est in jobs},
             splits=splits_fingerprint(splits), random_state=describe(random_state),
             metric=describe(metric), tune=describe(tuning)))
     results, todo = {}, []
@@ -237,7 +252,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
             elif tuning is None:
                 todo.append(((split, k), delayed(_stored)(
                     store, _fit_and_score, name, est, X, Y, train, rows, split, metric,
-                    targets.names_, return_estimators, groups)))
+                    targets.names_, return_estimators, group_values, sample_weight)))
             else:
                 # Each study gets its own seed: reproducible from random_state, different per
                 # split and model (randomizing the search is part of the variance the test sees).
@@ -245,7 +260,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                     random_state, 1_000 * (split + 1) + k)
                 todo.append(((split, k), delayed(_stored)(
                     store, _tune_fit_and_score, name, est, X, Y, train, rows, split, metric,
-                    targets.names_, return_estimators, groups, tuning, seed,
+                    targets.names_, return_estimators, group_values, sample_weight, tuning, seed,
                     None if store is None else store.studies_url)))
     fits_reused = len(results)
     done = Parallel(n_jobs=n_jobs, verbose=verbose)(task for _, task in todo)

@@ -15,7 +15,8 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, check_cv
-from sklearn.model_selection._split import GroupsConsumerMixin
+
+from .._routing import uses_groups
 
 
 def _derived_seed(seed: int, index: int) -> int:
@@ -24,11 +25,6 @@ def _derived_seed(seed: int, index: int) -> int:
 
 
 DEFAULT_REPEATS = 2
-
-
-def _uses_groups(splitter) -> bool:
-    """Whether a scikit-learn splitter reads ``groups`` (GroupKFold, LeaveOneGroupOut, ...)."""
-    return isinstance(splitter, GroupsConsumerMixin)
 
 
 def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None, groups=None) -> list:
@@ -53,7 +49,7 @@ def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None, groups
                            else _derived_seed(random_state, r)) for r in range(n_repeats)]
     else:
         splitter = check_cv(cv)
-        if _uses_groups(splitter) and groups is None:
+        if uses_groups(splitter) and groups is None:
             raise ValueError(f"cv={cv!r} splits by groups: pass groups= (the user of each row, "
                              "or the name of its column in X).")
         shuffles = getattr(splitter, "shuffle", False)
@@ -71,7 +67,7 @@ def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None, groups
     def draw(y):
         return [(r, train, test) for r, s in enumerate(splitters)
                 for train, test in s.split(np.zeros((n, 1)), y,
-                                           groups if _uses_groups(s) else None)]
+                                           groups if uses_groups(s) else None)]
 
     try:
         splits = draw(None)

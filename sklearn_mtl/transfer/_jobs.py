@@ -19,6 +19,7 @@ from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 
 from .._checks import in_range
+from .._routing import fit_params_for
 from ..metrics._scores import _resolve_metrics, per_task_scores
 from ._folds import _derived_seed
 from ._reference import _final_step
@@ -61,10 +62,13 @@ def _reseeded(estimator, split: int):
 
 
 def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names, keep,
-                   groups=None):
+                   groups=None, sample_weight=None):
     # Runs on a joblib worker (a Dask worker under parallel_backend("dask")): return only what
     # the report needs, and the fitted model only when asked for.
-    model = _reseeded(estimator, fold).fit(_safe_indexing(X, train), _safe_indexing(Y, train))
+    model = _reseeded(estimator, fold)
+    weights = None if sample_weight is None else sample_weight[train]
+    model.fit(_safe_indexing(X, train), _safe_indexing(Y, train),
+              **fit_params_for(model, {"sample_weight": weights}, "compare_transfer"))
     owner = _final_step(model)
     names, kinds = list(owner.task_names_), list(owner.tasks_)
     result = dict(name=name, fold=fold, names=names, kinds=kinds, scores=None, metrics=None,
@@ -73,10 +77,9 @@ def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names,
                   affinities=_task_affinities(name, fold, owner, names), model=model if keep else None)
     if names == task_names:  # otherwise compare_transfer names the culprit
         result["metrics"] = _resolve_metrics(metric, names, kinds)
-        if groups is not None and not isinstance(groups, str):
-            groups = _safe_indexing(groups, test)
         result["scores"] = per_task_scores(model, _safe_indexing(X, test), _safe_indexing(Y, test),
-                                           metric=result["metrics"], groups=groups)
+                                           metric=result["metrics"],
+                                           groups=None if groups is None else groups[test])
     return result
 
 
@@ -127,7 +130,7 @@ def _stored(store, job, *args):
 
 
 def _tune_fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names, keep,
-                        groups, tuning, seed, studies=None):
+                        groups, sample_weight, tuning, seed, studies=None):
     """Tune ``estimator`` on the split's training rows only, refit the best trial there, score.
 
     The study sees ``X[train]`` alone (its own hold-out or inner folds are drawn from them), so
@@ -156,11 +159,14 @@ def _tune_fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_n
         search_space=(tuning.get("space") or {}).get(name), metric=tuning["metric"],
         sampler=copy.deepcopy(tuning.get("sampler")), pruner=tuning.get("pruner", "median"),
         refit=False, random_state=seed, **study,
+        groups=None if groups is None or not tuning["groups"] else groups[train],
+        sample_weight=None if sample_weight is None else sample_weight[train],
     )
     seconds = time.perf_counter() - start
     best = dict(result.best_params_ or {})
     tuned = clone(estimator).set_params(**best)
-    out = _fit_and_score(name, tuned, X, Y, train, test, fold, metric, task_names, keep, groups)
+    out = _fit_and_score(name, tuned, X, Y, train, test, fold, metric, task_names, keep, groups,
+                         sample_weight)
     states = [t.state.name for t in result.study.trials]
     out["tuning"] = dict(model=name, split=fold, n_trials=len(states),
                          n_complete=states.count("COMPLETE"), n_pruned=states.count("PRUNED"),

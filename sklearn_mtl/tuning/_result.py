@@ -9,6 +9,7 @@ import pandas as pd
 from optuna.trial import FixedTrial, FrozenTrial, TrialState
 from sklearn.base import clone
 
+from .._routing import fit_params_for
 from ._spaces import decode_params
 
 
@@ -50,7 +51,8 @@ class TuneResult:
     >>> # result.refit_trial(12)       # any trial's parameters, fitted on all the data
     """
 
-    def __init__(self, study, estimator, X, Y, space, task_names, metrics, multi_objective):
+    def __init__(self, study, estimator, X, Y, space, task_names, metrics, multi_objective,
+                 sample_weight=None):
         self.study = study
         self.estimator = estimator
         self.task_names_ = list(task_names)
@@ -58,6 +60,7 @@ class TuneResult:
         self.multi_objective_ = bool(multi_objective)
         # Kept (not copied) for refit_trial.
         self._X, self._Y, self._space = X, Y, space
+        self._sample_weight = sample_weight
         self.best_trial_ = self._pick_best()
         self.best_params_ = None if self.best_trial_ is None else self.trial_params(self.best_trial_)
         self.best_score_ = None
@@ -133,7 +136,9 @@ class TuneResult:
         >>> # model = result.refit_trial(int(front["number"].iloc[0]))
         """
         params = self.trial_params(self._trial(number))
-        return clone(self.estimator).set_params(**params).fit(self._X, self._Y)
+        model = clone(self.estimator).set_params(**params)
+        return model.fit(self._X, self._Y, **fit_params_for(
+            model, {"sample_weight": self._sample_weight}, "tune"))
 
     def pareto_front(self) -> pd.DataFrame:
         """The Pareto-optimal trials: their per-task scores and parameters.

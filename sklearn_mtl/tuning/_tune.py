@@ -12,9 +12,12 @@ from optuna.samplers import BaseSampler, TPESampler
 from sklearn.base import clone
 from sklearn.model_selection import KFold, check_cv, train_test_split
 from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils.validation import _num_samples
 
 from .._checks import in_range
-from ..metrics import per_task_scores
+from .._routing import fit_params_for, uses_groups
+from ..metrics import is_grouped, per_task_scores
+from ..metrics._scores import _resolve_groups, _resolve_sample_weight
 from ..tasks import TargetEncoder
 from ._pruning import pruner_is_explicit, pruning_fit, resolve_pruner
 from ._result import TuneResult
@@ -33,8 +36,11 @@ from ._study import (
 HOLDOUT_FRACTION = 0.2
 
 
-def _splits(cv, X, Y, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (train, validation) row indices every trial uses, fixed for the whole study."""
+def _splits(cv, X, Y, seed: int, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train, validation) row indices every trial uses, fixed for the whole study.
+
+    ``groups`` reaches a group splitter (``GroupKFold``), as in ``cross_validate``.
+    """
     n = len(X)
     if cv is None or (isinstance(cv, numbers.Real) and not isinstance(cv, numbers.Integral)):
         fraction = HOLDOUT_FRACTION if cv is None else float(cv)
@@ -47,7 +53,11 @@ def _splits(cv, X, Y, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
             raise ValueError(f"cv={cv} is not valid: use at least 2 folds, or None for a hold-out.")
         # Shuffled, unlike check_cv's KFold: real data files are often sorted.
         cv = KFold(n_splits=int(cv), shuffle=True, random_state=seed)
-    return [(np.asarray(a), np.asarray(b)) for a, b in check_cv(cv).split(X, Y)]
+    splitter = check_cv(cv)
+    if uses_groups(splitter) and groups is None:
+        raise ValueError(f"cv={cv!r} splits by groups: pass groups= (the user of each row).")
+    return [(np.asarray(a), np.asarray(b)) for a, b in
+            splitter.split(X, Y, groups if uses_groups(splitter) else None)]
 
 
 def _check_n_trials(n_trials, timeout) -> None:
@@ -60,8 +70,10 @@ def _check_n_trials(n_trials, timeout) -> None:
 class _Objective:
     """Fit a clone with the trial's parameters on each split and score every task."""
 
-    def __init__(self, estimator, X, Y, space, splits, metrics, multi, *, prune, warn_unprunable):
+    def __init__(self, estimator, X, Y, space, splits, metrics, multi, *, prune, warn_unprunable,
+                 groups=None, sample_weight=None):
         self.estimator, self.X, self.Y, self.space = estimator, X, Y, space
+        self.groups, self.sample_weight = groups, sample_weight
         self.splits, self.metrics, self.multi = splits, metrics, multi
         # One split: report every epoch / boosting round. Folds: report the running mean
         # after each fold (epochs of different folds would collide on the same steps).
@@ -83,9 +95,12 @@ class _Objective:
                     self.warn_unprunable = False
                     warnings.warn(f"Trials cannot be pruned during the fit: {why_not}.",
                                   UserWarning, stacklevel=2)
+            weights = None if self.sample_weight is None else self.sample_weight[train]
+            fit_params.update(fit_params_for(model, {"sample_weight": weights}, "tune"))
             model.fit(_safe_indexing(self.X, train), _safe_indexing(self.Y, train), **fit_params)
             scores = per_task_scores(model, _safe_indexing(self.X, valid),
-                                     _safe_indexing(self.Y, valid), metric=self.metrics)
+                                     _safe_indexing(self.Y, valid), metric=self.metrics,
+                                     groups=None if self.groups is None else self.groups[valid])
             fold_scores.append({str(k): float(v) for k, v in scores.items()})
             epochs += getattr(final_estimator(model)[0], "n_epochs_", 0)
             if self.prune_folds:
@@ -122,6 +137,8 @@ def tune(
     timeout: float | None = None,
     search_space: Mapping | Callable | None = None,
     cv=None,
+    groups=None,
+    sample_weight=None,
     objectives: str | list[str] = "mean",
     metric: str | list | dict = "auto",
     storage: str | optuna.storages.BaseStorage | None = None,
@@ -164,7 +181,19 @@ def tune(
         An int (shuffled ``KFold``) or a splitter: cross-validation; the running mean after
         each fold is reported, so a pruner can stop a trial between folds.
         The split is seeded by ``random_state`` (0 if None) and saved in the study, so that
-        resumed runs and other workers score on the same rows.
+        resumed runs and other workers score on the same rows. A group splitter
+        (``GroupKFold``) splits by ``groups``.
+    groups : array-like of shape (n_samples,), str or None, default=None
+        The user of each row (or the name of that column of ``X``), as in ``cross_validate``:
+        it reaches a group splitter ``cv`` and the per-user metrics (``metric="gauc"``,
+        ``"ndcg@k"``), which score each validation split user by user. A warning says so when
+        neither reads it.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights for every trial's fit and the refit, as
+        ``cross_validate(params={"sample_weight": w})``: under scikit-learn's metadata routing
+        the estimator receives them only if it requests them
+        (``set_fit_request(sample_weight=True)``); without routing its ``fit`` (a Pipeline's
+        last step) receives them. Validation scores are unweighted.
     objectives : "mean", "per_task" or list of str, default="mean"
         ``"mean"``: one objective, the mean over tasks of the signed per-task scores
         (``make_multitask_scorer``'s convention: losses are negated), always maximized.
@@ -226,6 +255,18 @@ def tune(
     targets = TargetEncoder(getattr(owner, "tasks", "auto")).fit(Y)
     names, kinds = list(targets.names_), list(targets.kinds_)
     metrics, multi = resolve_objectives(objectives, metric, names, kinds)
+    n_rows = _num_samples(X)
+    group_values = None if groups is None else _resolve_groups(groups, X, n_rows)
+    weights = _resolve_sample_weight(sample_weight, n_rows)
+    fit_params_for(estimator, {"sample_weight": weights}, "tune")  # an unset request fails now
+    per_user = any(is_grouped(m) for m in metrics)
+    if per_user and group_values is None:
+        raise ValueError(f"metric {metric!r} scores per user: pass groups= (the user of each "
+                         "row, or the name of its column in X).")
+    if group_values is not None and not per_user and not uses_groups(cv):
+        warnings.warn(f"groups= is not used: cv={cv!r} does not split by groups and no metric "
+                      "is scored per user (use cv=GroupKFold(k), or metric='gauc' or 'ndcg@k').",
+                      UserWarning, stacklevel=2)
     space = SearchSpace(estimator, search_space)
     directions = directions_for(metrics, multi)
     pruner_obj = resolve_pruner(pruner, multi)
@@ -237,7 +278,7 @@ def tune(
         sampler = TPESampler(seed=int(rng.randint(2**31 - 1)) if random_state is not None else None)
     info = {"estimator": type(owner).__name__, "tasks": [str(n) for n in names],
             "metrics": metrics, "multi_objective": multi, "split_seed": int(seed)}
-    _splits(cv, X, Y, int(seed))  # a bad cv fails here, before a study is created
+    _splits(cv, X, Y, int(seed), group_values)  # a bad cv fails here, before a study is created
     callbacks = [ProgressLog(multi, verbose)] if verbose else []
     previous = optuna.logging.get_verbosity()
     if verbose < 2:
@@ -248,17 +289,20 @@ def tune(
                                    pruner_obj, directions, info)
         fail_dead_trials(study)
         objective = _Objective(
-            estimator, X, Y, space, _splits(cv, X, Y, int(info.get("split_seed", seed))),
+            estimator, X, Y, space,
+            _splits(cv, X, Y, int(info.get("split_seed", seed)), group_values),
             metrics, multi,
             prune=not multi and not isinstance(pruner_obj, optuna.pruners.NopPruner),
             warn_unprunable=pruner_is_explicit(pruner),
+            groups=group_values, sample_weight=weights,
         )
         study.optimize(objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
                        callbacks=callbacks, show_progress_bar=show_progress_bar)
     finally:
         optuna.logging.set_verbosity(previous)
 
-    result = TuneResult(study, estimator, X, Y, space, names, metrics, multi)
+    result = TuneResult(study, estimator, X, Y, space, names, metrics, multi,
+                        sample_weight=weights)
     if refit:
         result.refit()
     return result
