@@ -8,7 +8,8 @@ the report's many tests, says so at the chosen level.
 
 Modules: ``_compare`` (splits, seeds and fits), ``_reference`` (what a model is compared with),
 ``_stats`` (tests, corrections, intervals, verdicts: pure functions), ``_report``
-(TransferReport), ``_text`` (its header, sentences and Markdown) and ``_plot`` (its chart).
+(TransferReport), ``_text`` (its header, sentences and Markdown), ``_plot`` (its chart and heat
+maps) and ``_html`` (its self-contained HTML page).
 """
 
 from ._compare import compare_transfer

@@ -1,4 +1,5 @@
-"""The deltas bar chart of a TransferReport (matplotlib, imported only when drawing)."""
+"""A TransferReport's figures: the deltas bar chart and the task-by-task heat maps (matplotlib,
+imported only when drawing)."""
 
 from __future__ import annotations
 
@@ -82,15 +83,13 @@ def plot_deltas(report, ax=None, alpha=None, test=None, title=None):
     return ax
 
 
-def plot_affinity(matrix, model, ax=None):
-    """Heat map of a T x T task-affinity matrix (rows: source task, columns: target task)."""
+def _heat_map(matrix, title, bound, ax=None):
+    """A labelled T x T heat map on a symmetric red-blue scale, each finite cell written in."""
     import matplotlib.pyplot as plt
 
     values = matrix.to_numpy(dtype=float)
     if ax is None:
         _, ax = plt.subplots(figsize=(1.6 + 0.9 * len(matrix), 1.2 + 0.9 * len(matrix)))
-    # Symmetric colour scale: red = a step on the row task raises the column task's loss.
-    bound = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
     image = ax.imshow(values, cmap="RdBu", vmin=-bound, vmax=bound)
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
@@ -98,8 +97,23 @@ def plot_affinity(matrix, model, ax=None):
                 ax.text(j, i, f"{values[i, j]:.2g}", ha="center", va="center", fontsize="small")
     ax.set_xticks(range(len(matrix.columns)), [str(c) for c in matrix.columns], rotation=30)
     ax.set_yticks(range(len(matrix.index)), [str(i) for i in matrix.index])
-    ax.set_xlabel("target task j")
-    ax.set_ylabel("source task i")
-    ax.set_title(f"{model}: lookahead affinity Z(i → j)", fontsize="medium")
+    ax.set_title(title, fontsize="medium")
     ax.figure.colorbar(image, ax=ax, shrink=0.8)
     return ax
+
+
+def plot_affinity(matrix, model, ax=None):
+    """Heat map of a T x T task-affinity matrix (rows: source task, columns: target task)."""
+    values = matrix.to_numpy(dtype=float)
+    # Symmetric colour scale: red = a step on the row task raises the column task's loss.
+    bound = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
+    ax = _heat_map(matrix, f"{model}: lookahead affinity Z(i → j)", bound, ax=ax)
+    ax.set_xlabel("target task j")
+    ax.set_ylabel("source task i")
+    return ax
+
+
+def plot_gradient_cosine(matrix, model, ax=None):
+    """Heat map of a T x T matrix of gradient cosines between tasks (symmetric, NaN diagonal)."""
+    # A cosine lies in [-1, 1]: the fixed scale keeps models comparable. Red = conflict.
+    return _heat_map(matrix, f"{model}: gradient cosine, last epoch", 1.0, ax=ax)

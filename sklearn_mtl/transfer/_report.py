@@ -402,6 +402,59 @@ class TransferReport:
             self.task_affinity.to_csv(paths[-1], index=False)
         return paths
 
+    def to_html(self, path, alpha: float | None = None, test: str | None = None,
+                correction=_DEFAULT, margin=None, *, title: str | None = None,
+                settings: dict | None = None) -> Path:
+        """Write the report as one self-contained HTML page, for a browser or a colleague.
+
+        The page holds the per-model sentences (:meth:`verdict_lines`), the summary table with
+        each verdict coloured, the per-model table (:meth:`overall`), the deltas figure
+        (:meth:`plot`), the gradient-cosine and affinity heat maps when they were recorded, then
+        the settings and the versions of the package and its libraries. It opens offline: the
+        figures are embedded as PNG, the styles are inline, there is no script, and its
+        content security policy forbids loading anything else.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write (its folder is created if needed).
+        alpha, test, correction, margin : optional
+            Override the report's settings, as in :meth:`summary`; the tables, sentences and
+            figure all use them.
+        title : str, optional
+            Named in the page's heading and the figure's title.
+        settings : dict, optional
+            ``{name: value}`` rows shown first under "Settings" (the data, its rows, the
+            models' parameters, the seeds...): what the report cannot know. A dict value
+            becomes a nested table. The report adds its splits, metrics, test, correction,
+            alpha, tuning budget and parameter counts.
+
+        Returns
+        -------
+        Path
+            ``path``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import pandas as pd
+        >>> scores = pd.DataFrame({"model": ["hard"] * 4 + ["reference"] * 4, "task": "ctr",
+        ...                        "fold": [0, 1, 2, 3] * 2,
+        ...                        "score": [.70, .71, .69, .70, .74, .75, .74, .76]})
+        >>> report = TransferReport(scores, metric={"ctr": "roc_auc"}, n_folds=4)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = report.to_html(Path(folder) / "report.html", title="clicks",
+        ...                           settings={"data": "clicks.csv", "rows": 1200})
+        ...     page = path.read_text(encoding="utf-8")
+        >>> path.name, '<td class="worse">worse</td>' in page, "clicks.csv" in page
+        ('report.html', True, True)
+        """
+        from ._html import render_html, with_settings
+
+        chosen = with_settings(self, *self._settings(alpha, test, correction, margin))
+        return render_html(chosen, path, title=title, settings=settings)
+
     def plot(self, ax=None, alpha: float | None = None, test: str | None = None,
              title: str | None = None):
         """Bar chart of each model's delta against the reference, grouped by task.

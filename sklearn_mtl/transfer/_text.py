@@ -150,9 +150,9 @@ def _cell(value, column) -> str:
     return str(value).replace("|", r"\|")
 
 
-def markdown(report, summary: pd.DataFrame, lines: list[str]) -> str:
-    """The summary's main columns as a Markdown table, then one bullet per model."""
-    table = summary.reset_index()
+def summary_columns(table: pd.DataFrame) -> list[str]:
+    """The summary's main columns (of ``summary().reset_index()``), those that say something here:
+    the Markdown and the HTML tables show these."""
     columns = ["model", "task", "metric", "mean", "reference_mean", "delta", "ci_low", "ci_high",
                "p_adjusted", "n_pairs", "verdict", "negative_transfer"]
     if not table["shares_parameters"].all():
@@ -161,6 +161,13 @@ def markdown(report, summary: pd.DataFrame, lines: list[str]) -> str:
         columns += ["n_params", "reference_n_params"]
     if table["grad_cosine"].notna().any():
         columns.append("grad_cosine")
+    return columns
+
+
+def markdown(report, summary: pd.DataFrame, lines: list[str]) -> str:
+    """The summary's main columns as a Markdown table, then one bullet per model."""
+    table = summary.reset_index()
+    columns = summary_columns(table)
     out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in table[columns].itertuples(index=False):
         out.append("| " + " | ".join(_cell(v, c) for v, c in zip(row, columns)) + " |")
