@@ -94,6 +94,7 @@ def test_compare_on_the_generator_writes_table_csv_and_png(tmp_path):
         assert list(pd.read_csv(tmp_path / f"{stem}overall.csv")["model"]) == ["hard", "lgbm"]
         assert (tmp_path / f"{stem}scores.csv").exists()
         assert (tmp_path / f"{stem}negative_transfer.png").stat().st_size > 5000
+        assert "task_correlation=" in (tmp_path / f"{stem}report.html").read_text("utf-8")
 
 
 def test_compare_on_a_csv_file(tmp_path, capsys):
@@ -109,6 +110,12 @@ def test_compare_on_a_csv_file(tmp_path, capsys):
     assert code == 0
     summary = pd.read_csv(tmp_path / "out" / "summary.csv")
     assert list(summary["task"]) == ["click", "dwell"]
+    assert "negative_transfer.png and report.html files to" in capsys.readouterr().out
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert f"<th>data</th><td>{path.resolve()} (targets click,dwell)</td>" in page
+    assert "<th>rows</th><td>400 rows, 3 feature columns</td>" in page
+    assert "<th>hard</th><td>MultiTaskRecommender(architecture=&#x27;hard&#x27;" in page
+    assert "<th>reference</th><td>MultiTaskRecommender(architecture=&#x27;single&#x27;" in page
 
 
 def test_tune_on_a_csv_file_writes_trials_and_resumes_from_its_storage(tmp_path, capsys):
@@ -339,6 +346,9 @@ def test_compare_with_nested_tuning_states_the_budget_and_writes_tuning_csv(even
     tuning = pd.read_csv(tmp_path / "out" / "tuning.csv")
     assert len(tuning) == 6 and set(tuning["model"]) == {"lgbm", "hard", "reference"}
     assert "tuning.csv" in out
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert ("<th>tuning budget</th><td>every model and the reference get 2 trials in each split"
+            in page) and "<th>nested tuning</th>" in page
     with pytest.raises(SystemExit) as exit_:
         main([*argv[:-4], "--tune", "0"])
     assert exit_.value.code == 2 and "argument --tune: 0 must be >= 1" in capsys.readouterr().err

@@ -79,7 +79,54 @@ def _reference(tasks, max_epochs, seed, categorical="auto", params=None, progres
     ).set_params(**(params or {}).get("single", {}))
 
 
-def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
+def _described(model) -> str:
+    """The model's class and the parameters it sets (scikit-learn's short repr), without the
+    progress callbacks the command adds."""
+    import inspect
+
+    defaults = {name: p.default for name, p in
+                inspect.signature(type(model).__init__).parameters.items()}
+    changed = []
+    for name, value in model.get_params(deep=False).items():
+        if name == "callbacks":
+            continue
+        # The architecture is always named, its default too: it is what a reader looks for.
+        default = inspect.Parameter.empty if name == "architecture" else defaults.get(
+            name, inspect.Parameter.empty)
+        try:
+            same = type(value) is type(default) and bool(value == default)
+        except (TypeError, ValueError):  # arrays and other values without one truth value
+            same = False
+        if not same:
+            changed.append(f"{name}={value!r}")
+    return f"{type(model).__name__}({', '.join(changed)})"
+
+
+def _budget(args) -> str:
+    """The nested tuning's budget of each study, as --tune and --tune-timeout give it."""
+    return " and ".join(part for part in (f"{args.tune} trials" if args.tune else "",
+                                          f"{args.tune_timeout:g} s" if args.tune_timeout else "")
+                        if part)
+
+
+def _html_settings(data: str, X, schema: str, models: dict, reference, args, tune) -> dict:
+    """What report.html states that the report itself cannot know."""
+    settings = {"data": data, "rows": f"{len(X):,} rows, {X.shape[1]} feature columns",
+                "schema": [line.strip() for line in schema.splitlines()[1:]],
+                "models": {**{n: _described(m) for n, m in models.items()},
+                           "reference": _described(reference)},
+                "seed": f"{args.seed}: the folds (compare_transfer's random_state) and the models' "
+                        "random_state, from which each split derives its own model seeds"}
+    if tune is not None:
+        settings["tuning budget"] = (f"every model and the reference get {_budget(args)} in each split, "
+                              "on its training rows (default search spaces, 20% hold-out, median "
+                              "pruner)")
+    if args.group_by is not None:
+        settings["groups"] = f"binary tasks scored by per-user AUC (gauc) over {args.group_by!r}"
+    return settings
+
+
+def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, **net):
     from ..transfer import compare_transfer
 
     max_epochs = args.max_epochs or (30 if args.data in (None, "synthetic") else 20)
@@ -118,24 +165,22 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
     print(f"\n== {title}: {len(X)} rows, {len(models)} model(s) + single-task reference, "
           f"{args.cv}-fold CV × {args.repeats} repeats", flush=True)
     if tune is not None:
-        budget = " and ".join(
-            part for part in (f"{args.tune} trials" if args.tune else "",
-                              f"{args.tune_timeout:g} s" if args.tune_timeout else "") if part)
-        print(f"  nested tuning: every model and the reference get {budget} in each split, on "
-              "its training rows (default search spaces, 20% hold-out, median pruner)",
+        print(f"  nested tuning: every model and the reference get {_budget(args)} in each split, "
+              "on its training rows (default search spaces, 20% hold-out, median pruner)",
               flush=True)
-    print(describe_schema(X, Y, tasks, categorical), flush=True)
+    schema = describe_schema(X, Y, tasks, categorical)
+    print(schema, flush=True)
     for name, given in params.items():
         print(f"  {name} parameters from --params: {given}")
     extra = {}
     if args.group_by is not None:
         extra = {"metric": _grouped_metric(Y, tasks), "groups": args.group_by}
         print(f"  binary tasks scored by per-user AUC (gauc) over {args.group_by!r}", flush=True)
+    reference = _reference(tasks, max_epochs, args.seed, categorical, params, progress, **net)
     start = time.perf_counter()
     try:
         report = compare_transfer(
-            models, X, Y,
-            reference=_reference(tasks, max_epochs, args.seed, categorical, params, progress, **net),
+            models, X, Y, reference=reference,
             cv=args.cv, n_repeats=args.repeats, n_jobs=args.n_jobs, random_state=args.seed,
             verbose=0 if (mode == "none" or in_process) else 10, tune=tune,
             storage=None if args.storage is None else Path(args.storage) / stem.rstrip("_"),
@@ -167,6 +212,8 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, **net):
         ax = report.plot_affinity()
         ax.figure.savefig(out / f"{stem}task_affinity.png", dpi=120, bbox_inches="tight")
         plt.close(ax.figure)
+    report.to_html(out / f"{stem}report.html", title=title,
+                   settings=_html_settings(data, X, schema, models, reference, args, tune))
     return report
 
 
@@ -176,6 +223,14 @@ def _grouped_metric(Y, tasks) -> dict:
 
     targets = TargetEncoder(tasks).fit(Y)
     return {n: "gauc" if k == "binary" else "auto" for n, k in zip(targets.names_, targets.kinds_)}
+
+
+def _data_description(args) -> str:
+    if args.data == "synthetic":
+        return "synthetic (make_multitask_data, the MMoE paper's generator)"
+    if args.data in ("census", "movielens"):
+        return f"{args.data} (from {args.data_home or '$SKLEARN_MTL_DATA'})"
+    return f"{Path(args.data).resolve()} (targets {args.targets})"
 
 
 def cmd_compare(args) -> int:
@@ -197,13 +252,16 @@ def cmd_compare(args) -> int:
         for title, corr, stem, net in settings:
             X, Y = make_multitask_data(n_samples=args.n_rows or 3000, n_features=20,
                                        task_correlation=corr, random_state=args.seed)
-            report = _compare_one(title, X, Y, "auto", args, out, stem, **net)
+            data = (f"make_multitask_data(n_samples={len(X)}, n_features=20, "
+                    f"task_correlation={corr}, random_state={args.seed}): the MMoE paper's "
+                    "generator")
+            report = _compare_one(title, X, Y, "auto", args, out, stem, data, **net)
             verdicts += [f"{title}:", *(f"  {line}" for line in report.verdict_lines())]
         print("\nIn short\n" + "\n".join(verdicts))
     else:
         X, Y, tasks = _load(args)
-        _compare_one(f"{args.data}", X, Y, tasks, args, out, "")
+        _compare_one(f"{args.data}", X, Y, tasks, args, out, "", _data_description(args))
     tuned = ", tuning.csv" if args.tune is not None or args.tune_timeout is not None else ""
-    print(f"\nwrote summary.csv, overall.csv, scores.csv{tuned} and negative_transfer.png files "
-          f"to {out.resolve()}")
+    print(f"\nwrote summary.csv, overall.csv, scores.csv{tuned}, negative_transfer.png and "
+          f"report.html files to {out.resolve()}")
     return 0
