@@ -146,6 +146,11 @@ def balanced_backward(net, y_pred, y_true, rng: np.random.RandomState | None = N
         penalty = module.sharing_penalty()
         if penalty is not None:
             loss = loss + net.sharing_strength * penalty
+    penalty_of = getattr(module, "training_penalty", None)  # a cascade's risk, AITM's calibrator
+    if penalty_of is not None:
+        penalty = penalty_of(y_true["y"], y_true.get("w"))
+        if penalty is not None:
+            loss = loss + penalty
     shared = [p for p in module.shared_parameters() if p.requires_grad]
     surgery = net.gradient_method is not None and bool(shared)
     if not shared and criterion.needs_task_gradients:

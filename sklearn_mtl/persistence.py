@@ -37,7 +37,9 @@ import numpy as np
 import pandas as pd
 
 FORMAT = "sklearn-mtl"
-FORMAT_VERSION = 2
+# 3: MultiTaskRecommender gained cascade_debias, min_propensity, debias_weight and
+# calibration_strength, and "dr" cascades an imputation tower in their state.
+FORMAT_VERSION = 3
 
 # The estimators a file may hold, and every other class an estimator's state may contain.
 ESTIMATORS = (

@@ -92,6 +92,10 @@ def make_net(est, features, targets, *, hidden_units, tower_units, links, task_w
         n_shared_experts=int(est.n_shared_experts),
         n_task_experts=int(est.n_task_experts),
         cascade=links,
+        debias=est.cascade_debias,
+        min_propensity=float(est.min_propensity),
+        debias_weight=float(est.debias_weight),
+        calibration_strength=float(est.calibration_strength),
     )
     criterion = MultiTaskLoss(targets.kinds_, targets.n_outputs_, task_weights,
                               gradnorm_alpha=float(est.gradnorm_alpha),

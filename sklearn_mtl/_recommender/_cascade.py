@@ -14,23 +14,25 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..nets import CHAIN_ARCHITECTURES
+
 
 def resolve_cascade(cascade, architecture: str, names, kinds) -> dict:
     """Check ``cascade`` against the fitted tasks and return it as ``{child: parent}``.
 
-    ``architecture="esmm"`` with ``cascade=None`` chains the tasks in the order of ``Y``
-    (task k's parent is task k - 1: click, then purchase, as in the ESMM paper); with one task
-    there is nothing to chain.
+    ``architecture="esmm"`` or ``"aitm"`` with ``cascade=None`` chains the tasks in the order
+    of ``Y`` (task k's parent is task k - 1: click, then purchase, as in the ESMM paper); with
+    one task there is nothing to chain.
     """
     names = list(names)
     if cascade is None:
-        if architecture != "esmm" or len(names) < 2:
+        if architecture not in CHAIN_ARCHITECTURES or len(names) < 2:
             return {}
         cascade = {names[k]: names[k - 1] for k in range(1, len(names))}
         bad = [n for n, kind in zip(names, kinds) if kind != "binary"]
         if bad:
             raise ValueError(
-                f"architecture='esmm' with cascade=None chains the tasks in the order of Y "
+                f"architecture={architecture!r} with cascade=None chains the tasks in the order of Y "
                 f"(task k's parent is task k-1), which needs binary tasks; {bad} are not "
                 "binary: pass cascade={child: parent} naming binary tasks."
             )
@@ -61,6 +63,25 @@ def resolve_cascade(cascade, architecture: str, names, kinds) -> dict:
                 raise ValueError(f"cascade={cascade!r} is not valid: it has a cycle {loop}.")
             seen.append(node)
     return dict(cascade)
+
+
+def check_debias(debias, cascade: dict, architecture: str) -> None:
+    """``cascade_debias`` needs a cascade with a conditional tower (``"aitm"`` has none)."""
+    if debias is None:
+        return
+    if not cascade:
+        raise ValueError(
+            f"cascade_debias={debias!r} needs a cascade: pass cascade={{child: parent}} "
+            f"(e.g. {{'purchase': 'click'}}) or use architecture='esmm' with two or more binary "
+            f"tasks; this model (architecture={architecture!r}) has none. Set "
+            "cascade_debias=None to train without the counterfactual risk."
+        )
+    if architecture == "aitm":
+        raise ValueError(
+            f"cascade_debias={debias!r} is not valid with architecture='aitm': its outputs are "
+            "entire-space probabilities with no conditional tower to debias; use 'esmm' or a "
+            "sharing architecture with cascade=, or cascade_debias=None."
+        )
 
 
 def cascade_links(cascade: dict, names) -> list[tuple[int, int]]:

@@ -14,10 +14,10 @@ from .._base import MultiTaskEstimator
 from .._checks import explain_non_numeric
 from ..affinity import task_affinity_matrix
 from ..features import FeatureEncoder, describe_columns
-from ..nets import EXPERT_ARCHITECTURES
+from ..nets import CHAIN_ARCHITECTURES, EXPERT_ARCHITECTURES
 from ..tasks import TargetEncoder, check_task_sample_weight
 from ._assembly import make_callbacks, make_net, restore_net, split_validation
-from ._cascade import apply_cascade_labels, cascade_links, resolve_cascade
+from ._cascade import apply_cascade_labels, cascade_links, check_debias, resolve_cascade
 from ._outputs import (
     binary_proba,
     concat_gate_weights,
@@ -44,7 +44,8 @@ class MultiTaskRecommender(MultiTaskEstimator):
 
     Parameters
     ----------
-    architecture : {"mmoe", "hard", "soft", "single", "omoe", "cgc", "ple", "esmm"}, default="mmoe"
+    architecture : {"mmoe", "hard", "soft", "single", "omoe", "cgc", "ple", "esmm", "aitm"}, \
+default="mmoe"
         ``"hard"``: a shared bottom MLP, then a tower and head per task. ``"soft"``: one bottom
         per task, tied by ``sharing_strength * sum_{k<l} ||theta_k - theta_l||^2`` over matching
         bottom parameters. ``"mmoe"``: ``n_experts`` shared expert MLPs and one softmax gate per
@@ -54,7 +55,12 @@ class MultiTaskRecommender(MultiTaskEstimator):
         shared experts, and a shared gate over all experts feeds the next level (Tang et al.,
         RecSys 2020); ``"cgc"`` is one such level. ``"esmm"``: shared embeddings and an MLP
         tower per task, trained as an entire-space cascade (Ma et al., SIGIR 2018; see
-        ``cascade``). ``"single"``: an independent bottom and tower per task, the single-task
+        ``cascade``). ``"aitm"``: shared embeddings, a tower per task and an adaptive
+        information transfer (attention) from each task of a chain of binary tasks to the next,
+        every output an entire-space probability, with the behavioural expectation calibrator
+        ``calibration_strength * max(p_child - p_parent, 0)`` in the loss (Xi et al., KDD
+        2021); the chain is ``cascade``, or the tasks in the order of ``Y``.
+        ``"single"``: an independent bottom and tower per task, the single-task
         reference with the same per-task capacity as ``"hard"``.
     tasks : "auto", str, list or dict, default="auto"
         Kind of each task (``"binary"``, ``"multiclass"``, ``"regression"``); ``"auto"`` infers
@@ -82,8 +88,25 @@ class MultiTaskRecommender(MultiTaskEstimator):
         labels are entire-space: on rows whose parent label is 0 the child label is 0 whatever
         was written there (NaN or 0; a 1 gets a warning). ``predict_proba`` gives the child's
         entire-space probability, :meth:`predict_conditional_proba` the conditional one.
-        Works with every architecture; ``architecture="esmm"`` with ``cascade=None`` chains the
-        tasks in the order of ``Y`` (task k's parent is task k - 1).
+        Works with every architecture; ``architecture="esmm"`` or ``"aitm"`` with
+        ``cascade=None`` chains the tasks in the order of ``Y`` (task k's parent is task k - 1).
+        ``"aitm"`` has no product: its outputs are entire-space, and the conditional
+        probability is ``min(p_child / p_parent, 1)``.
+    cascade_debias : None, "ips" or "dr", default=None
+        Add ESCM²'s counterfactual risk on each cascaded child's conditional output (Wang et
+        al., SIGIR 2022), over every row: ``"ips"`` weighs the child's loss on the parent's
+        positive rows by ``1 / pCTR``, the parent's predicted probability (detached, clipped
+        below at ``min_propensity``); ``"dr"`` (doubly robust) adds an imputation tower that
+        predicts the child's loss on every row. Needs a cascade (``"esmm"`` or ``cascade=``;
+        not ``"aitm"``, which has no conditional tower). Training loss only; see
+        :mod:`sklearn_mtl.nets.cascade`.
+    min_propensity : float in (0, 1], default=0.05
+        Propensity clip of ``cascade_debias``: no inverse-propensity weight exceeds
+        ``1 / min_propensity`` (20 at the default).
+    debias_weight : float, default=1.0
+        Weight of the counterfactual risk in the loss (ESCM²'s ``lambda_c``).
+    calibration_strength : float, default=0.6
+        Weight of AITM's behavioural expectation calibrator (``"aitm"`` only).
     sharing_strength : float, default=1e-3
         Weight of the soft-sharing penalty (soft only).
     dropout : float, default=0.0
@@ -227,6 +250,10 @@ class MultiTaskRecommender(MultiTaskEstimator):
         n_shared_experts=2,
         n_task_experts=1,
         cascade=None,
+        cascade_debias=None,
+        min_propensity=0.05,
+        debias_weight=1.0,
+        calibration_strength=0.6,
         sharing_strength=1e-3,
         dropout=0.0,
         embedding_dim="auto",
@@ -261,6 +288,10 @@ class MultiTaskRecommender(MultiTaskEstimator):
         self.n_shared_experts = n_shared_experts
         self.n_task_experts = n_task_experts
         self.cascade = cascade
+        self.cascade_debias = cascade_debias
+        self.min_propensity = min_propensity
+        self.debias_weight = debias_weight
+        self.calibration_strength = calibration_strength
         self.sharing_strength = sharing_strength
         self.dropout = dropout
         self.embedding_dim = embedding_dim
@@ -354,6 +385,7 @@ class MultiTaskRecommender(MultiTaskEstimator):
             print(describe_columns(features), flush=True)
         y_enc = targets.transform(y)
         cascade = resolve_cascade(self.cascade, self.architecture, targets.names_, targets.kinds_)
+        check_debias(self.cascade_debias, cascade, self.architecture)
         links = cascade_links(cascade, targets.names_)
         y_enc = apply_cascade_labels(y_enc, links, targets.names_)
         check_task_sample_weight(targets.names_, y_enc, sw)
@@ -564,6 +596,8 @@ class MultiTaskRecommender(MultiTaskEstimator):
         naive model trained on the parent's positive rows only.
         """
         params = {"architecture": "single"}
-        if self.cascade is not None or self.architecture == "esmm":
+        if self.cascade is not None or self.architecture in CHAIN_ARCHITECTURES:
             params["cascade"] = None
+        if self.cascade_debias is not None:
+            params["cascade_debias"] = None
         return params

@@ -19,7 +19,7 @@ from .._base import BASE_CONSTRAINTS
 from .._checks import Boolean, Interval, Options, in_range, preview, validate_params
 from ..gradients import GRADIENT_METHODS
 from ..losses import ADAPTIVE_WEIGHTS
-from ..nets import ARCHITECTURES, EXPERT_ARCHITECTURES
+from ..nets import ARCHITECTURES, DEBIAS_METHODS, EXPERT_ARCHITECTURES
 
 
 def check_units(name: str, value, allow_empty: bool = True) -> tuple[int, ...]:
@@ -105,6 +105,10 @@ PARAMETER_CONSTRAINTS = {
     "gradnorm_alpha": [Interval(low=0)],
     "dwa_temperature": [Interval(low=0, low_open=True)],
     "cagrad_c": [Interval(low=0)],
+    "cascade_debias": [Options(DEBIAS_METHODS, allow_none=True)],
+    "min_propensity": [Interval(low=0, high=1, low_open=True)],
+    "debias_weight": [Interval(low=0)],
+    "calibration_strength": [Interval(low=0)],
     "callbacks": [Callbacks()],
     **BASE_CONSTRAINTS,
 }

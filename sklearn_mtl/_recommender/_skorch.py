@@ -219,6 +219,8 @@ class MultiTaskNeuralNet(NeuralNet):
             penalty = self.module_.sharing_penalty()
             if penalty is not None:
                 loss = loss + self.sharing_strength * penalty
+        if training:
+            loss = add_training_penalty(self.module_, loss, y_true)
         return loss
 
 
@@ -266,6 +268,14 @@ class TaskScoring(Callback):
             scores.append(score)
         mean = np.nan if np.all(np.isnan(scores)) else float(np.nanmean(scores))
         net.history.record("valid_score", mean)
+
+
+def add_training_penalty(module, loss, y_true):
+    """``loss`` plus the module's ``training_penalty`` of the batch it has just trained on
+    (a cascade's counterfactual risk, AITM's calibrator), where it has one."""
+    penalty_of = getattr(module, "training_penalty", None)
+    penalty = None if penalty_of is None else penalty_of(y_true["y"], y_true.get("w"))
+    return loss if penalty is None else loss + penalty
 
 
 def as_numpy(t: torch.Tensor) -> np.ndarray:

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .blocks import MLP, ExpertBank, FeatureInput, MultiTaskModule, TaskHead
-from .cascade import CascadeNet
+from .aitm import AITMNet
+from .blocks import (
+    MLP,
+    AdaptiveInformationTransfer,
+    ExpertBank,
+    FeatureInput,
+    MultiTaskModule,
+    TaskHead,
+)
+from .cascade import DEBIAS_METHODS, CascadeNet
 from .esmm import ESMMNet
 from .mmoe import MMoENet
 from .omoe import OMoENet
@@ -13,14 +21,20 @@ from .per_task import PerTaskNet
 from .ple import PLENet
 from .shared_bottom import SharedBottomNet
 
-ARCHITECTURES = ("hard", "soft", "mmoe", "single", "omoe", "cgc", "ple", "esmm")
+ARCHITECTURES = ("hard", "soft", "mmoe", "single", "omoe", "cgc", "ple", "esmm", "aitm")
+# Architectures that chain binary tasks by themselves (cascade=None chains the tasks of Y).
+CHAIN_ARCHITECTURES = ("esmm", "aitm")
 # Architectures whose tasks read a mixture of experts: their experts need a hidden layer.
 EXPERT_ARCHITECTURES = ("mmoe", "omoe", "cgc", "ple")
 
 __all__ = [
+    "AITMNet",
     "ARCHITECTURES",
+    "CHAIN_ARCHITECTURES",
+    "DEBIAS_METHODS",
     "EXPERT_ARCHITECTURES",
     "MLP",
+    "AdaptiveInformationTransfer",
     "CascadeNet",
     "ESMMNet",
     "ExpertBank",
@@ -51,11 +65,18 @@ def build_module(
     n_shared_experts: int = 2,
     n_task_experts: int = 1,
     cascade: Sequence[tuple[int, int]] = (),
+    debias: str | None = None,
+    min_propensity: float = 0.05,
+    debias_weight: float = 1.0,
+    calibration_strength: float = 0.6,
 ) -> MultiTaskModule:
     """The torch module for ``architecture`` (one of ``ARCHITECTURES``).
 
     ``cascade`` lists ``(child, parent)`` task indices in topological order; when given, the
-    module is wrapped in a :class:`CascadeNet` whose child outputs are entire-space logits.
+    module is wrapped in a :class:`CascadeNet` whose child outputs are entire-space logits,
+    with ``debias`` (``min_propensity``, ``debias_weight``) its counterfactual risk.
+    ``"aitm"`` reads ``cascade`` as its chain of tasks instead (no product: its outputs are
+    entire-space already) and ``calibration_strength`` as its calibrator's weight.
     ``"cgc"`` is ``"ple"`` with one level (``n_levels`` is not read).
     """
     common = dict(
@@ -78,8 +99,20 @@ def build_module(
                         n_shared_experts=n_shared_experts, n_task_experts=n_task_experts)
     elif architecture == "esmm":
         module = ESMMNet(**common)
+    elif architecture == "aitm":
+        return AITMNet(**common, links=cascade, calibration_strength=calibration_strength)
     elif architecture in ("soft", "single"):
         module = PerTaskNet(**common, soft=architecture == "soft")
     else:
         raise ValueError(f"architecture={architecture!r} is not one of {ARCHITECTURES}.")
-    return CascadeNet(module, cascade) if cascade else module
+    if not cascade:
+        return module
+    imputation_input = imputation_in = None
+    if debias == "dr" and not isinstance(getattr(module, "input", None), FeatureInput):
+        # No shared input layer to read (soft, single): the imputation towers get their own.
+        imputation_input = FeatureInput(n_numeric, cardinalities, embedding_dims)
+        imputation_in = imputation_input.out_features
+    return CascadeNet(module, cascade, debias=debias, min_propensity=min_propensity,
+                      debias_weight=debias_weight, imputation_input=imputation_input,
+                      imputation_in=imputation_in or 0, hidden_units=hidden_units,
+                      tower_units=tower_units, dropout=dropout)

@@ -139,3 +139,31 @@ class MultiTaskModule(nn.Module):
 
     def sharing_penalty(self) -> torch.Tensor | None:
         return None
+
+
+class AdaptiveInformationTransfer(nn.Module):
+    """AITM's AIT module (Xi et al., KDD 2021): attention over what the previous task transfers
+    and the task's own representation, ``(n, d), (n, d) -> (n, d)``.
+
+    For ``u`` in ``{transferred, own}``: ``w_u = softmax_u(<h1(u), h2(u)> / sqrt(d))`` and the
+    output is ``sum_u w_u h3(u)``, with ``h1``, ``h2``, ``h3`` single linear layers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> ait = AdaptiveInformationTransfer(4)
+    >>> tuple(ait(torch.zeros(3, 4), torch.ones(3, 4)).shape)
+    (3, 4)
+    """
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.query = nn.Linear(dim, dim)
+        self.key = nn.Linear(dim, dim)
+        self.value = nn.Linear(dim, dim)
+        self.scale = float(dim) ** -0.5
+
+    def forward(self, transferred: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
+        u = torch.stack([transferred, own], dim=1)  # (n, 2, d)
+        w = torch.softmax((self.query(u) * self.key(u)).sum(dim=2) * self.scale, dim=1)
+        return (w.unsqueeze(2) * self.value(u)).sum(dim=1)
