@@ -43,7 +43,8 @@ def _small(architecture):
 
 @parametrize_with_checks(
     [
-        *[_small(a) for a in ("hard", "mmoe", "soft", "single", "omoe", "cgc", "ple", "esmm")],
+        *[_small(a) for a in ("hard", "mmoe", "soft", "single", "omoe", "cgc", "ple", "esmm",
+                              "aitm")],
         PerTaskLGBM(n_estimators=5, random_state=0, n_jobs=1),
     ],
     expected_failed_checks=_expected_failed_checks,

@@ -99,7 +99,7 @@ class CascadeNet(MultiTaskModule):
     >>> ips = CascadeNet(inner, [(1, 0)], debias="ips").train()
     >>> _ = ips(*x)
     >>> y = torch.tensor([[1.0, 1.0], [0, 0], [1, 0], [0, 0], [1, 1]])
-    >>> float(ips.training_penalty(y)) > 0
+    >>> float(ips.training_penalty(y).detach()) > 0
     True
     """
 
