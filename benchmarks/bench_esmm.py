@@ -7,15 +7,21 @@ the nets embed, or without them), per seed: a fresh data set, a 70/30 split, the
 
 * ``esmm``: ``MultiTaskRecommender("esmm")`` on (click, purchase), the entire-space cascade;
   its pCVR is ``predict_conditional_proba``;
-* ``hard + cascade``: a shared bottom with ``cascade={"purchase": "click"}``;
+* ``esmm_ips`` / ``esmm_dr``: the same with ``cascade_debias="ips"`` / ``"dr"`` (ESCM²);
+* ``aitm``: ``MultiTaskRecommender("aitm")``, pCVR = min(pCTCVR / pCTR, 1);
+* ``mmoe_cascade`` / ``hard_cascade``: MMoE / a shared bottom with ``cascade={"purchase": "click"}``;
 * ``naive``: the same tower trained as one task on the purchase labels of clicked rows only
   (``architecture="single"``), the usual CVR model.
+
+``--models`` picks some of them, ``--regimes default`` runs only the default regime with ids
+(``interest_share=0.6``, about 12 % clicks). Fit times are also given relative to naive's.
 
 Each pCVR is scored by ROC AUC against the latent conversion of *every* test impression (the
 generator's ground truth) and against the latent conversion on the clicked test rows only; the
 true pCVR's AUC is the ceiling. Writes ``docs/img/esmm_cvr.png`` and prints a Markdown table.
 
     python benchmarks/bench_esmm.py [--quick] [--seeds 5] [--n-samples 50000]
+        [--regimes all|default] [--models naive,esmm,...] [--csv scores.csv]
 """
 
 from __future__ import annotations
@@ -32,8 +38,21 @@ from sklearn.model_selection import train_test_split
 from sklearn_mtl import MultiTaskRecommender
 from sklearn_mtl.datasets import make_ctr_cvr_data
 
-LABELS = {"esmm": "ESMM (entire space)", "hard_cascade": "hard + cascade",
-          "naive": "naive CVR (clicked rows)", "truth": "true pCVR (ceiling)"}
+LABELS = {"esmm": "ESMM (entire space)", "esmm_ips": "ESMM + IPS (ESCM²)",
+          "esmm_dr": "ESMM + DR (ESCM²)", "aitm": "AITM", "mmoe_cascade": "MMoE + cascade",
+          "hard_cascade": "hard + cascade", "naive": "naive CVR (clicked rows)",
+          "truth": "true pCVR (ceiling)"}
+CASCADE = {"purchase": "click"}
+# The entire-space models: name -> MultiTaskRecommender arguments (besides the seed).
+ENTIRE_SPACE = {
+    "esmm": dict(architecture="esmm"),
+    "esmm_ips": dict(architecture="esmm", cascade_debias="ips"),
+    "esmm_dr": dict(architecture="esmm", cascade_debias="dr"),
+    "aitm": dict(architecture="aitm"),
+    "mmoe_cascade": dict(architecture="mmoe", cascade=CASCADE),
+    "hard_cascade": dict(architecture="hard", cascade=CASCADE),
+}
+MODELS = (*ENTIRE_SPACE, "naive")
 
 
 # (interest_share, ctr_offset, keep the id columns)
@@ -41,14 +60,14 @@ REGIMES = tuple((share, offset, ids) for ids in (True, False) for share in (0.6,
                 for offset in (0.0, -2.0))
 
 
-def run(seeds, n_samples: int, max_epochs: int) -> pd.DataFrame:
+def run(seeds, n_samples: int, max_epochs: int, regimes=REGIMES, models=MODELS) -> pd.DataFrame:
     rows = []
-    for share, offset, ids in REGIMES:
-        rows += _run_regime(seeds, n_samples, max_epochs, share, offset, ids)
+    for share, offset, ids in regimes:
+        rows += _run_regime(seeds, n_samples, max_epochs, share, offset, ids, models)
     return pd.DataFrame(rows)
 
 
-def _run_regime(seeds, n_samples, max_epochs, share, offset, ids):
+def _run_regime(seeds, n_samples, max_epochs, share, offset, ids, models=MODELS):
     rows = []
     for seed in seeds:
         data = make_ctr_cvr_data(n_samples=n_samples, interest_share=share, ctr_offset=offset,
@@ -64,25 +83,33 @@ def _run_regime(seeds, n_samples, max_epochs, share, offset, ids):
         regime = dict(interest_share=share, ctr_offset=offset, ids=ids,
                       click_rate=float(Y["click"].to_numpy()[train].mean()))
         common = dict(random_state=seed, max_epochs=max_epochs)
+        pctr = data.pctr[test]
+        start_rows = len(rows)
         rows.append({**regime, **_row(seed, "truth", data.pcvr[test], conversion, clicked, 0.0)})
-        models = {
-            "esmm": MultiTaskRecommender("esmm", **common),
-            "hard_cascade": MultiTaskRecommender("hard", cascade={"purchase": "click"}, **common),
-        }
-        for name, model in models.items():
+        for name in models:
+            if name == "naive":
+                continue
+            model = MultiTaskRecommender(**ENTIRE_SPACE[name], **common)
             start = time.perf_counter()
             model.fit(X_train, Y_train)
             seconds = time.perf_counter() - start
             pcvr = model.predict_conditional_proba(X_test)[1][:, 1]
-            rows.append({**regime, **_row(seed, name, pcvr, conversion, clicked, seconds)})
-        on_click = Y_train["click"].to_numpy() == 1
-        naive = MultiTaskRecommender("single", **common)
-        start = time.perf_counter()
-        naive.fit(X_train[on_click], Y_train["purchase"][on_click].astype(int))
-        seconds = time.perf_counter() - start
-        pcvr = naive.predict_proba(X_test)[:, 1]
-        rows.append({**regime, **_row(seed, "naive", pcvr, conversion, clicked, seconds)})
-        print(pd.DataFrame(rows[-4:]).to_string(index=False), flush=True)
+            click = model.predict_proba(X_test)[0][:, 1]
+            rows.append({**regime, **_row(seed, name, pcvr, conversion, clicked, seconds),
+                         "epochs": model.n_epochs_,
+                         # The click tower against the true pCTR: ESMM divides by it.
+                         "ctr_auc": roc_auc_score(Y["click"].to_numpy()[test], click),
+                         "ctr_corr": float(np.corrcoef(click, pctr)[0, 1])})
+        if "naive" in models:
+            on_click = Y_train["click"].to_numpy() == 1
+            naive = MultiTaskRecommender("single", **common)
+            start = time.perf_counter()
+            naive.fit(X_train[on_click], Y_train["purchase"][on_click].astype(int))
+            seconds = time.perf_counter() - start
+            pcvr = naive.predict_proba(X_test)[:, 1]
+            rows.append({**regime, **_row(seed, "naive", pcvr, conversion, clicked, seconds),
+                         "epochs": naive.n_epochs_})
+        print(pd.DataFrame(rows[start_rows:]).to_string(index=False), flush=True)
     return rows
 
 
@@ -94,26 +121,34 @@ def _row(seed, name, pcvr, conversion, clicked, seconds):
 
 
 def table(scores: pd.DataFrame) -> str:
+    """Mean ± sd per regime and model, each model's per-seed delta to naive, fit time / naive's."""
     lines = ["| ids | interest_share | clicks | model | CVR AUC, all impressions |"
-             " CVR AUC, clicked rows | fit s |", "|---|---|---|---|---|---|---|"]
-    notes = []
+             " CVR AUC, clicked rows | − naive, per seed (ahead) | fit s (× naive) |",
+             "|---|---|---|---|---|---|---|---|"]
     keys = ["ids", "interest_share", "ctr_offset"]
     for (ids, share, _offset), part in scores.groupby(keys, sort=False):
         clicks = f"{100 * part['click_rate'].mean():.1f} %"
+        wide = part.pivot(index="seed", columns="model", values="auc_all")
+        naive_fit = part.loc[part["model"] == "naive", "fit_s"].mean()
         for name, label in LABELS.items():
             rows = part[part["model"] == name]
+            if rows.empty:
+                continue
             cells = [f"{rows[c].mean():.4f} ± {rows[c].std(ddof=1) if len(rows) > 1 else 0:.4f}"
                      for c in ("auc_all", "auc_clicked")]
-            fit = "" if name == "truth" else f"{rows['fit_s'].mean():.1f}"
+            delta = ""
+            if name not in ("naive", "truth") and "naive" in wide:
+                diff = (wide[name] - wide["naive"]).dropna()
+                delta = (f"{diff.mean():+.4f}: {', '.join(f'{d:+.3f}' for d in diff)} "
+                         f"({int((diff > 0).sum())} of {len(diff)})")
+            fit = ""
+            if name != "truth":
+                fit = f"{rows['fit_s'].mean():.1f}"
+                if np.isfinite(naive_fit) and naive_fit > 0:
+                    fit += f" ({rows['fit_s'].mean() / naive_fit:.1f}×)"
             lines.append(f"| {'yes' if ids else 'no'} | {share} | {clicks} | {label} | {cells[0]} |"
-                         f" {cells[1]} | {fit} |")
-        wide = part.pivot(index="seed", columns="model", values="auc_all")
-        diff = wide["esmm"] - wide["naive"]
-        notes.append(f"ids {'yes' if ids else 'no'}, interest_share={share}, clicks {clicks}: "
-                     "ESMM − naive over all impressions "
-                     f"per seed {', '.join(f'{d:+.4f}' for d in diff)} (mean {diff.mean():+.4f}, "
-                     f"ESMM ahead on {int((diff > 0).sum())} of {len(diff)})")
-    return "\n".join(lines + [""] + notes)
+                         f" {cells[1]} | {delta} | {fit} |")
+    return "\n".join(lines)
 
 
 def plot(scores: pd.DataFrame, path: Path) -> None:
@@ -128,13 +163,14 @@ def plot(scores: pd.DataFrame, path: Path) -> None:
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.2 * n_cols, 3.6 * n_rows), sharey=True,
                              squeeze=False)
     for ax, ((ids, share, _), part) in zip(axes.ravel(), groups):
-        for i, name in enumerate(LABELS):
+        names = [name for name in LABELS if (part["model"] == name).any()]
+        for i, name in enumerate(names):
             values = part.loc[part["model"] == name, "auc_all"]
             ax.scatter(np.full(len(values), i), values, alpha=0.6, s=14)
             ax.errorbar(i + 0.2, values.mean(), yerr=values.std(ddof=1) if len(values) > 1 else 0,
                         fmt="D", color="black", capsize=3, markersize=4)
-        ax.set_xticks(range(len(LABELS)), ["ESMM", "hard +\ncascade", "naive\n(clicked)", "true\npCVR"],
-                      fontsize=8)
+        ax.set_xticks(range(len(names)), [LABELS[n].replace(" (", "\n(").replace(" + ", " +\n")
+                                          for n in names], fontsize=7, rotation=45)
         ax.set_title(f"{'with' if ids else 'without'} id columns, interest_share={share}\n"
                      f"clicks {100 * part['click_rate'].mean():.1f} %", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
@@ -150,7 +186,13 @@ def plot(scores: pd.DataFrame, path: Path) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 seeds, 5,000 rows, 3 epochs")
+    parser.add_argument("--quick", action="store_true",
+                        help="1 seed, 3,000 rows, 2 epochs, the default regime (CI smoke run)")
+    parser.add_argument("--regimes", choices=("all", "default"), default="all",
+                        help="default: only ids, interest_share=0.6, ~12 %% clicks")
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help=f"comma-separated, of {', '.join(MODELS)}")
+    parser.add_argument("--max-epochs", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0,
                         help="start at this seed (to split a long run into pieces)")
@@ -160,10 +202,16 @@ def main(argv=None):
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parents[1] / "docs/img/esmm_cvr.png")
     args = parser.parse_args(argv)
-    seeds, n_samples, epochs = args.seeds, args.n_samples, 20
+    models = tuple(m for m in args.models.split(",") if m)
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        parser.error(f"--models: unknown {unknown}; use some of {', '.join(MODELS)}")
+    seeds, n_samples, epochs = args.seeds, args.n_samples, args.max_epochs
+    regimes = REGIMES if args.regimes == "all" else REGIMES[:1]
     if args.quick:
-        seeds, n_samples, epochs = 2, 5000, 3
-    scores = run(range(args.first_seed, args.first_seed + seeds), n_samples, epochs)
+        seeds, n_samples, epochs, regimes = 1, 3000, 2, REGIMES[:1]
+    scores = run(range(args.first_seed, args.first_seed + seeds), n_samples, epochs, regimes,
+                 models)
     if args.csv is not None:
         if args.csv.exists():
             scores = pd.concat([pd.read_csv(args.csv), scores], ignore_index=True)
