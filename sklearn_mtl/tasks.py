@@ -175,6 +175,75 @@ def _infer_kind(name, values: pd.Series, had_missing: bool = False) -> str:
     return "binary" if n_classes <= 2 else "multiclass"
 
 
+def check_classes(classes, names: Sequence) -> list:
+    """``classes`` of :meth:`TargetEncoder.fit` as one sorted array or None per task."""
+    n_tasks = len(names)
+    if classes is None:
+        return [None] * n_tasks
+    if isinstance(classes, dict):
+        unknown = [k for k in classes if k not in list(names)]
+        if unknown:
+            raise ValueError(
+                f"classes names {unknown} that are not columns of Y; the tasks are {list(names)}."
+            )
+        per_task = [classes.get(name) for name in names]
+    else:
+        if isinstance(classes, str) or not hasattr(classes, "__len__"):
+            raise ValueError(
+                f"classes={classes!r} is not valid: use an array of class labels (one task), a "
+                "list with one array or None per task, or a dict {task: classes}."
+            )
+        entries = list(classes)
+        if entries and all(not _is_row(c) and c is not None for c in entries):
+            if n_tasks != 1:
+                raise ValueError(
+                    f"classes={list(classes)[:10]!r} is one array of labels but Y has {n_tasks} "
+                    f"tasks {list(names)}: give a list with one array (or None) per task."
+                )
+            per_task = [entries]
+        elif len(entries) != n_tasks:
+            raise ValueError(
+                f"classes has {len(entries)} entries but Y has {n_tasks} task columns "
+                f"{list(names)}: give one array of classes (or None) per task."
+            )
+        else:
+            per_task = entries
+    out = []
+    for name, c in zip(names, per_task):
+        if c is None:
+            out.append(None)
+            continue
+        arr = np.unique(np.asarray(c))
+        if len(arr) < 2:
+            raise ValueError(
+                f"classes for task {name!r} is {np.asarray(c).tolist()!r}: a classification task "
+                "needs at least two classes."
+            )
+        out.append(arr)
+    return out
+
+
+def _given_classes_kind(name, kind, classes: np.ndarray, values: pd.Series) -> str:
+    """The kind of a task given its ``classes``; its labels must be among them."""
+    if kind == "regression":
+        raise ValueError(
+            f"classes gives classes for task {name!r}, which tasks declares a regression task."
+        )
+    if kind == "binary" and len(classes) > 2:
+        raise ValueError(
+            f"Task {name!r} is declared binary but classes gives {len(classes)} classes "
+            f"{classes.tolist()[:10]}; declare it 'multiclass'."
+        )
+    labels = np.unique(values.to_numpy())
+    unknown = labels[~np.isin(labels, classes)]
+    if len(unknown):
+        raise ValueError(
+            f"Task {name!r} has labels {unknown[:10].tolist()} that are not in classes "
+            f"{classes.tolist()[:10]}."
+        )
+    return "binary" if len(classes) == 2 else "multiclass"
+
+
 def _check_kinds(tasks, names: Sequence) -> list:
     n_tasks = len(names)
     if isinstance(tasks, str):
@@ -243,21 +312,34 @@ class TargetEncoder:
     def __init__(self, tasks="auto"):
         self.tasks = tasks
 
-    def fit(self, Y, sample_weight=None) -> TargetEncoder:
+    def fit(self, Y, sample_weight=None, classes=None) -> TargetEncoder:
+        """Learn each task's kind, classes and scaling from ``Y``.
+
+        ``classes`` (scikit-learn's ``partial_fit`` argument) gives the classes of tasks whose
+        labels in ``Y`` may miss some, e.g. the first chunk of a stream: None, one array for a
+        1-D ``y``, a list with one array or None per task, or a dict from task names to arrays.
+        A task given classes is a classification task (binary with two classes).
+        """
         frame, self.one_d_ = as_target_frame(Y)
         names = list(frame.columns)
         kinds = _check_kinds(self.tasks, names)
+        given = check_classes(classes, names)
         self.names_, self.kinds_, self.classes_ = names, [], []
         self.mean_ = np.zeros(len(names))
         self.scale_ = np.ones(len(names))
         for t, (name, kind) in enumerate(zip(names, kinds)):
             values = _present(frame[name])
             had_missing = len(values) < len(frame)
-            if len(values) == 0:
+            if len(values) == 0 and given[t] is None:
                 raise ValueError(
                     f"Task {name!r} has no labels: every value of its Y column is missing."
                 )
             values = _clean_labels(name, values)
+            if given[t] is not None:
+                kind = _given_classes_kind(name, kind, given[t], values)
+                self.classes_.append(given[t])
+                self.kinds_.append(kind)
+                continue
             if kind is None:
                 kind = _infer_kind(name, values, had_missing)
             if kind == "regression":

@@ -18,6 +18,7 @@ from ..nets import CHAIN_ARCHITECTURES, EXPERT_ARCHITECTURES
 from ..tasks import TargetEncoder, check_task_sample_weight
 from ._assembly import make_callbacks, make_net, restore_net, split_validation
 from ._cascade import apply_cascade_labels, cascade_links, check_debias, resolve_cascade
+from ._folding import folded_module
 from ._outputs import (
     binary_proba,
     concat_gate_weights,
@@ -34,6 +35,8 @@ from ._params import (
     resolve_device,
 )
 from ._skorch import MultiTaskDataset, as_numpy
+from ._stream import input_schema
+from ._stream import partial_fit as stream_partial_fit
 
 
 class MultiTaskRecommender(MultiTaskEstimator):
@@ -367,6 +370,7 @@ default="mmoe"
         params = self._check_params()
         hidden, tower = params["hidden_units"], params["tower_units"]
         device = resolve_device(self.device)
+        schema = input_schema(X)
         X = self._validate_X(X, reset=True)
         if y is None:
             raise ValueError(
@@ -383,19 +387,8 @@ default="mmoe"
         x_num, x_cat = features.encode(X, check=False)  # fit has just looked for NaN and inf
         if self.verbose:
             print(describe_columns(features), flush=True)
-        y_enc = targets.transform(y)
-        cascade = resolve_cascade(self.cascade, self.architecture, targets.names_, targets.kinds_)
-        check_debias(self.cascade_debias, cascade, self.architecture)
-        links = cascade_links(cascade, targets.names_)
-        y_enc = apply_cascade_labels(y_enc, links, targets.names_)
-        check_task_sample_weight(targets.names_, y_enc, sw)
-        unlabelled = int(np.isnan(y_enc).all(axis=1).sum())
-        if unlabelled:
-            warnings.warn(
-                f"{unlabelled} of {n} rows have no label for any task; they carry no loss.",
-                UserWarning,
-                stacklevel=2,
-            )
+        cascade, links = self._resolve_cascade(targets)
+        y_enc = self._encode_targets(y, targets, sw, links)
 
         rng = check_random_state(self.random_state)
         seeded = self.random_state is not None
@@ -418,27 +411,107 @@ default="mmoe"
                            seeds=(torch_seed, loader_seed) if seeded else None)
             net.fit(data, None)
 
+        self._record_fit(net, targets, features, cascade=cascade, batch_size=batch_size,
+                         device=device, seeds=(torch_seed, loader_seed) if seeded else None)
+        self._input_schema = schema
+        self._record_history(net, targets)
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None) -> MultiTaskRecommender:
+        """One pass over a chunk of a stream (scikit-learn's ``partial_fit`` contract).
+
+        The first call fixes the schema: the columns and their dtypes, the task kinds and
+        classes, the numeric statistics (scaling, medians) and the category vocabularies,
+        all learned from that chunk (``min_frequency`` as a fraction counts its rows), and
+        the batch size (``batch_size="auto"`` from its rows). Later chunks must have the same
+        columns and dtypes (a difference is refused naming the column); their ids that the
+        first chunk did not have take the unknown embedding, which ``id_dropout`` trains.
+        Each call is one epoch over the chunk, one row of ``history_``; there is no
+        validation split, so ``early_stopping``, ``validation_fraction``, ``patience`` and
+        ``max_epochs`` do not apply. On a model fitted by :meth:`fit`, training goes on from
+        it (without its validation split and early stopping); :meth:`fit` after
+        ``partial_fit`` starts over. For data in a Dask DataFrame, pass its partitions in turn
+        (``for part in ddf.partitions: model.partial_fit(part.compute()...)``) or use
+        ``dask_ml.wrappers.Incremental`` on Dask arrays (see the user guide).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+        y : array-like or DataFrame of shape (n_samples, n_tasks) or (n_samples,)
+            NaN marks a missing label, as in :meth:`fit`.
+        classes : array-like, list or dict, default=None
+            Classes of the classification tasks, for a first chunk that may not hold every
+            class: one array for a 1-D ``y``, a list with one array (or None) per task, or a
+            dict ``{task: classes}``. Only the first call uses it; a later call may repeat it,
+            and must give the same classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_mtl import MultiTaskRecommender
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(600, 4))
+        >>> y = (X[:, 0] > 0).astype(int)
+        >>> model = MultiTaskRecommender("hard", batch_size=64, random_state=0)
+        >>> for chunk in np.array_split(np.arange(600), 3):
+        ...     model = model.partial_fit(X[chunk], y[chunk], classes=[0, 1])
+        >>> model.n_epochs_, model.predict(X[:2]).shape
+        (3, (2,))
+        """
+        return stream_partial_fit(self, X, y, classes=classes, sample_weight=sample_weight)
+
+    # ------------------------------------------------------------------ fit helpers
+    def _resolve_cascade(self, targets):
+        """The cascade ``{child: parent}`` and its links, checked against the tasks."""
+        cascade = resolve_cascade(self.cascade, self.architecture, targets.names_, targets.kinds_)
+        check_debias(self.cascade_debias, cascade, self.architecture)
+        return cascade, cascade_links(cascade, targets.names_)
+
+    def _encode_targets(self, y, targets, sw, links) -> np.ndarray:
+        """``y`` encoded, with the cascade's entire-space labels; warns on unlabelled rows."""
+        y_enc = targets.transform(y)
+        y_enc = apply_cascade_labels(y_enc, links, targets.names_)
+        check_task_sample_weight(targets.names_, y_enc, sw)
+        unlabelled = int(np.isnan(y_enc).all(axis=1).sum())
+        if unlabelled:
+            warnings.warn(
+                f"{unlabelled} of {len(y_enc)} rows have no label for any task; they carry no "
+                "loss.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return y_enc
+
+    def _record_fit(self, net, targets, features, *, cascade, batch_size, device, seeds):
+        """The fitted attributes that the encoders and the net fix (fit, first partial_fit)."""
         self.target_encoder_ = targets
         self._features = features
-        self._seeds = (torch_seed, loader_seed) if seeded else None
+        self._seeds = seeds
         self.net_ = net
-        self.history_ = net.history
-        self.n_epochs_ = len(net.history)
         self.device_ = device
         self.tasks_ = list(targets.kinds_)
         self.task_names_ = list(targets.names_)
         self.classes_ = list(targets.classes_)
         self.categorical_features_ = list(features.categorical_columns_)
         self.batch_size_ = batch_size
+        self.n_params_ = int(sum(p.numel() for p in net.module_.parameters() if p.requires_grad))
+        self.cascade_ = cascade
+
+    def _record_history(self, net, targets):
+        """The fitted attributes that each epoch updates."""
+        self.history_ = net.history
+        self.n_epochs_ = len(net.history)
         # The weights the last epoch trained with (DWA has already computed the next ones).
         self.task_weights_ = np.array(
             [net.history[-1, f"task_weight_{name}"] for name in targets.names_], dtype=float
         )
         if self.track_task_affinity:
             self.task_affinity_ = task_affinity_matrix(net.history, targets.names_)
-        self.n_params_ = int(sum(p.numel() for p in net.module_.parameters() if p.requires_grad))
-        self.cascade_ = cascade
-        return self
 
     # ------------------------------------------------------------------ state
     def __setstate__(self, state):
@@ -495,7 +568,16 @@ default="mmoe"
                                 scale=self._features.input_scale_)
 
     def _forward(self, data) -> np.ndarray:
-        return forward(self.net_.module_, data, self.batch_size_)
+        module = self.net_.module_.eval()
+        run = None
+        if data.offset is not None and len(data):
+            # The standardization folded into the first layers: no scaling pass per batch.
+            raw = data.unscaled()
+            run = folded_module(module, raw.take(slice(0, 2))[0], raw.x_num.shape[1],
+                                self._features.input_offset_, self._features.input_scale_,
+                                float32_input=raw.x_num.dtype == torch.float32)
+            data = raw if run is not None else data
+        return forward(module, data, self.batch_size_, run)
 
     def _task_outputs(self, X) -> list[np.ndarray]:
         check_is_fitted(self)
