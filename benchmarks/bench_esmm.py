@@ -126,6 +126,8 @@ def table(scores: pd.DataFrame) -> str:
              " CVR AUC, clicked rows | − naive, per seed (ahead) | fit s (× naive) |",
              "|---|---|---|---|---|---|---|---|"]
     keys = ["ids", "interest_share", "ctr_offset"]
+    # A seed run in pieces (--models) scores the true pCVR once per piece.
+    scores = scores.drop_duplicates(subset=[*keys, "seed", "model"], keep="last")
     for (ids, share, _offset), part in scores.groupby(keys, sort=False):
         clicks = f"{100 * part['click_rate'].mean():.1f} %"
         wide = part.pivot(index="seed", columns="model", values="auc_all")

@@ -24,6 +24,7 @@ SCRIPTS = [
     "bench_tuning.py",
     "bench_balancing.py",
     "bench_esmm.py",
+    "bench_esmm_ablation.py",
     "plot_negative_transfer.py",
 ]
 
