@@ -121,6 +121,9 @@ def test_debias_changes_the_training_and_not_the_validation_loss(ctr):
     assert not np.allclose(plain.predict_conditional_proba(X_test)[1],
                            ips.predict_conditional_proba(X_test)[1])
     assert ips.history_[0, "train_loss"] > plain.history_[0, "train_loss"]
+    # The single-task reference has neither the cascade nor its correction.
+    assert ips._reference_params() == {"architecture": "single", "cascade": None,
+                                       "cascade_debias": None}
     # The weight 0 is plain ESMM.
     zero = MultiTaskRecommender("esmm", cascade_debias="ips", debias_weight=0.0, **SMALL).fit(X, Y)
     np.testing.assert_allclose(zero.predict_proba(X_test)[1], plain.predict_proba(X_test)[1],
