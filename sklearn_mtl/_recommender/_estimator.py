@@ -15,6 +15,7 @@ from .._checks import explain_non_numeric
 from ..affinity import task_affinity_matrix
 from ..features import FeatureEncoder, describe_columns
 from ..nets import CHAIN_ARCHITECTURES, EXPERT_ARCHITECTURES
+from ..sources import ParquetSource
 from ..tasks import TargetEncoder, check_task_sample_weight
 from ._assembly import make_callbacks, make_net, restore_net, split_validation
 from ._cascade import apply_cascade_labels, cascade_links, check_debias, resolve_cascade
@@ -35,6 +36,7 @@ from ._params import (
     resolve_device,
 )
 from ._skorch import MultiTaskDataset, as_numpy
+from ._source import fit_source, source_outputs
 from ._stream import input_schema
 from ._stream import partial_fit as stream_partial_fit
 
@@ -350,7 +352,7 @@ default="mmoe"
         return X.toarray() if sp.issparse(X) else X
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, sample_weight=None) -> MultiTaskRecommender:
+    def fit(self, X, y=None, sample_weight=None) -> MultiTaskRecommender:
         """Fit the network.
 
         Parameters
@@ -367,6 +369,8 @@ default="mmoe"
         -------
         self
         """
+        if isinstance(X, ParquetSource):
+            return fit_source(self, X, y, sample_weight)
         params = self._check_params()
         hidden, tower = params["hidden_units"], params["tower_units"]
         device = resolve_device(self.device)
@@ -581,6 +585,8 @@ default="mmoe"
 
     def _task_outputs(self, X) -> list[np.ndarray]:
         check_is_fitted(self)
+        if isinstance(X, ParquetSource):
+            return source_outputs(self, X)  # record batch by record batch
         # A NaN or infinity in X makes every output of its row non-finite, so the pass over X
         # that looks for them runs only when the outputs say so (most inputs have none).
         out = self._forward(self._dataset(X, check=False))

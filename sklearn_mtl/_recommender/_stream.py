@@ -33,7 +33,7 @@ def input_schema(X) -> list[tuple]:
     return [(None, str(dtype if dtype is not None else np.asarray(X).dtype))]
 
 
-def check_schema(schema: list[tuple], X) -> None:
+def check_schema(schema: list[tuple], X, where: str = "partial_fit: ") -> None:
     """Raise naming the first column whose dtype differs from the first chunk's."""
     now = dict(input_schema(X))
     for column, dtype in schema:
@@ -43,7 +43,7 @@ def check_schema(schema: list[tuple], X) -> None:
             what = "X" if column is None else f"column {column!r} of X"
             cast = "X.astype" if column is None else f"X[{column!r}].astype"
             raise ValueError(
-                f"partial_fit: {what} has dtype {now[column]} in this chunk but {dtype} in the "
+                f"{where}{what} has dtype {now[column]} in this chunk but {dtype} in the "
                 f"first one; every chunk of a stream needs the first chunk's dtypes (cast it, "
                 f"e.g. {cast}({dtype!r}))."
             )

@@ -1,0 +1,221 @@
+"""``MultiTaskRecommender.fit(source)`` and ``predict(source)`` for a
+:class:`~sklearn_mtl.sources.ParquetSource`: data larger than memory, in bounded memory.
+
+``fit`` makes one pass over the source to fit the encoders (:mod:`sklearn_mtl._streaming`) and
+count the validation rows, then hands skorch a :class:`SourceDataset` per side: its loader
+reads the row groups in a new random order every epoch, encodes each record batch and mixes the
+rows in a shuffle buffer before slicing batches, so memory holds a buffer, never the data.
+Validation rows are those whose key (or position) hash falls in ``validation_fraction``: the
+same rows every epoch and every rerun. skorch's own loop does the rest, as in memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from skorch.helper import predefined_split
+from torch.utils.data import Dataset
+
+from .._streaming import FeatureStatistics, TargetStatistics
+from ._assembly import make_callbacks, make_net
+from ._cascade import apply_cascade_labels
+from ._params import check_task_weights, resolve_batch_size, resolve_device
+from ._skorch import IdDropoutLoader, MultiTaskDataset, TensorBatchLoader
+from ._stream import check_schema, input_schema
+
+
+class SourceDataset(Dataset):
+    """The training or validation rows of a source, encoded record batch by record batch.
+
+    ``part`` is ``"train"``, ``"valid"`` or ``"all"``; ``n_rows`` its number of rows (counted
+    by the encoders' pass), which skorch reads as the length.
+    """
+
+    def __init__(self, source, features, targets, links, *, part, fraction, n_rows, device):
+        self.source, self.features, self.targets, self.links = source, features, targets, links
+        self.part, self.fraction, self.n_rows, self.device = part, fraction, n_rows, device
+        self.epochs = 0
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def __getitem__(self, i):  # pragma: no cover - skorch reads it through SourceLoader only
+        raise TypeError("SourceDataset is read in batches by SourceLoader, not row by row.")
+
+    def encoded(self, order=None):
+        """``(x_num, x_cat, y)`` arrays of this part's rows, one record batch at a time."""
+        source = self.source
+        for _, frame in source.iter_frames(order=order):
+            if self.part != "all":
+                valid = source.validation_mask(frame, self.fraction)
+                frame = frame[valid if self.part == "valid" else ~valid]
+                if not len(frame):
+                    continue
+            x_num, x_cat = self.features.encode(frame[source.feature_columns])
+            y = self.targets.transform(frame[source.target_columns])
+            y = apply_cascade_labels(y, self.links, self.targets.names_)
+            yield x_num, x_cat, y
+
+    def buffer(self, pending: list) -> MultiTaskDataset:
+        """The encoded arrays in ``pending`` as one dataset, scaled batch by batch as in memory."""
+        x_num, x_cat, y = (np.concatenate(a) for a in zip(*pending))
+        return MultiTaskDataset(x_num, x_cat, y, device=self.device,
+                                offset=self.features.input_offset_,
+                                scale=self.features.input_scale_)
+
+
+class SourceLoader:
+    """Batches of a :class:`SourceDataset` (skorch's ``iterator_train`` / ``iterator_valid``).
+
+    Shuffled: row groups in a random order each epoch, rows mixed in a buffer of at least
+    ``source.shuffle_rows`` rows, full batches sliced from the buffer, the remainder kept for
+    the next fill. Not shuffled: rows in file order. ``id_dropout`` as in
+    :class:`~sklearn_mtl._recommender._skorch.IdDropoutLoader`.
+    """
+
+    def __init__(self, dataset, batch_size: int = 1024, shuffle: bool = False, seed=None,
+                 id_dropout: float = 0.0):
+        self.dataset, self.batch_size, self.shuffle = dataset, int(batch_size), shuffle
+        self.seed, self.id_dropout = seed, id_dropout
+
+    def __len__(self) -> int:
+        return (len(self.dataset) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        data = self.dataset
+        rng = None
+        order = None
+        if self.shuffle:
+            # A new order every epoch, the same sequence of orders on a rerun.
+            rng = np.random.default_rng(None if self.seed is None else [self.seed, data.epochs])
+            data.epochs += 1
+            order = rng.permutation(len(data.source.row_groups()))
+        generator = None
+        if self.id_dropout:
+            generator = torch.Generator()
+            generator.manual_seed(int(rng.integers(2**31)) if rng is not None else 0)
+        window = max(int(data.source.shuffle_rows), self.batch_size) if self.shuffle else 1
+        pending, rows = [], 0
+        for arrays in data.encoded(order):
+            pending.append(arrays)
+            rows += len(arrays[0])
+            if rows >= max(window, self.batch_size):
+                # Emit every full batch of the buffer, keep the rest for the next fill.
+                pending = yield from self._batches(data.buffer(pending), rows, rng, generator,
+                                                   keep=True)
+                rows = len(pending[0][0]) if pending else 0
+        if rows:
+            yield from self._batches(data.buffer(pending), rows, rng, generator, keep=False)
+
+    def _batches(self, buffer, rows, rng, generator, keep: bool):
+        """Yield the batches of ``buffer``; return its rows left over (with ``keep``)."""
+        index = torch.as_tensor(rng.permutation(rows) if self.shuffle else np.arange(rows))
+        index = index.to(buffer.x_num.device)
+        stop = rows - rows % self.batch_size if keep else rows
+        for start in range(0, stop, self.batch_size):
+            yield self._dropout(buffer.take(index[start : start + self.batch_size]), generator)
+        rest = index[stop:]
+        if not (keep and len(rest)):
+            return []
+        return [tuple(t.cpu().numpy() for t in (buffer.x_num[rest], buffer.x_cat[rest],
+                                                 buffer.y[rest]))]
+
+    def _dropout(self, batch, generator):
+        X, y = batch
+        x_cat = X["x_cat"]
+        if self.id_dropout and x_cat.numel():
+            drop = torch.rand(x_cat.shape, generator=generator) < self.id_dropout
+            X["x_cat"] = x_cat.masked_fill(drop.to(x_cat.device), 0)
+        return X, y
+
+
+def fit_source(est, source, y=None, sample_weight=None):
+    """``est.fit(source)``: see ``MultiTaskRecommender.fit``."""
+    if y is not None:
+        raise ValueError(
+            f"y must be None when X is a {type(source).__name__}: its targets are the columns "
+            f"named by targets= ({source.target_columns})."
+        )
+    if sample_weight is not None:
+        raise ValueError(f"sample_weight is not supported when X is a {type(source).__name__}.")
+    if not source.target_columns:
+        raise ValueError(
+            f"{source!r} names no target column: give targets=[...] to fit on it."
+        )
+    params = est._check_params()
+    device = resolve_device(est.device)
+    use_valid = bool(est.early_stopping) and est.validation_fraction is not None
+    fraction = est.validation_fraction if use_valid else 0.0
+    rng = check_random_state(est.random_state)
+    seeded = est.random_state is not None
+    torch_seed, loader_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+
+    # One pass: the encoders, the schema, the validation rows.
+    feature_stats = FeatureStatistics(est.categorical_features, est.min_frequency,
+                                      est.embedding_dim, n_rows=source.n_rows, seed=torch_seed)
+    target_stats = TargetStatistics(est.tasks, one_d=source.one_d)
+    schema, n_rows, n_valid = None, 0, 0
+    for start, frame in source.iter_frames():
+        X = frame[source.feature_columns]
+        if schema is None:
+            schema = input_schema(X)
+            X = est._validate_X(X, reset=True)
+        else:
+            check_schema(schema, X, where=f"{source!r}, rows from {start}: ")
+            X = est._validate_X(X, reset=False)
+        feature_stats.update(X)
+        target_stats.update(frame[source.target_columns])
+        n_rows += len(frame)
+        if use_valid:
+            n_valid += int(source.validation_mask(frame, fraction).sum())
+    if schema is None:
+        raise ValueError(f"{source!r} has no rows.")
+    features, targets = feature_stats.finish(), target_stats.finish()
+    if use_valid and (n_valid == 0 or n_valid == n_rows):
+        raise ValueError(
+            f"validation_fraction={est.validation_fraction} picks {n_valid} of the {n_rows} rows "
+            f"of {source!r} for validation{' (by key ' + repr(source.key) + ')' if source.key else ''}; "
+            "change it, or set validation_fraction=None."
+        )
+    cascade, links = est._resolve_cascade(targets)
+    task_weights = check_task_weights(est.task_weights, len(targets.names_))
+    common = dict(fraction=fraction, device=device)
+    train = SourceDataset(source, features, targets, links, part="train" if use_valid else "all",
+                          n_rows=n_rows - n_valid, **common)
+    train_split = None
+    if use_valid:
+        train_split = predefined_split(
+            SourceDataset(source, features, targets, links, part="valid", n_rows=n_valid, **common)
+        )
+    batch_size = resolve_batch_size(est.batch_size, len(train))
+    callbacks = make_callbacks(est, targets, use_valid)
+    seeds = (torch_seed, loader_seed) if seeded else None
+    with torch.random.fork_rng(devices=[] if device == "cpu" else None, enabled=seeded):
+        if seeded:
+            torch.manual_seed(torch_seed)
+        net = make_net(est, features, targets, hidden_units=params["hidden_units"],
+                       tower_units=params["tower_units"], links=links, task_weights=task_weights,
+                       batch_size=batch_size, train_split=train_split, callbacks=callbacks,
+                       device=device, seeds=seeds)
+        # (attributes: skorch's set_params would not take these on the net)
+        net.iterator_train = net.iterator_valid = SourceLoader
+        net.fit(train, None)
+    # An ordinary fitted net from here on: in-memory loaders, no reference to the files.
+    net.iterator_train, net.iterator_valid, net.train_split = IdDropoutLoader, TensorBatchLoader, None
+    est._record_fit(net, targets, features, cascade=cascade, batch_size=batch_size,
+                    device=device, seeds=seeds)
+    est._input_schema = schema
+    est._record_history(net, targets)
+    return est
+
+
+def source_outputs(est, source) -> list[np.ndarray]:
+    """Per task, the raw outputs of every row of ``source``, predicted record batch by batch."""
+    columns = est._fit_columns if source.features is None and est._fit_columns else None
+    columns = source.feature_columns if columns is None else list(columns)
+    source.check_columns(columns)
+    parts = [est._task_outputs(frame) for _, frame in source.iter_frames(columns=columns)]
+    if not parts:
+        raise ValueError(f"{source!r} has no rows.")
+    return [np.concatenate([p[t] for p in parts]) for t in range(len(parts[0]))]

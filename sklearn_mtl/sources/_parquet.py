@@ -1,0 +1,283 @@
+"""ParquetSource: rows of Parquet files read in record batches, never all at once."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _pyarrow_parquet():
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover - pyarrow is in the parquet and dev extras
+        raise ImportError(
+            "ParquetSource reads files with pyarrow: pip install 'sklearn-mtl[parquet]'."
+        ) from exc
+    return pq
+
+
+def _value_type(arrow_type):
+    """A dictionary type's value type (its index width varies with the file's categories)."""
+    return getattr(arrow_type, "value_type", arrow_type)
+
+
+def _lost_categoricals(schema) -> list:
+    """Columns that pandas wrote as category but Arrow reads back as plain values.
+
+    Arrow keeps a dictionary type for text only: a category column of integers (census'
+    industry and occupation codes) comes back as int64, as from ``pandas.read_parquet``; the
+    source gives it back as category, so a model fitted from the files embeds the columns a fit
+    on the frame that wrote them embeds.
+    """
+    import json
+
+    meta = (schema.metadata or {}).get(b"pandas")
+    if meta is None:
+        return []
+    try:
+        columns = json.loads(meta).get("columns", [])
+    except ValueError:
+        return []
+    names = set(schema.names)
+    return [c["name"] for c in columns
+            if c.get("pandas_type") == "categorical" and c.get("name") in names
+            and not str(schema.field(c["name"]).type).startswith("dictionary")]
+
+
+class ParquetSource:
+    """Rows of one or more Parquet files, for ``fit(source)`` and ``predict(source)``.
+
+    Pass it as ``X`` with ``Y=None`` (as skorch takes a Dataset): the estimator reads it in
+    record batches of ``batch_rows`` rows with pyarrow, so its memory does not grow with the
+    number of rows. ``MultiTaskRecommender.fit`` makes one streaming pass to fit its encoders
+    (vocabularies, numeric statistics, task classes), then reads the row groups in a new random
+    order every epoch through a shuffle buffer of ``shuffle_rows`` rows; ``predict`` reads the
+    rows in file order. Columns that pandas wrote as category are read back as category,
+    integer categories included (which ``pandas.read_parquet`` gives back as integers).
+
+    Parameters
+    ----------
+    path : str or path-like, or a list of them
+        A Parquet file, a directory (its ``*.parquet`` files, recursively) or a glob pattern.
+        Files are read in sorted order, which fixes every row's position.
+    targets : str or list of str, default=()
+        The target columns (the tasks, in this order). A str is one task, read as a 1-D ``y``.
+        Every file must have them; they are not features. Empty for prediction-only data.
+    features : list of str or None, default=None
+        The feature columns, in this order; None takes every column that is not a target.
+    key : str or None, default=None
+        A column whose hash picks the validation rows, so that all rows of a key (e.g. a
+        user) fall on the same side; None hashes each row's position. Either way a rerun on
+        the same files picks the same rows.
+    batch_rows : int, default=65_536
+        Rows per record batch read.
+    shuffle_rows : int, default=262_144
+        Rows held in the shuffle buffer while training: row groups are read in a random
+        order and mixed in windows of at least this many rows. More rows mix better and hold
+        more memory.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, os
+    >>> from sklearn_mtl.sources import ParquetSource
+    >>> folder = tempfile.mkdtemp()
+    >>> pd.DataFrame({"x": [1.0, 2.0, 3.0], "click": [0, 1, 0]}).to_parquet(
+    ...     os.path.join(folder, "part-0.parquet"))
+    >>> source = ParquetSource(folder, targets=["click"])
+    >>> source.n_rows, source.feature_columns
+    (3, ['x'])
+    >>> [len(frame) for _, frame in source.iter_frames()]
+    [3]
+    """
+
+    def __init__(self, path, targets: str | Sequence[str] = (), *, features=None, key=None,
+                 batch_rows: int = 65_536, shuffle_rows: int = 262_144):
+        self.path = path
+        self.targets = targets
+        self.features = features
+        self.key = key
+        self.batch_rows = batch_rows
+        self.shuffle_rows = shuffle_rows
+        self._checked = None
+
+    def __repr__(self) -> str:
+        return f"ParquetSource({self.path!r}, targets={self.targets!r})"
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_checked"] = None  # metadata is read again where the source is unpickled
+        return state
+
+    # ------------------------------------------------------------------ files and schema
+    @property
+    def target_columns(self) -> list[str]:
+        return [self.targets] if isinstance(self.targets, str) else list(self.targets)
+
+    @property
+    def one_d(self) -> bool:
+        """Whether ``targets`` was one name, read as a 1-D ``y``."""
+        return isinstance(self.targets, str)
+
+    def files(self) -> list[Path]:
+        """The Parquet files, sorted; ValueError naming ``path`` when there are none."""
+        paths = self.path if isinstance(self.path, (list, tuple)) else [self.path]
+        found = []
+        for p in paths:
+            p = os.fspath(p)
+            if os.path.isdir(p):
+                found += sorted(Path(p).rglob("*.parquet"))
+            elif os.path.isfile(p):
+                found.append(Path(p))
+            else:
+                matches = sorted(glob.glob(p, recursive=True))
+                if not matches and not glob.has_magic(p):
+                    raise ValueError(f"ParquetSource: path {p!r} does not exist.")
+                found += [Path(m) for m in matches if os.path.isfile(m)]
+        if not found:
+            raise ValueError(f"ParquetSource: path {self.path!r} matches no Parquet file.")
+        return found
+
+    def _check(self):
+        """Read every file's footer once: columns agree, targets present; row groups."""
+        if self._checked is not None:
+            return self._checked
+        pq = _pyarrow_parquet()
+        files = self.files()
+        targets = self.target_columns
+        first_names, first_schema = None, None
+        groups = []  # (file, row group, first row position, rows)
+        position = 0
+        for f in files:
+            try:
+                handle = pq.ParquetFile(f)
+            except Exception as exc:
+                raise ValueError(f"ParquetSource: {f} is not a readable Parquet file: {exc}") from exc
+            meta, schema = handle.metadata, handle.schema_arrow
+            names = list(schema.names)
+            missing = [t for t in targets if t not in names]
+            if missing:
+                raise ValueError(
+                    f"ParquetSource: target column {missing[0]!r} is missing from {f} "
+                    f"(its columns: {names[:20]})."
+                )
+            if first_names is None:
+                first_names, first_schema, first_file = names, schema, f
+            elif names != first_names:
+                extra = [c for c in names if c not in first_names]
+                lost = [c for c in first_names if c not in names]
+                what = (f"has column {extra[0]!r}, which {first_file} has not" if extra
+                        else f"lacks column {lost[0]!r}, which {first_file} has" if lost
+                        else f"orders its columns {names[:20]}, {first_file} {first_names[:20]}")
+                raise ValueError(f"ParquetSource: files disagree on columns: {f} {what}.")
+            else:
+                for field in schema:
+                    other = first_schema.field(field.name).type
+                    if _value_type(field.type) != _value_type(other):
+                        raise ValueError(
+                            f"ParquetSource: files disagree on column {field.name!r}: it is "
+                            f"{field.type} in {f} but {other} in {first_file}."
+                        )
+            for g in range(meta.num_row_groups):
+                rows = meta.row_group(g).num_rows
+                groups.append((f, g, position, rows))
+                position += rows
+        features = self.features
+        if features is None:
+            features = [c for c in first_names if c not in targets]
+        else:
+            features = list(features)
+            unknown = [c for c in features if c not in first_names]
+            if unknown:
+                raise ValueError(
+                    f"ParquetSource: features names {unknown[0]!r}, which is not a column of "
+                    f"{files[0]} (its columns: {first_names[:20]})."
+                )
+            both = [c for c in features if c in targets]
+            if both:
+                raise ValueError(f"ParquetSource: column {both[0]!r} is both a feature and a target.")
+        if self.key is not None and self.key not in first_names:
+            raise ValueError(
+                f"ParquetSource: key={self.key!r} is not a column of {files[0]} (its columns: "
+                f"{first_names[:20]})."
+            )
+        if not features:
+            raise ValueError(f"ParquetSource: {files[0]} has no feature column besides the targets.")
+        self._checked = {"features": features, "groups": groups, "n_rows": position,
+                         "names": first_names, "categorical": _lost_categoricals(first_schema)}
+        return self._checked
+
+    def check_columns(self, columns) -> None:
+        """Raise naming the first of ``columns`` that the files lack."""
+        first = self.files()[0]
+        names = self._check()["names"]
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise ValueError(
+                f"ParquetSource: column {missing[0]!r}, which the model was fitted on, is missing "
+                f"from {first} (its columns: {names[:20]})."
+            )
+
+    @property
+    def feature_columns(self) -> list[str]:
+        return list(self._check()["features"])
+
+    @property
+    def n_rows(self) -> int:
+        """Rows in all files (from the footers, nothing else read)."""
+        return int(self._check()["n_rows"])
+
+    def row_groups(self) -> list[tuple]:
+        """``(file, row group, position of its first row, rows)`` of every row group."""
+        return list(self._check()["groups"])
+
+    # ------------------------------------------------------------------ reading
+    def iter_frames(self, columns=None, order=None, with_targets: bool = True
+                    ) -> Iterator[tuple[int, pd.DataFrame]]:
+        """``(position of the first row, frame)`` for every record batch.
+
+        ``columns``: the columns to read (default: the features, then the targets when
+        ``with_targets``, then the key). ``order``: indices into :meth:`row_groups`, the
+        order to read them in (default: file order).
+        """
+        pq = _pyarrow_parquet()
+        checked = self._check()
+        if columns is None:
+            columns = list(checked["features"])
+            if with_targets:
+                columns += [t for t in self.target_columns if t not in columns]
+            if self.key is not None and self.key not in columns:
+                columns.append(self.key)
+        groups = checked["groups"]
+        order = range(len(groups)) if order is None else order
+        handle, handle_path = None, None
+        for i in order:
+            path, group, position, _ = groups[i]
+            if handle_path != path:
+                handle, handle_path = pq.ParquetFile(path), path
+            start = position
+            for batch in handle.iter_batches(batch_size=int(self.batch_rows), row_groups=[group],
+                                             columns=columns, use_pandas_metadata=True):
+                frame = batch.to_pandas()
+                for c in checked["categorical"]:
+                    if c in frame:
+                        frame[c] = frame[c].astype("category")
+                frame.index = pd.RangeIndex(start, start + len(frame))
+                yield start, frame
+                start += len(frame)
+
+    def validation_mask(self, frame: pd.DataFrame, fraction: float) -> np.ndarray:
+        """Whether each row of ``frame`` (from :meth:`iter_frames`) is a validation row.
+
+        A row is when the hash of its key (or of its position, the frame's index) falls in
+        the first ``fraction`` of the hash range: the same rows on every read and rerun.
+        """
+        if self.key is not None:
+            hashed = pd.util.hash_pandas_object(frame[self.key], index=False).to_numpy()
+        else:
+            hashed = pd.util.hash_array(frame.index.to_numpy(dtype=np.int64))
+        return (hashed >> np.uint64(11)).astype(np.float64) / 2.0**53 < fraction

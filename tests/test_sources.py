@@ -1,0 +1,177 @@
+"""ParquetSource (sklearn_mtl.sources) and fit / predict from it (sklearn_mtl._recommender._source):
+census rows written to Parquet files in tmp_path, read back in record batches."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("pyarrow")
+
+from sklearn_mtl import MultiTaskRecommender, load  # noqa: E402
+from sklearn_mtl._recommender._source import SourceDataset, SourceLoader  # noqa: E402
+from sklearn_mtl._streaming import FeatureStatistics, TargetStatistics  # noqa: E402
+from sklearn_mtl.features import FeatureEncoder  # noqa: E402
+from sklearn_mtl.sources import ParquetSource  # noqa: E402
+from sklearn_mtl.tasks import TargetEncoder  # noqa: E402
+
+TASKS = ["income", "never_married"]
+SMALL = dict(hidden_units=(16,), tower_units=(8,), batch_size=128, lr=1e-2, max_epochs=3,
+             random_state=0)
+
+
+@pytest.fixture(scope="module")
+def census_files(census_small, tmp_path_factory):
+    """The first 4,000 rows of census_small in 4 files of 4 row groups each; the rest held out."""
+    X, Y = census_small
+    folder = tmp_path_factory.mktemp("census_parquet")
+    frame = X.join(Y).iloc[:4000]
+    for i in range(4):
+        frame.iloc[i * 1000 : (i + 1) * 1000].to_parquet(folder / f"part-{i}.parquet",
+                                                         row_group_size=250)
+    return folder, frame, (X.iloc[4000:], Y.iloc[4000:])
+
+
+def test_fit_and_predict_from_a_directory_of_files(census_files):
+    folder, frame, (X_test, Y_test) = census_files
+    source = ParquetSource(folder, targets=TASKS, batch_rows=200, shuffle_rows=1000)
+    assert source.n_rows == 4000 and len(source.row_groups()) == 16
+    model = MultiTaskRecommender("mmoe", n_experts=2, **SMALL).fit(source)
+    assert model.task_names_ == TASKS and model.tasks_ == ["binary", "binary"]
+    assert list(model.feature_names_in_) == list(X_test.columns)
+    assert model.n_epochs_ == 3 and np.isfinite(model.history_[-1, "valid_score_income"])
+    assert model.score(X_test, Y_test) > 0.85
+    # predict on a source streams it and gives what predict on the same rows in memory gives
+    features = ParquetSource(folder / "part-1.parquet", batch_rows=300)
+    np.testing.assert_allclose(model.predict_proba(features)[0],
+                               model.predict_proba(frame.iloc[1000:2000][X_test.columns])[0],
+                               rtol=1e-5)
+    assert model.predict(features).shape == (1000, 2)
+
+
+def test_streamed_encoders_equal_in_memory_ones(census_files):
+    folder, frame, _ = census_files
+    X = frame.drop(columns=TASKS).copy()
+    X.loc[X.index[::5], "age"] = np.nan  # a column with NaN: median imputation and indicator
+    feature_stats = FeatureStatistics("auto", 3, "auto", n_rows=len(X))
+    target_stats = TargetStatistics("auto", one_d=False)
+    for start in range(0, len(X), 700):
+        feature_stats.update(X.iloc[start : start + 700])
+        target_stats.update(frame[TASKS].iloc[start : start + 700])
+    streamed, memory = feature_stats.finish(), FeatureEncoder("auto", 3, "auto").fit(X)
+    assert streamed.cardinalities_ == memory.cardinalities_
+    assert streamed.indicator_columns_ == memory.indicator_columns_ == ["age"]
+    assert all(set(a) == set(b) for a, b in zip(streamed.vocabularies_, memory.vocabularies_))
+    np.testing.assert_allclose(streamed.mean_, memory.mean_, rtol=1e-12)
+    np.testing.assert_allclose(streamed.scale_, memory.scale_, rtol=1e-12)
+    np.testing.assert_allclose(streamed.median_, memory.median_)
+    targets = target_stats.finish()
+    fitted = TargetEncoder().fit(frame[TASKS])
+    assert targets.kinds_ == fitted.kinds_
+    assert [c.tolist() for c in targets.classes_] == [c.tolist() for c in fitted.classes_]
+
+
+def test_a_first_batch_without_positives_still_gets_both_classes(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=3000)
+    y = (x > 1.5).astype(int)
+    order = np.argsort(y, kind="stable")  # every positive in the last row groups
+    pd.DataFrame({"x": x[order], "y": y[order]}).to_parquet(tmp_path / "d.parquet",
+                                                             row_group_size=500)
+    model = MultiTaskRecommender("hard", **SMALL).fit(ParquetSource(tmp_path / "d.parquet", "y"))
+    assert model.classes_[0].tolist() == [0, 1]
+    assert model.predict(pd.DataFrame({"x": [3.0, -3.0]})).tolist() == [1, 0]  # a 1-D y
+
+
+def test_validation_rows_are_the_same_on_rerun_and_follow_the_key(census_files, tmp_path):
+    folder, _, _ = census_files
+    histories = []
+    for _ in range(2):
+        model = MultiTaskRecommender("hard", **SMALL).fit(
+            ParquetSource(folder, targets=TASKS, shuffle_rows=600))
+        histories.append([(h["train_loss"], h["valid_loss"]) for h in model.history_])
+    assert histories[0] == histories[1]
+    events = pd.DataFrame({"user_id": np.repeat(np.arange(200), 10), "x": np.arange(2000.0),
+                           "click": np.tile([0, 1], 1000)})
+    events.to_parquet(tmp_path / "events.parquet", row_group_size=300)
+    source = ParquetSource(tmp_path / "events.parquet", targets=["click"], key="user_id")
+    _, read = next(source.iter_frames(columns=["user_id"]))
+    mask = source.validation_mask(read, 0.2)
+    side = pd.Series(mask).groupby(read["user_id"].to_numpy()).nunique()
+    assert (side == 1).all() and 0.05 < mask.mean() < 0.4  # every user on one side
+
+
+def test_loader_reads_every_training_row_once_an_epoch_in_a_new_order(census_files):
+    folder, _, _ = census_files
+    source = ParquetSource(folder, targets=TASKS, batch_rows=100, shuffle_rows=500)
+    features = FeatureEncoder().fit(pd.read_parquet(folder).drop(columns=TASKS))
+    targets = TargetEncoder().fit(pd.read_parquet(folder)[TASKS])
+    data = SourceDataset(source, features, targets, [], part="train", fraction=0.1,
+                         n_rows=0, device="cpu")
+    loader = SourceLoader(data, batch_size=64, shuffle=True, seed=0)
+    epochs = [[X["x_num"][:, 0].tolist() for X, _ in loader] for _ in range(2)]
+    sizes = [len(b) for b in epochs[0]]
+    assert all(s == 64 for s in sizes[:-1])
+    n_train = sum(sizes)
+    assert 3400 < n_train < 3800  # the validation hash keeps ~10 %
+    assert sum(len(b) for b in epochs[1]) == n_train
+    first, second = (sorted(x for b in e for x in b) for e in epochs)
+    np.testing.assert_allclose(first, second)  # the same rows
+    assert epochs[0][0] != epochs[1][0]  # in another order
+
+
+def test_glob_single_file_and_list_paths(census_files):
+    folder, _, _ = census_files
+    assert ParquetSource(str(folder / "part-*.parquet"), TASKS).n_rows == 4000
+    assert ParquetSource(folder / "part-2.parquet", TASKS).n_rows == 1000
+    assert ParquetSource([folder / "part-0.parquet", folder / "part-3.parquet"], TASKS).n_rows == 2000
+    with pytest.raises(ValueError, match="does not exist"):
+        ParquetSource(folder / "nothing.parquet", TASKS).files()
+    with pytest.raises(ValueError, match="matches no Parquet file"):
+        ParquetSource(str(folder / "none-*.parquet"), TASKS).files()
+
+
+def test_bad_sources_are_refused_naming_the_file_and_column(census_files, tmp_path):
+    folder, frame, _ = census_files
+    part = frame.iloc[:300]
+    part.to_parquet(tmp_path / "a.parquet")
+    part.drop(columns="education").to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(ValueError, match=r"files disagree on columns: .*b\.parquet lacks column "
+                                         r"'education', which .*a\.parquet has"):
+        MultiTaskRecommender(**SMALL).fit(ParquetSource(tmp_path, TASKS))
+    (tmp_path / "b.parquet").unlink()
+    part.drop(columns="never_married").to_parquet(tmp_path / "c.parquet")
+    with pytest.raises(ValueError, match=r"target column 'never_married' is missing from "
+                                         r".*c\.parquet"):
+        MultiTaskRecommender(**SMALL).fit(ParquetSource(tmp_path, TASKS))
+    (tmp_path / "c.parquet").unlink()
+    part.astype({"age": "float64"}).to_parquet(tmp_path / "d.parquet")
+    with pytest.raises(ValueError, match=r"disagree on column 'age': it is double in .*d\.parquet"):
+        MultiTaskRecommender(**SMALL).fit(ParquetSource(tmp_path, TASKS))
+    (tmp_path / "d.parquet").unlink()
+    with pytest.raises(ValueError, match="y must be None when X is a ParquetSource"):
+        MultiTaskRecommender(**SMALL).fit(ParquetSource(tmp_path, TASKS), frame[TASKS])
+    with pytest.raises(ValueError, match="names no target column"):
+        MultiTaskRecommender(**SMALL).fit(ParquetSource(tmp_path))
+    with pytest.raises(ValueError, match="key='user' is not a column"):
+        MultiTaskRecommender(**SMALL).fit(ParquetSource(tmp_path, TASKS, key="user"))
+    model = MultiTaskRecommender(**SMALL).fit(ParquetSource(tmp_path, TASKS))
+    part.drop(columns="age").to_parquet(tmp_path / "e.parquet")
+    with pytest.raises(ValueError, match=r"column 'age', which the model was fitted on, is missing"):
+        model.predict(ParquetSource(tmp_path / "e.parquet"))
+
+
+def test_a_model_fitted_from_files_pickles_saves_and_streams_on(census_files, tmp_path):
+    folder, frame, (X_test, Y_test) = census_files
+    model = MultiTaskRecommender("hard", **SMALL).fit(ParquetSource(folder, TASKS))
+    blob = pickle.dumps(model)
+    assert b"ParquetSource" not in blob and b"SourceLoader" not in blob
+    model.save(tmp_path / "m.zip")
+    for other in (pickle.loads(blob), load(tmp_path / "m.zip")):
+        np.testing.assert_allclose(other.predict_proba(X_test)[1], model.predict_proba(X_test)[1],
+                                   rtol=1e-6)
+    model.partial_fit(X_test, Y_test)  # and it takes in-memory chunks afterwards
+    assert model.n_epochs_ == 4
