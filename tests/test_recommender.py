@@ -585,3 +585,70 @@ def test_predict_with_renamed_columns_is_scikit_learns_error():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert model.predict(X.to_numpy()).shape == (20,)
+
+
+# ---------------------------------------------------------------- predict: folded first layers
+def _scaled_batch_by_batch(model, X):
+    """The module's outputs with the inputs standardized batch by batch (no folding)."""
+    from sklearn_mtl._recommender._outputs import forward
+
+    return forward(model.net_.module_, model._dataset(X), 512)
+
+
+def _is_folded(model) -> bool:
+    from sklearn_mtl._recommender._folding import _FOLDED
+
+    kept = _FOLDED.get(model.net_.module_)
+    return kept is not None and kept[3] is not None
+
+
+@pytest.mark.parametrize("architecture", ["hard", "single", "soft", "mmoe", "omoe", "cgc", "ple",
+                                          "esmm", "aitm"])
+def test_predict_folds_the_standardization_into_the_first_layers(census_small, architecture):
+    X, Y = census_small
+    X, Y = X.iloc[:1200], Y.iloc[:1200]
+    if architecture in ("esmm", "aitm"):  # a chain of binary tasks
+        Y = Y.assign(income=Y["income"], never_married=Y["never_married"] * Y["income"])
+    model = MultiTaskRecommender(architecture, **{**FAST, "max_epochs": 2},
+                                 random_state=0).fit(X, Y)
+    proba = model.predict_proba(X)
+    assert _is_folded(model)
+    assert all(p.dtype == np.float32 for p in proba)
+    logits = _scaled_batch_by_batch(model, X)
+    # The same outputs as scaling every batch (census embeddings and numeric columns).
+    np.testing.assert_allclose(model._forward(model._dataset(X)), logits, atol=1e-5)
+
+
+def test_predict_folding_follows_changed_weights_and_skips_large_offsets(census_small):
+    X, Y = census_small
+    X, Y = X.iloc[:1200], Y.iloc[:1200]
+    model = MultiTaskRecommender("mmoe", **{**FAST, "max_epochs": 2}, random_state=0).fit(X, Y)
+    before = model.predict_proba(X)[0]
+    with torch.no_grad():  # what a later partial_fit or a loaded state does to the weights
+        model.net_.module_.gate.weight.mul_(3.0)
+    after = model.predict_proba(X)[0]
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(model._forward(model._dataset(X)),
+                               _scaled_batch_by_batch(model, X), atol=1e-5)
+    # A column far from zero in units of its spread (a timestamp) keeps the float64 centring.
+    shifted = X.assign(age=X["age"] * 1e-3 + 1.7e9)
+    model = MultiTaskRecommender("mmoe", **{**FAST, "max_epochs": 2},
+                                 random_state=0).fit(shifted, Y)
+    np.testing.assert_allclose(model._forward(model._dataset(shifted)),
+                               _scaled_batch_by_batch(model, shifted), atol=1e-6)
+    assert not _is_folded(model)
+
+
+def test_predict_batch_size_is_independent_of_training(census_small):
+    X, Y = census_small
+    X, Y = X.iloc[:1200], Y.iloc[:1200]
+    model = MultiTaskRecommender("hard", **{**FAST, "max_epochs": 2}, random_state=0).fit(X, Y)
+    reference = model.predict_proba(X)[0]
+    for size in (1, 7, 100_000):
+        model.set_params(predict_batch_size=size)
+        np.testing.assert_allclose(model.predict_proba(X)[0], reference, atol=1e-6)
+    model.set_params(predict_batch_size=0)
+    with pytest.raises(ValueError, match="predict_batch_size=0 is not valid"):
+        model.predict(X)
+    with pytest.raises(ValueError, match="predict_batch_size"):
+        MultiTaskRecommender(predict_batch_size=-3).fit(X, Y)

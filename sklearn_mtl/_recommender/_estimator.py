@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
 from .._base import MultiTaskEstimator
-from .._checks import explain_non_numeric
+from .._checks import explain_non_numeric, in_range
 from ..affinity import task_affinity_matrix
 from ..features import FeatureEncoder, describe_columns
 from ..nets import CHAIN_ARCHITECTURES, EXPERT_ARCHITECTURES
@@ -30,6 +30,7 @@ from ._outputs import (
 )
 from ._params import (
     PARAMETER_CONSTRAINTS,
+    PREDICT_BATCH_SIZE,
     check_sample_weight,
     check_task_weights,
     resolve_batch_size,
@@ -148,6 +149,10 @@ default="mmoe"
         so that a few thousand rows still get about 100 optimizer steps per epoch while large
         data keeps batches of 1024 (a 69,833-row census split: 512). The size used is
         ``batch_size_``.
+    predict_batch_size : int or "auto", default="auto"
+        Rows per forward pass in ``predict``, ``predict_proba`` and the other methods that run
+        the net on new rows, independent of training's. ``"auto"``: 4096, or ``batch_size_``
+        if larger (a larger batch costs less Python per row; memory grows with it).
     max_epochs : int, default=20
     early_stopping : bool, default=True
         Stop when the validation loss has not improved for ``patience`` epochs and restore the
@@ -269,6 +274,7 @@ default="mmoe"
         lr=1e-3,
         weight_decay=0.0,
         batch_size="auto",
+        predict_batch_size="auto",
         max_epochs=20,
         early_stopping=True,
         validation_fraction=0.1,
@@ -307,6 +313,7 @@ default="mmoe"
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
+        self.predict_batch_size = predict_batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -571,6 +578,16 @@ default="mmoe"
                                 offset=self._features.input_offset_,
                                 scale=self._features.input_scale_)
 
+    def _predict_batch_size(self) -> int:
+        # Read at predict time, so a value set after fit (set_params) is checked here too.
+        value = self.predict_batch_size
+        if isinstance(value, str) and value == "auto":
+            return max(PREDICT_BATCH_SIZE, self.batch_size_)
+        if not in_range(value, integer=True, low=1):
+            raise ValueError(f"predict_batch_size={value!r} is not valid: use an int >= 1 or "
+                             "'auto'.")
+        return int(value)
+
     def _forward(self, data) -> np.ndarray:
         module = self.net_.module_.eval()
         run = None
@@ -581,7 +598,7 @@ default="mmoe"
                                 self._features.input_offset_, self._features.input_scale_,
                                 float32_input=raw.x_num.dtype == torch.float32)
             data = raw if run is not None else data
-        return forward(module, data, self.batch_size_, run)
+        return forward(module, data, self._predict_batch_size(), run)
 
     def _task_outputs(self, X) -> list[np.ndarray]:
         check_is_fitted(self)
@@ -623,7 +640,7 @@ default="mmoe"
     def _run_module(self, X, method: str):
         """Call ``module_.<method>(x_num, x_cat)`` batch by batch in eval mode."""
         data = self._dataset(X)  # checks that the model is fitted, before net_ is read
-        return run_module(self.net_.module_, data, self.batch_size_, method)
+        return run_module(self.net_.module_, data, self._predict_batch_size(), method)
 
     def gate_weights(self, X):
         """Gate weights of the mixture-of-experts architectures (mmoe, omoe, cgc, ple).

@@ -1,23 +1,38 @@
-"""The torch module's raw outputs at predict time: batched passes, per-task slices, probabilities."""
+"""The torch module's raw outputs at predict time: batched passes, per-task slices, probabilities.
+
+Probabilities stay in the module's precision (float32), as skorch's ``predict_proba``;
+regression values are put back in the target's units in float64 (a large offset needs it).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.special import expit
 
 from ._skorch import TensorBatchLoader, as_numpy
 
 
-def forward(module, data, batch_size: int) -> np.ndarray:
-    """The module's concatenated outputs over ``data``, batch by batch in eval mode."""
+def forward(module, data, batch_size: int, run=None) -> np.ndarray:
+    """The module's concatenated outputs over ``data``, batch by batch in eval mode.
+
+    ``run`` is the module to call instead (its folded copy, see ``_folding``). Each batch's
+    outputs are written into one (n, n_outputs) buffer.
+    """
     module.eval()
+    run = module if run is None else run
     # The module is called directly, batch by batch: skorch's forward adds per-batch
     # bookkeeping (and no_grad is slower than inference_mode) for nothing at predict time.
+    out, start = None, 0
     with torch.inference_mode():
-        return as_numpy(torch.cat([
-            module(**batch)
-            for batch, _ in TensorBatchLoader(data, batch_size=batch_size, reuse_buffer=True)
-        ]))
+        for batch, _ in TensorBatchLoader(data, batch_size=batch_size, reuse_buffer=True):
+            result = run(**batch)
+            if out is None:
+                out = torch.empty((len(data), result.shape[1]), dtype=result.dtype,
+                                  device=result.device)
+            out[start : start + len(result)] = result
+            start += len(result)
+    return as_numpy(out)
 
 
 def run_module(module, data, batch_size: int, method: str) -> list:
@@ -37,9 +52,12 @@ def split_tasks(out: np.ndarray, n_outputs) -> list[np.ndarray]:
 
 
 def binary_proba(logit: np.ndarray) -> np.ndarray:
-    """(n, 2) probabilities ``[1 - p, p]`` from a binary task's logits."""
-    p = 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))
-    return np.column_stack([1.0 - p, p])
+    """(n, 2) probabilities ``[1 - p, p]`` from a binary task's logits, in their precision
+    (float32 from the module)."""
+    out = np.empty((len(logit), 2), dtype=logit.dtype)
+    expit(logit, out=out[:, 1])
+    np.subtract(1, out[:, 1], out=out[:, 0])
+    return out
 
 
 def proba_or_values(kinds, task_outputs, inverse_regression) -> list[np.ndarray]:
@@ -49,8 +67,7 @@ def proba_or_values(kinds, task_outputs, inverse_regression) -> list[np.ndarray]
         if kind == "binary":
             result.append(binary_proba(out[:, 0]))
         elif kind == "multiclass":
-            z = out.astype(np.float64)
-            z = np.exp(z - z.max(axis=1, keepdims=True))
+            z = np.exp(out - out.max(axis=1, keepdims=True))
             result.append(z / z.sum(axis=1, keepdims=True))
         else:
             result.append(inverse_regression(t, out[:, 0].astype(np.float64)))

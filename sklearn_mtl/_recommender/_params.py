@@ -94,6 +94,7 @@ PARAMETER_CONSTRAINTS = {
     "lr": [Interval(low=0, low_open=True)],
     "weight_decay": [Interval(low=0)],
     "batch_size": [Interval(low=1, integer=True, allow=("auto",))],
+    "predict_batch_size": [Interval(low=1, integer=True, allow=("auto",))],
     "id_dropout": [Interval(low=0, high=1, high_open=True)],
     "max_epochs": [Interval(low=1, integer=True)],
     "patience": [Interval(low=1, integer=True)],
@@ -181,6 +182,10 @@ def check_sample_weight(sample_weight, n: int):
     if sw.sum() == 0:
         raise ValueError("sample_weight is all zero: no row would carry any loss.")
     return sw
+
+
+# predict_batch_size="auto": rows per forward pass at predict time (at least batch_size_).
+PREDICT_BATCH_SIZE = 4096
 
 
 def resolve_batch_size(batch_size, n_train: int) -> int:

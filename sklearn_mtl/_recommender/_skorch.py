@@ -9,6 +9,7 @@ callbacks, history, early stopping) is skorch's own loop.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 
@@ -104,6 +105,13 @@ class MultiTaskDataset(Dataset):
 
     def __getitem__(self, i):
         return self.take(i)
+
+    def unscaled(self) -> MultiTaskDataset:
+        """The same rows without the standardization: ``numeric`` gives the raw inputs as
+        float32 (for a module whose first layers have it folded in)."""
+        out = copy.copy(self)
+        out.offset = out.scale = None
+        return out
 
     def subset(self, index) -> MultiTaskDataset:
         """A new dataset holding the rows ``index`` (used for the validation split)."""
@@ -292,12 +300,18 @@ class NonFiniteLossCheck(Callback):
     """
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        # A Python float check on the scalar loss: no tensor op per batch.
-        if not training or loss is None or math.isfinite(loss.item()):
+        if not training or loss is None:
+            return
+        # skorch has just recorded the batch's loss as a Python float: reading it back costs
+        # no tensor op and no device synchronization of its own.
+        value = net.history[-1]["batches"][-1].get("train_loss")
+        if value is None:
+            value = loss.item()
+        if math.isfinite(value):
             return
         epoch = len(net.history)
         raise ValueError(
-            f"Training diverged: the training loss became {float(loss.detach())} in epoch {epoch}. "
+            f"Training diverged: the training loss became {value} in epoch {epoch}. "
             f"lr={net.lr!r} is probably too large: lower it (the default is 1e-3; try "
             f"lr={min(net.lr / 10, 1e-3):g}), or scale the features and check the targets for "
             "extreme values."
