@@ -73,6 +73,10 @@ class MultiTaskLoss(nn.Module):
         self.all_binary = all(k == "binary" for k in self.kinds) and bounds[-1] == n_tasks
         self.method = task_weights if isinstance(task_weights, str) else "static"
         self.uncertainty = self.method == "uncertainty"
+        # Set by the net for the length of a fit whose data has no missing label and no row
+        # weight: each batch's losses are then plain means (no mask to build). Not state:
+        # False is always right.
+        self.complete_labels = False
         self.gradnorm_alpha = float(gradnorm_alpha)
         self.dwa_temperature = float(dwa_temperature)
         if self.method == "uncertainty":
@@ -103,6 +107,17 @@ class MultiTaskLoss(nn.Module):
         # The mask, safe targets, row weights and reductions are computed once for all tasks
         # (a handful of ops per batch instead of ~10 per task); only the per-row loss itself
         # is per kind, and one call covers all tasks when every task is binary.
+        if self.complete_labels and sample_weight is None:
+            # Every row has every label (known for the whole fit): plain means, no masks.
+            if self.all_binary:
+                per_row = F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
+            else:
+                per_row = torch.stack([self._per_row(kind, y_pred[:, cols], y_true[:, t])
+                                       for t, (kind, cols) in enumerate(zip(self.kinds,
+                                                                            self.slices))],
+                                      dim=1)
+            return per_row.mean(dim=0), torch.ones(len(self.kinds), dtype=torch.bool,
+                                                    device=y_pred.device)
         mask = ~torch.isnan(y_true)
         w = mask.to(y_pred.dtype)
         if sample_weight is not None:

@@ -203,6 +203,20 @@ class MultiTaskNeuralNet(NeuralNet):
         self.cagrad_c = cagrad_c
         self.surgery_seed = surgery_seed
 
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # Every fit and partial_fit runs through here once initialized. While it runs, the
+        # loss skips its label masks when no row of the training or validation data lacks a
+        # label and no row is weighted.
+        datasets = [d for d in self.get_split_datasets(X, y, **fit_params) if d is not None]
+        self.criterion_.complete_labels = all(
+            isinstance(d, MultiTaskDataset) and d.y is not None and d.w is None
+            and not bool(torch.isnan(d.y).any()) for d in datasets
+        )
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:  # outside this loop the loss may see any data
+            self.criterion_.complete_labels = False
+
     def train_step_single(self, batch, **fit_params):
         if self.gradient_method is None and not self.criterion_.needs_task_gradients:
             return super().train_step_single(batch, **fit_params)
