@@ -210,3 +210,18 @@ def test_weighted_gauc_is_the_weight_weighted_mean_of_weighted_per_user_auc(like
     with pytest.raises(ValueError, match="ndcg@5' does not take sample_weight"):
         per_task_scores(_lgbm().fit(X, Y), X, Y, metric="ndcg@5", groups=users,
                         sample_weight=w)
+
+
+def test_tune_reports_boosting_rounds_of_a_pipeline_with_routing_on(liked):
+    X, Y, users, w = liked
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = Pipeline([("pass", FunctionTransformer()),
+                         ("model", _lgbm().set_params(validation_fraction=0.2)
+                          .set_fit_request(sample_weight=True))])
+        result = tune(pipe, X, Y, n_trials=2, sample_weight=w, random_state=0)
+    trials = result.study.trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+    # The pruning callback reached LightGBM through the Pipeline: one value per round.
+    assert all(len(t.intermediate_values) > 1 for t in trials)
+    # The user's Pipeline was not changed by the trials' requests.
+    assert pipe.steps[-1][1].get_metadata_routing().fit.requests.get("callbacks") is None

@@ -8,6 +8,7 @@ import warnings
 
 import optuna
 from optuna.pruners import BasePruner, HyperbandPruner, MedianPruner, NopPruner, SuccessiveHalvingPruner
+from sklearn.utils.metadata_routing import _routing_enabled
 from skorch.callbacks import Callback
 
 from .._lgbm import PerTaskLGBM
@@ -164,7 +165,13 @@ def pruning_fit(model, trial) -> tuple[dict, str | None]:
             return {}, "PerTaskLGBM.fit does not take LightGBM callbacks"
         if owner.validation_fraction is None:
             return {}, "PerTaskLGBM evaluates its rounds only with validation_fraction set"
-        return {prefix + "callbacks": [LGBMTaskPruningCallback(trial)]}, None
+        callbacks = [LGBMTaskPruningCallback(trial)]
+        if prefix and _routing_enabled():
+            # Under metadata routing a Pipeline hands fit parameters only to a step that
+            # requested them: this trial's clone of the step requests its callbacks.
+            owner.set_fit_request(callbacks=True)
+            return {"callbacks": callbacks}, None
+        return {prefix + "callbacks": callbacks}, None
     return {}, f"{type(owner).__name__} has no per-step reporting"
 
 
