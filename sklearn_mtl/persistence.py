@@ -39,7 +39,9 @@ import pandas as pd
 FORMAT = "sklearn-mtl"
 # 3: MultiTaskRecommender gained cascade_debias, min_propensity, debias_weight and
 # calibration_strength, and "dr" cascades an imputation tower in their state.
-FORMAT_VERSION = 3
+# 4: MultiTaskRecommender gained devices (and predict_batch_size) and keeps the fit-time input
+# dtypes (_input_schema) that partial_fit checks later chunks against.
+FORMAT_VERSION = 4
 
 # The estimators a file may hold, and every other class an estimator's state may contain.
 ESTIMATORS = (

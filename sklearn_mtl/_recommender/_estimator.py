@@ -19,6 +19,7 @@ from ..sources import ParquetSource
 from ..tasks import TargetEncoder, check_task_sample_weight
 from ._assembly import make_callbacks, make_net, restore_net, split_validation
 from ._cascade import apply_cascade_labels, cascade_links, check_debias, resolve_cascade
+from ._distributed import check_devices, fit_distributed, rebuild_net
 from ._folding import folded_module
 from ._outputs import (
     binary_proba,
@@ -163,6 +164,18 @@ default="mmoe"
     patience : int, default=5
     device : {"auto", "cpu", "cuda"}, default="auto"
         ``"auto"`` uses CUDA when available. A model trained on CUDA unpickles on a CPU machine.
+    devices : int or None, default=None
+        Train one model data-parallel on this many devices with torch's
+        ``DistributedDataParallel``: with ``device="cuda"`` one GPU per process (NCCL), with
+        ``device="cpu"`` as many CPU processes (gloo on loopback). ``fit`` starts the
+        processes itself, or runs as one rank inside a launch that started them (``torchrun``
+        with ``torch.distributed`` initialized), and returns an ordinary fitted model. Each
+        rank trains on its own shard of every epoch, so the effective batch is
+        ``devices * batch_size``; every rank validates on the whole validation split, and
+        early stopping stops all of them at the same epoch. Not with ``gradient_method``,
+        ``task_weights="gradnorm"``, ``track_gradient_conflict`` or ``track_task_affinity``
+        (per-task gradients of a whole batch), nor with ``partial_fit`` or a source.
+        ``None`` (or 1) trains in this process.
     random_state : int, RandomState or None, default=None
         Seeds weight initialization, dropout, shuffling and the validation split: two CPU fits
         with the same int give identical predictions. The global torch RNG is left untouched.
@@ -280,6 +293,7 @@ default="mmoe"
         validation_fraction=0.1,
         patience=5,
         device="auto",
+        devices=None,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -319,6 +333,7 @@ default="mmoe"
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.device = device
+        self.devices = devices
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -413,14 +428,23 @@ default="mmoe"
         batch_size = resolve_batch_size(self.batch_size, len(data))
         callbacks = make_callbacks(self, targets, use_valid)
 
-        with torch.random.fork_rng(devices=[] if device == "cpu" else None, enabled=seeded):
-            if seeded:
-                torch.manual_seed(torch_seed)
-            net = make_net(self, features, targets, hidden_units=hidden, tower_units=tower,
-                           links=links, task_weights=task_weights, batch_size=batch_size,
-                           train_split=train_split, callbacks=callbacks, device=device,
-                           seeds=(torch_seed, loader_seed) if seeded else None)
-            net.fit(data, None)
+        n_devices = check_devices(self, device)
+        net_kwargs = dict(hidden_units=hidden, tower_units=tower, links=links,
+                          task_weights=task_weights, batch_size=batch_size, callbacks=callbacks,
+                          seeds=(torch_seed, loader_seed) if seeded else None)
+        if n_devices > 1:
+            valid = None if train_split is None else train_split.keywords["valid_ds"]
+            state = fit_distributed(self, n_devices, data=data, valid=valid, features=features,
+                                    targets=targets, net_kwargs=net_kwargs,
+                                    torch_seed=torch_seed, device=device)
+            net = rebuild_net(self, features, targets, net_kwargs, device, state)
+        else:
+            with torch.random.fork_rng(devices=[] if device == "cpu" else None, enabled=seeded):
+                if seeded:
+                    torch.manual_seed(torch_seed)
+                net = make_net(self, features, targets, train_split=train_split, device=device,
+                               **net_kwargs)
+                net.fit(data, None)
 
         self._record_fit(net, targets, features, cascade=cascade, batch_size=batch_size,
                          device=device, seeds=(torch_seed, loader_seed) if seeded else None)

@@ -111,6 +111,7 @@ PARAMETER_CONSTRAINTS = {
     "debias_weight": [Interval(low=0)],
     "calibration_strength": [Interval(low=0)],
     "callbacks": [Callbacks()],
+    "devices": [Interval(low=1, integer=True, allow=(None,))],
     **BASE_CONSTRAINTS,
 }
 

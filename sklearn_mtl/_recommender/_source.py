@@ -145,6 +145,11 @@ def fit_source(est, source, y=None, sample_weight=None):
         )
     params = est._check_params()
     device = resolve_device(est.device)
+    if est.devices not in (None, 1):
+        raise ValueError(
+            f"devices={est.devices!r} is not supported when X is a {type(source).__name__}: "
+            "fit on a source trains in this process; use devices=None."
+        )
     use_valid = bool(est.early_stopping) and est.validation_fraction is not None
     fraction = est.validation_fraction if use_valid else 0.0
     rng = check_random_state(est.random_state)

@@ -118,6 +118,11 @@ def partial_fit(est, X, y, classes=None, sample_weight=None):
         raise ValueError(
             f"{type(est).__name__} requires y to be passed, but the target y is None."
         )
+    if est.devices not in (None, 1):
+        raise ValueError(
+            f"devices={est.devices!r} is not supported by partial_fit, which trains in this "
+            "process: use fit for data-parallel training, or devices=None."
+        )
     first = not hasattr(est, "net_")
     X = _start(est, X, y, classes) if first else _continue(est, X, classes)
     targets, features, net = est.target_encoder_, est._features, est.net_

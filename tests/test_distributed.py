@@ -1,0 +1,122 @@
+"""MultiTaskRecommender(devices=N) (sklearn_mtl._recommender._distributed): data-parallel fits on
+CPU processes over gloo on loopback, as a user runs them, and the inputs that are refused."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_mtl import MultiTaskRecommender, load
+from sklearn_mtl._recommender._distributed import check_devices
+from sklearn_mtl.sources import ParquetSource
+
+pytestmark = pytest.mark.skipif(not torch.distributed.is_available(),
+                                reason="this torch has no torch.distributed")
+
+SMALL = dict(hidden_units=(16,), tower_units=(8,), n_experts=2, batch_size=128, lr=1e-2,
+             device="cpu", random_state=0)
+
+
+@pytest.fixture(scope="module")
+def split(census_small):
+    X, Y = census_small
+    return (X.iloc[:3000], Y.iloc[:3000]), (X.iloc[3000:], Y.iloc[3000:])
+
+
+def test_two_cpu_processes_fit_an_ordinary_model(split, tmp_path):
+    (X, Y), (X_test, Y_test) = split
+    model = MultiTaskRecommender("mmoe", devices=2, max_epochs=3, **SMALL).fit(X, Y)
+    single = MultiTaskRecommender("mmoe", max_epochs=3, **SMALL).fit(X, Y)
+    assert model.n_epochs_ == len(model.history_) == 3
+    assert all(np.isfinite(h["train_loss"]) and np.isfinite(h["valid_loss"])
+               for h in model.history_)
+    assert model.device_ == "cpu" and model.net_.module_.__class__.__name__ == "MMoENet"
+    # each rank took its shard: half the steps of one process at the same batch_size
+    assert len(model.history_[0]["batches"]) == pytest.approx(
+        len(single.history_[0]["batches"]) / 2, abs=2)
+    assert model.score(X_test, Y_test) > single.score(X_test, Y_test) - 0.03
+    model.save(tmp_path / "m.zip")
+    for other in (pickle.loads(pickle.dumps(model)), load(tmp_path / "m.zip")):
+        np.testing.assert_allclose(other.predict_proba(X_test)[0], model.predict_proba(X_test)[0],
+                                   rtol=1e-6)
+
+
+def test_early_stopping_stops_every_rank_at_the_same_epoch(split):
+    (X, Y), _ = split
+    # lr this high stops improving within a few epochs; the ranks check at the end that they
+    # ran the same epochs and hold the same weights (RuntimeError otherwise), and a rank left
+    # waiting in a collective would fail the fit, not return.
+    model = MultiTaskRecommender("hard", devices=2, max_epochs=40, patience=1, lr=0.3,
+                                 **{k: v for k, v in SMALL.items() if k != "lr"}).fit(X, Y)
+    assert model.n_epochs_ < 40
+    best = int(np.argmin([h["valid_loss"] for h in model.history_]))
+    assert model.n_epochs_ == best + 2  # patience=1: one epoch past the best
+
+
+def test_uncertainty_weights_are_averaged_over_the_ranks(split):
+    (X, Y), (X_test, Y_test) = split
+    params = dict(max_epochs=3, task_weights="uncertainty", **SMALL)
+    model = MultiTaskRecommender("hard", devices=2, **params).fit(X, Y)
+    single = MultiTaskRecommender("hard", **params).fit(X, Y)
+    assert not np.allclose(model.task_weights_, 1.0)  # learned (and the ranks agree on them)
+    assert model.score(X_test, Y_test) > single.score(X_test, Y_test) - 0.05
+
+
+def test_refused_inputs_name_the_parameter(split, tmp_path, monkeypatch):
+    (X, Y), _ = split
+    with pytest.raises(ValueError, match=r"devices=0 is not valid"):
+        MultiTaskRecommender(devices=0).fit(X, Y)
+    with pytest.raises(ValueError, match=r"devices=1.5 is not valid"):
+        MultiTaskRecommender(devices=1.5).fit(X, Y)
+    for params in ({"gradient_method": "pcgrad"}, {"gradient_method": "cagrad"},
+                   {"task_weights": "gradnorm"}):
+        name, value = next(iter(params.items()))
+        with pytest.raises(ValueError, match=rf"{name}='{value}' is not supported with devices=2"):
+            MultiTaskRecommender(devices=2, **params, **SMALL).fit(X, Y)
+    with pytest.raises(ValueError, match="track_task_affinity=True is not supported"):
+        MultiTaskRecommender(devices=2, track_task_affinity=True, **SMALL).fit(X, Y)
+    with pytest.raises(ValueError, match="devices=2 is not supported by partial_fit"):
+        MultiTaskRecommender(devices=2, **SMALL).partial_fit(X, Y)
+    pytest.importorskip("pyarrow")
+    X.join(Y).to_parquet(tmp_path / "d.parquet")
+    with pytest.raises(ValueError, match="devices=2 is not supported when X is a ParquetSource"):
+        MultiTaskRecommender(devices=2, **SMALL).fit(ParquetSource(tmp_path, list(Y.columns)))
+    # devices=3 on a machine with 2 GPUs (this one may have none: the count is what is read)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(ValueError, match="devices=3 asks for 3 CUDA devices but this machine "
+                                         "has 2"):
+        check_devices(MultiTaskRecommender(devices=3), "cuda")
+
+
+def test_inside_a_torchrun_launch_every_rank_returns_the_same_model(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np, torch.distributed as dist
+        from sklearn_mtl import MultiTaskRecommender
+        dist.init_process_group("gloo")
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(2000, 5))
+        Y = np.column_stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0]).astype(int)
+        model = MultiTaskRecommender("hard", devices=2, max_epochs=3, batch_size=64,
+                                     device="cpu", random_state=0).fit(X, Y)
+        print(f"rank {dist.get_rank()}: {model.n_epochs_} {model.predict_proba(X)[0][:3, 1].sum():.6f}")
+        dist.destroy_process_group()
+    """))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                          "--master_addr=127.0.0.1", f"--master_port={port}", str(script)],
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "GLOO_SOCKET_IFNAME": "lo"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = sorted(line for line in run.stdout.splitlines() if line.startswith("rank "))
+    assert len(lines) == 2 and lines[0].split(": ")[1] == lines[1].split(": ")[1]
