@@ -15,6 +15,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = [
     "bench_fit_speed.py",
     "bench_predict_memory.py",
+    "bench_scale.py",
     "bench_quality.py",
     "bench_baseline_speed.py",
     "bench_lgbm_ids.py",
