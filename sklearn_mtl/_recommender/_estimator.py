@@ -379,11 +379,15 @@ default="mmoe"
 
         Parameters
         ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
-            Numeric, bool, category and ``str`` columns; NaN allowed in numeric columns.
+        X : array-like, sparse matrix, DataFrame of shape (n_samples, n_features), or \
+:class:`~sklearn_mtl.sources.ParquetSource`
+            Numeric, bool, category and ``str`` columns; NaN allowed in numeric columns. A
+            ``ParquetSource`` (with ``y=None``) is read in record batches, in memory that does
+            not grow with its rows: see the user guide, "Data larger than memory".
         y : array-like or DataFrame of shape (n_samples, n_tasks) or (n_samples,)
             The targets ``Y``: one column per task; NaN means "no label for this task on
-            this row". A 1-D ``y`` is one task.
+            this row". A 1-D ``y`` is one task. None when ``X`` is a source (its
+            ``targets`` columns are the tasks).
         sample_weight : array-like of shape (n_samples,), default=None
             Per-row weights applied to every task's loss.
 
