@@ -120,3 +120,14 @@ def test_inside_a_torchrun_launch_every_rank_returns_the_same_model(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     lines = sorted(line for line in run.stdout.splitlines() if line.startswith("rank "))
     assert len(lines) == 2 and lines[0].split(": ")[1] == lines[1].split(": ")[1]
+
+
+def test_unseeded_ranks_still_agree():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(1200, 4))
+    y = (X[:, 0] > 0).astype(int)
+    # random_state=None: the ranks share a permutation seed drawn at random by the caller (they
+    # check that they agree at the end of training)
+    model = MultiTaskRecommender("hard", devices=2, max_epochs=2, batch_size=64, device="cpu",
+                                 validation_fraction=None).fit(X, y)
+    assert model.n_epochs_ == 2 and model.score(X, y) > 0.9

@@ -225,6 +225,9 @@ def _rank_net(est, payload, rank, world, device):
         net.iterator_train = ShardedLoader
         net.iterator_train__rank, net.iterator_train__world = rank, world
         net.iterator_train__epoch_counter = [0]
+        if not seeded:
+            # The ranks must draw the same permutations: a seed that the caller drew at random.
+            net.iterator_train__seed = payload["torch_seed"]
         net.initialize()
         net.module_ = _DDP(net.module_, device_ids=[rank] if device.startswith("cuda") else None)
         net.initialize_optimizer()
