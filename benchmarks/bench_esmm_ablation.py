@@ -12,6 +12,9 @@ and pCVR AUC against the latent conversion over every test impression for
 * ``--part monitor``: ESMM without early stopping for ``--epochs`` epochs, its test AUC after
   every epoch next to the validation loss early stopping watches (does the monitor stop at a
   bad epoch?); the same for the naive model.
+* ``--part debias``: ESMM + IPS at other settings of the correction: ``debias_weight`` 3 and
+  10, ``min_propensity`` 0.01 and 0.2, and the CTCVR loss weighted down to 0.2
+  (``task_weights=[1, 0.2]``, ESCM²'s ``lambda_g``); DR at ``debias_weight=3``.
 * ``--part generator``: how strong is the selection bias? The naive tower trained on the clicked
   rows against the same tower trained on as many *random* impressions' latent conversions (no
   selection at all); and ESMM and naive with 200 users instead of 1,000 (each user seen five
@@ -45,6 +48,17 @@ CAPACITY = {
 }
 
 
+DEBIAS = {
+    "esmm_ips": dict(architecture="esmm", cascade_debias="ips"),
+    "esmm_ips_w3": dict(architecture="esmm", cascade_debias="ips", debias_weight=3.0),
+    "esmm_ips_w10": dict(architecture="esmm", cascade_debias="ips", debias_weight=10.0),
+    "esmm_ips_clip0.01": dict(architecture="esmm", cascade_debias="ips", min_propensity=0.01),
+    "esmm_ips_clip0.2": dict(architecture="esmm", cascade_debias="ips", min_propensity=0.2),
+    "esmm_ips_ctcvr0.2": dict(architecture="esmm", cascade_debias="ips", task_weights=[1.0, 0.2]),
+    "esmm_dr_w3": dict(architecture="esmm", cascade_debias="dr", debias_weight=3.0),
+}
+
+
 def _data(seed, n_samples, n_users=1000):
     data = make_ctr_cvr_data(n_samples=n_samples, n_users=n_users, random_state=seed,
                              return_bunch=True)
@@ -64,12 +78,12 @@ def _naive(data, train, common, rows=None):
     return MultiTaskRecommender("single", **common).fit(X[on], y.astype(int))
 
 
-def capacity(seed, n_samples, max_epochs):
+def capacity(seed, n_samples, max_epochs, variants=CAPACITY, naive=True):
     data, train, test = _data(seed, n_samples)
     X, Y = data.data, data.target
     common = dict(random_state=seed, max_epochs=max_epochs)
     rows = []
-    for name, params in CAPACITY.items():
+    for name, params in variants.items():
         start = time.perf_counter()
         model = MultiTaskRecommender(**params, **common).fit(X.iloc[train], Y.iloc[train])
         seconds = time.perf_counter() - start
@@ -77,6 +91,8 @@ def capacity(seed, n_samples, max_epochs):
         click = model.predict_proba(X.iloc[test])[0][:, 1]
         rows.append(_score(name, seed, pcvr, data, test, seconds, epochs=model.n_epochs_,
                            ctr_auc=roc_auc_score(Y["click"].to_numpy()[test], click)))
+    if not naive:
+        return rows
     start = time.perf_counter()
     naive = _naive(data, train, common)
     rows.append(_score("naive", seed, naive.predict_proba(X.iloc[test])[:, 1], data, test,
@@ -166,7 +182,7 @@ def generator(seed, n_samples, max_epochs):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("capacity", "monitor", "generator"), default="capacity")
+    parser.add_argument("--part", choices=("capacity", "debias", "monitor", "generator"), default="capacity")
     parser.add_argument("--quick", action="store_true", help="1 seed, 3,000 rows, 2 epochs")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--first-seed", type=int, default=0)
@@ -181,6 +197,8 @@ def main(argv=None):
     for seed in seeds:
         if args.part == "capacity":
             rows += capacity(seed, n, epochs)
+        elif args.part == "debias":
+            rows += capacity(seed, n, epochs, DEBIAS, naive=False)
         elif args.part == "monitor":
             rows += monitor(seed, n, args.epochs)
         else:
