@@ -189,7 +189,7 @@ def plot(scores: pd.DataFrame, path: Path) -> None:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="1 seed, 3,000 rows, 2 epochs, the default regime (CI smoke run)")
+                        help="1 seed, 2,000 rows, 1 epoch, the default regime (CI smoke run)")
     parser.add_argument("--regimes", choices=("all", "default"), default="all",
                         help="default: only ids, interest_share=0.6, ~12 %% clicks")
     parser.add_argument("--models", default=",".join(MODELS),
@@ -211,7 +211,7 @@ def main(argv=None):
     seeds, n_samples, epochs = args.seeds, args.n_samples, args.max_epochs
     regimes = REGIMES if args.regimes == "all" else REGIMES[:1]
     if args.quick:
-        seeds, n_samples, epochs, regimes = 1, 3000, 2, REGIMES[:1]
+        seeds, n_samples, epochs, regimes = 1, 2000, 1, REGIMES[:1]
     scores = run(range(args.first_seed, args.first_seed + seeds), n_samples, epochs, regimes,
                  models)
     if args.csv is not None:

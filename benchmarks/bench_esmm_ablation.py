@@ -183,7 +183,7 @@ def generator(seed, n_samples, max_epochs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("capacity", "debias", "monitor", "generator"), default="capacity")
-    parser.add_argument("--quick", action="store_true", help="1 seed, 3,000 rows, 2 epochs")
+    parser.add_argument("--quick", action="store_true", help="1 seed, 2,000 rows, 1 epoch")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--n-samples", type=int, default=40000)
@@ -192,7 +192,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     seeds, n, epochs = range(args.first_seed, args.first_seed + args.seeds), args.n_samples, 20
     if args.quick:
-        seeds, n, epochs, args.epochs = range(1), 3000, 2, 2
+        seeds, n, epochs, args.epochs = range(1), 2000, 1, 1
     rows = []
     for seed in seeds:
         if args.part == "capacity":
