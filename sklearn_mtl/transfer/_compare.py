@@ -13,6 +13,7 @@ from .._checks import in_range
 from .._routing import fit_params_for, uses_groups
 from ..metrics._scores import _resolve_groups, _resolve_metrics, _resolve_sample_weight, is_grouped
 from ..tasks import TargetEncoder, as_target_frame
+from ._cascade import CASCADE_SCORINGS, comparison_cascade, read_labels
 from ._folds import _derived_seed, _splits
 from ._jobs import _check_tune, _fit_and_score, _stored, _tune_fit_and_score
 from ._reference import (
@@ -44,7 +45,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                      alpha: float = 0.05, margin=None, n_jobs: int | None = None,
                      random_state=None, return_estimators: bool = False,
                      verbose: int = 0, groups=None, sample_weight=None, tune=None,
-                     storage=None) -> TransferReport:
+                     storage=None, cascade_scoring: str = "entire_space") -> TransferReport:
     """Train every model and the single-task reference on the same folds and compare per task.
 
     Parameters
@@ -143,6 +144,21 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         refused, naming what changed. A file is refused; the directory is created if missing.
         Not with ``return_estimators=True``. A kept study continues to ``n_trials`` trials; a
         ``timeout`` budget starts again for it.
+    cascade_scoring : {"entire_space", "parent_positive"}, default="entire_space"
+        How a cascaded child (a task some model in ``models`` cascades, ``cascade={child:
+        parent}``, ``"esmm"`` or ``"aitm"``) is compared; every model and the reference are
+        trained and scored on the child's label as the option reads it, so that they predict
+        the same quantity. ``"entire_space"``: the child's label is 0 wherever its parent's is
+        0 (as the cascade reads it), on every training and test row; each model is scored by
+        ``predict_proba`` on all test rows, which for a cascade is ``P(parent and child | x)``
+        (pCTCVR) and for the reference, which has no cascade, its direct model of the child
+        over all impressions. ``"parent_positive"``: the child's label is missing wherever its
+        parent's is 0; the test rows whose parent is 1 are scored, a cascaded model by
+        ``predict_conditional_proba`` (``P(child | parent, x)``, pCVR) and the reference and
+        other models without the cascade by ``predict_proba``, having learnt the child on the
+        parent's positive rows only (the naive conditional model). Labels are 0/1; rows whose
+        parent label is missing keep the child's label as given. The report's header says
+        which was used. Without a cascaded model the option changes nothing.
 
     Returns
     -------
@@ -153,7 +169,9 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     ValueError
         ``models`` is not a non-empty dict; a model or the reference is not a multi-task
         estimator; no reference can be derived; X and Y differ in rows; ``cv`` exceeds the number
-        of rows; a fitted model has other task names or task kinds than the reference.
+        of rows; a fitted model has other task names or task kinds than the reference;
+        ``cascade_scoring`` is not one of its options; two models cascade one child from
+        different parents.
 
     Warns
     -----
@@ -188,6 +206,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         raise ValueError(f"n_repeats={n_repeats!r} is not valid: it must be an int >= 1.")
     _check_choice("test", test, TESTS)
     _check_choice("correction", correction, CORRECTIONS)
+    _check_choice("cascade_scoring", cascade_scoring, CASCADE_SCORINGS)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha!r} is not valid: it must be in (0, 1).")
     tuning = _check_tune(tune, [*models, REFERENCE])
@@ -213,6 +232,10 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     # Fail on a bad metric before any fit, with the task kinds the reference declares.
     targets = TargetEncoder(_final_step(reference).get_params()["tasks"]).fit(Y)
     chosen = _resolve_metrics(metric, targets.names_, targets.kinds_)
+    # Every model fits and is scored on the cascaded children as cascade_scoring reads them.
+    cascade = comparison_cascade(models, targets.names_, targets.kinds_)
+    Y = read_labels(Y, cascade, cascade_scoring)
+    conditional = cascade if cascade and cascade_scoring == "parent_positive" else None
     per_user = any(is_grouped(m) for m in chosen)
     if groups is None and per_user:
         raise ValueError(f"metric {metric!r} scores per user: pass groups= (the user of each row, "
@@ -252,7 +275,8 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
             elif tuning is None:
                 todo.append(((split, k), delayed(_stored)(
                     store, _fit_and_score, name, est, X, Y, train, rows, split, metric,
-                    targets.names_, return_estimators, group_values, sample_weight)))
+                    targets.names_, return_estimators, group_values, sample_weight,
+                    conditional)))
             else:
                 # Each study gets its own seed: reproducible from random_state, different per
                 # split and model (randomizing the search is part of the variance the test sees).
@@ -261,7 +285,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                 todo.append(((split, k), delayed(_stored)(
                     store, _tune_fit_and_score, name, est, X, Y, train, rows, split, metric,
                     targets.names_, return_estimators, group_values, sample_weight, tuning, seed,
-                    None if store is None else store.studies_url)))
+                    None if store is None else store.studies_url, conditional)))
     fits_reused = len(results)
     done = Parallel(n_jobs=n_jobs, verbose=verbose)(task for _, task in todo)
     results.update({key: r for (key, _), r in zip(todo, done)})
@@ -309,6 +333,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         # Embeddings can differ by a few rows' categories between splits: the mean is reported.
         n_params={m: float(np.mean(v)) for m, v in n_params.items()},
         test=test, correction=correction, alpha=alpha, margin=margin,
+        cascade=cascade, cascade_scoring=cascade_scoring,
     )
 
 

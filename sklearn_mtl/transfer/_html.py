@@ -162,6 +162,8 @@ def _report_settings(report) -> list[tuple[str, object]]:
              ("alpha", report.alpha)]
     if report.margin is not None:
         items.append(("margin", report.margin))
+    if getattr(report, "cascade", None):
+        items.append(("cascade scoring", f"{report.cascade_scoring} {dict(report.cascade)}"))
     tuned = tuning_line(report)
     if tuned:
         items.append(("nested tuning", tuned.removeprefix("tuning: ")))

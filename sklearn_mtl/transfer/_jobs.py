@@ -21,6 +21,7 @@ from sklearn.utils import _safe_indexing
 from .._checks import in_range
 from .._routing import fit_params_for
 from ..metrics._scores import _resolve_metrics, per_task_scores
+from ._cascade import conditional_scores
 from ._folds import _derived_seed
 from ._reference import _final_step
 
@@ -62,9 +63,12 @@ def _reseeded(estimator, split: int):
 
 
 def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names, keep,
-                   groups=None, sample_weight=None):
+                   groups=None, sample_weight=None, conditional=None):
     # Runs on a joblib worker (a Dask worker under parallel_backend("dask")): return only what
-    # the report needs, and the fitted model only when asked for.
+    # the report needs, and the fitted model only when asked for. Y holds the cascaded
+    # children as cascade_scoring reads them (_cascade.read_labels); ``conditional`` (the
+    # cascade's links under "parent_positive") scores this model's own cascaded children by
+    # predict_conditional_proba.
     model = _reseeded(estimator, fold)
     weights = None if sample_weight is None else sample_weight[train]
     model.fit(_safe_indexing(X, train), _safe_indexing(Y, train),
@@ -77,9 +81,16 @@ def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names,
                   affinities=_task_affinities(name, fold, owner, names), model=model if keep else None)
     if names == task_names:  # otherwise compare_transfer names the culprit
         result["metrics"] = _resolve_metrics(metric, names, kinds)
-        result["scores"] = per_task_scores(model, _safe_indexing(X, test), _safe_indexing(Y, test),
-                                           metric=result["metrics"],
-                                           groups=None if groups is None else groups[test])
+        X_test, Y_test = _safe_indexing(X, test), _safe_indexing(Y, test)
+        test_groups = None if groups is None else groups[test]
+
+        def score(fitted):
+            return per_task_scores(fitted, X_test, Y_test, metric=result["metrics"],
+                                   groups=test_groups)
+
+        result["scores"] = score(model)
+        if conditional:
+            result["scores"] = conditional_scores(model, conditional, result["scores"], score)
     return result
 
 
@@ -130,7 +141,7 @@ def _stored(store, job, *args):
 
 
 def _tune_fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names, keep,
-                        groups, sample_weight, tuning, seed, studies=None):
+                        groups, sample_weight, tuning, seed, studies=None, conditional=None):
     """Tune ``estimator`` on the split's training rows only, refit the best trial there, score.
 
     The study sees ``X[train]`` alone (its own hold-out or inner folds are drawn from them), so
@@ -166,7 +177,7 @@ def _tune_fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_n
     best = dict(result.best_params_ or {})
     tuned = clone(estimator).set_params(**best)
     out = _fit_and_score(name, tuned, X, Y, train, test, fold, metric, task_names, keep, groups,
-                         sample_weight)
+                         sample_weight, conditional)
     states = [t.state.name for t in result.study.trials]
     out["tuning"] = dict(model=name, split=fold, n_trials=len(states),
                          n_complete=states.count("COMPLETE"), n_pruned=states.count("PRUNED"),

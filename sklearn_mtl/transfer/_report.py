@@ -55,6 +55,11 @@ class TransferReport:
     grouped : bool
         Whether the folds were grouped by ``groups=`` (a group splitter as ``cv``): the
         header then says so.
+    cascade : dict
+        ``{child: parent}`` of the cascades the compared models declare (empty without one).
+    cascade_scoring : {"entire_space", "parent_positive"}
+        How those children were trained and scored (see :func:`compare_transfer`); the header
+        says so.
     tuning : DataFrame or None
         With ``compare_transfer(tune=...)``: one row per (model, split) study, with ``model``
         (the reference is ``"reference"``), ``split``, ``n_trials`` (run), ``n_complete``,
@@ -109,12 +114,15 @@ class TransferReport:
                  n_params: dict | None = None, test: str = "corrected",
                  correction: str | None = "holm", alpha: float = 0.05, margin=None,
                  task_affinity: pd.DataFrame | None = None, grouped: bool = False,
-                 tuning: pd.DataFrame | None = None, fits_reused: int = 0):
+                 tuning: pd.DataFrame | None = None, fits_reused: int = 0,
+                 cascade: dict | None = None, cascade_scoring: str = "entire_space"):
         self.scores = scores
         self.metric = dict(metric)
         self.n_folds = n_folds
         self.n_repeats = n_repeats
         self.grouped = bool(grouped)
+        self.cascade = dict(cascade or {})
+        self.cascade_scoring = cascade_scoring
         self.tuning = tuning
         self.fits_reused = int(fits_reused)
         self.test_train_ratio = (1 / (n_folds - 1) if test_train_ratio is None and n_folds > 1

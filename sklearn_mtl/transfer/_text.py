@@ -44,7 +44,21 @@ def protocol(report, alpha, test, correction) -> str:
     adjusted = f", {correction.upper() if correction == 'bh' else 'Holm'} over {n_tests} tests" \
         if correction else ", no multiplicity correction"
     return (f"{resampling}, {named}, against the single-task reference ({_TEST_NAMES[test]}"
-            f"{adjusted}, alpha={alpha}){_nan_note(report)}")
+            f"{adjusted}, alpha={alpha}){_cascade_note(report)}{_nan_note(report)}")
+
+
+def _cascade_note(report) -> str:
+    """What a cascaded child's score is (``compare_transfer(cascade_scoring=)``)."""
+    cascade = getattr(report, "cascade", None) or {}
+    if not cascade:
+        return ""
+    if getattr(report, "cascade_scoring", "entire_space") == "parent_positive":
+        return "; cascaded " + ", ".join(
+            f"{c!r} scored on the {p!r}-positive rows (a cascade's P({c} | {p}, x))"
+            for c, p in cascade.items())
+    return "; cascaded " + ", ".join(
+        f"{c!r} scored over the entire space ({c} read 0 where {p} is 0; a cascade's "
+        f"P({p} and {c} | x))" for c, p in cascade.items())
 
 
 def _effect(row, task, report, p_name) -> str:
