@@ -20,8 +20,17 @@ Each pCVR is scored by ROC AUC against the latent conversion of *every* test imp
 generator's ground truth) and against the latent conversion on the clicked test rows only; the
 true pCVR's AUC is the ceiling. Writes ``docs/img/esmm_cvr.png`` and prints a Markdown table.
 
+``--part movielens`` runs the same models and ``PerTaskLGBM`` on MovieLens 100K as an
+entire-space cascade: every rating is an impression, click = rating >= 3, purchase = rating 5
+(over all impressions, 0 where not clicked), the earliest 80 % of the ratings (by timestamp) to
+train and the latest 20 % to test; the seeds only seed the models. Scored by ROC AUC of the
+purchase over all test impressions (a cascade's and LightGBM's entire-space probability
+``predict_proba``; naive's pCVR, which is what it ranks impressions by) and on the clicked test
+rows (pCVR: ``predict_conditional_proba``; LightGBM's P(purchase) / P(click)).
+
     python benchmarks/bench_esmm.py [--quick] [--seeds 5] [--n-samples 50000]
         [--regimes all|default] [--models naive,esmm,...] [--csv scores.csv]
+    python benchmarks/bench_esmm.py --part movielens [--seeds 3] [--max-epochs 12]
 """
 
 from __future__ import annotations
@@ -113,6 +122,85 @@ def _run_regime(seeds, n_samples, max_epochs, share, offset, ids, models=MODELS)
     return rows
 
 
+MOVIELENS_MODELS = ("naive", "esmm", "esmm_ips", "esmm_dr", "aitm", "mmoe_cascade", "lgbm")
+
+
+def movielens_cascade():
+    """MovieLens 100K as (X, Y, train, test): click = rating >= 3, purchase = rating 5, the
+    earliest 80 % of the ratings to train (a stable sort of the timestamps)."""
+    from sklearn_mtl.datasets import fetch_movielens_100k
+
+    data = fetch_movielens_100k(download_if_missing=False)
+    rating = data.target["rating"].to_numpy()
+    Y = pd.DataFrame({"click": (rating >= 3).astype(float), "purchase": (rating == 5).astype(float)})
+    order = np.argsort(np.asarray(data.timestamp), kind="stable")
+    cut = int(0.8 * len(order))
+    return data.data, Y, order[:cut], order[cut:]
+
+
+def run_movielens(seeds, max_epochs: int, models=MOVIELENS_MODELS) -> pd.DataFrame:
+    from sklearn_mtl import PerTaskLGBM
+
+    X, Y, train, test = movielens_cascade()
+    X_train, Y_train, X_test = X.iloc[train], Y.iloc[train], X.iloc[test]
+    purchase = Y["purchase"].to_numpy()[test]
+    clicked = Y["click"].to_numpy()[test] == 1
+    rows = []
+    for seed in seeds:
+        common = dict(random_state=seed, max_epochs=max_epochs)
+        for name in models:
+            start = time.perf_counter()
+            if name == "naive":
+                on_click = Y_train["click"].to_numpy() == 1
+                model = MultiTaskRecommender("single", **common).fit(
+                    X_train[on_click], Y_train["purchase"][on_click].astype(int))
+                seconds = time.perf_counter() - start
+                entire = conditional = model.predict_proba(X_test)[:, 1]
+            elif name == "lgbm":
+                model = PerTaskLGBM(random_state=seed, n_jobs=1, verbose=-1).fit(X_train, Y_train)
+                seconds = time.perf_counter() - start
+                proba = model.predict_proba(X_test)
+                entire = proba[1][:, 1]
+                conditional = np.minimum(entire / np.maximum(proba[0][:, 1], 1e-12), 1.0)
+            else:
+                model = MultiTaskRecommender(**ENTIRE_SPACE[name], **common).fit(X_train, Y_train)
+                seconds = time.perf_counter() - start
+                entire = model.predict_proba(X_test)[1][:, 1]
+                conditional = model.predict_conditional_proba(X_test)[1][:, 1]
+            rows.append(dict(seed=seed, model=name, auc_all=roc_auc_score(purchase, entire),
+                             auc_clicked=roc_auc_score(purchase[clicked], conditional[clicked]),
+                             fit_s=seconds, epochs=getattr(model, "n_epochs_", np.nan)))
+            print(rows[-1], flush=True)
+    return pd.DataFrame(rows)
+
+
+def movielens_table(scores: pd.DataFrame) -> str:
+    """Mean ± sd per model over the seeds, the per-seed delta to naive, fit time / naive's."""
+    lines = ["| model | purchase AUC, all test impressions | pCVR AUC, clicked test rows |"
+             " − naive (all), per seed (ahead) | epochs | fit s (× naive) |",
+             "|---|---|---|---|---|---|"]
+    wide = scores.pivot(index="seed", columns="model", values="auc_all")
+    naive_fit = scores.loc[scores["model"] == "naive", "fit_s"].mean()
+    labels = {**LABELS, "lgbm": "PerTaskLGBM (entire space)"}
+    for name in MOVIELENS_MODELS:
+        rows = scores[scores["model"] == name]
+        if rows.empty:
+            continue
+        cells = [f"{rows[c].mean():.4f} ± {rows[c].std(ddof=1) if len(rows) > 1 else 0:.4f}"
+                 for c in ("auc_all", "auc_clicked")]
+        delta = ""
+        if name != "naive" and "naive" in wide:
+            diff = (wide[name] - wide["naive"]).dropna()
+            delta = (f"{diff.mean():+.4f}: {', '.join(f'{d:+.3f}' for d in diff)} "
+                     f"({int((diff > 0).sum())} of {len(diff)})")
+        epochs = "" if rows["epochs"].isna().all() else f"{rows['epochs'].mean():.1f}"
+        fit = f"{rows['fit_s'].mean():.1f}"
+        if np.isfinite(naive_fit) and naive_fit > 0:
+            fit += f" ({rows['fit_s'].mean() / naive_fit:.1f}×)"
+        lines.append(f"| {labels[name]} | {cells[0]} | {cells[1]} | {delta} | {epochs} | {fit} |")
+    return "\n".join(lines)
+
+
 def _row(seed, name, pcvr, conversion, clicked, seconds):
     return dict(seed=seed, model=name,
                 auc_all=roc_auc_score(conversion, pcvr),
@@ -188,6 +276,8 @@ def plot(scores: pd.DataFrame, path: Path) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("generator", "movielens"), default="generator",
+                        help="movielens: MovieLens 100K as a cascade, time-ordered 80/20")
     parser.add_argument("--quick", action="store_true",
                         help="1 seed, 2,000 rows, 1 epoch, the default regime (CI smoke run)")
     parser.add_argument("--regimes", choices=("all", "default"), default="all",
@@ -204,6 +294,16 @@ def main(argv=None):
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parents[1] / "docs/img/esmm_cvr.png")
     args = parser.parse_args(argv)
+    if args.part == "movielens":
+        seeds, epochs = (1, 1) if args.quick else (args.seeds, args.max_epochs)
+        scores = run_movielens(range(args.first_seed, args.first_seed + seeds), epochs)
+        if args.csv is not None:
+            if args.csv.exists():
+                scores = pd.concat([pd.read_csv(args.csv), scores], ignore_index=True)
+            scores.to_csv(args.csv, index=False)
+        print()
+        print(movielens_table(scores))
+        return
     models = tuple(m for m in args.models.split(",") if m)
     unknown = sorted(set(models) - set(MODELS))
     if unknown:
