@@ -34,6 +34,10 @@ from ..nets import ExpertBank, FeatureInput
 # (float32 input, which holds no more digits).
 MAX_RELATIVE_OFFSET = {"float32": 1e3, "float64": 10.0}
 
+# Columns whose std is outside [MIN_SCALE, 1 / MIN_SCALE] are not folded: their raw values, or
+# the first layers' weights divided by their std, leave float32's range.
+MIN_SCALE = 1e-30
+
 _FOLDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -92,9 +96,10 @@ def _folded_pair(weight: torch.Tensor, bias: torch.Tensor | None, n_numeric: int
     b = torch.zeros(w.shape[:-1], dtype=torch.float64, device=w.device) if bias is None else (
         bias.detach().to(torch.float64))
     b = b - w[..., :n_numeric] @ torch.as_tensor(offset, dtype=torch.float64, device=w.device)
-    if not (torch.isfinite(w).all() and torch.isfinite(b).all()):
+    w, b = w.to(weight.dtype), b.to(weight.dtype)
+    if not (torch.isfinite(w).all() and torch.isfinite(b).all()):  # in the weight's precision
         return None
-    return w.to(weight.dtype), b.to(weight.dtype)
+    return w, b
 
 
 def _fold_layer(layer: nn.Module, n_numeric: int, offset, scale) -> nn.Module | None:
@@ -152,6 +157,10 @@ def folded_module(module: nn.Module, sample: dict, n_numeric: int, offset, scale
     offset, scale = np.asarray(offset, dtype=np.float64), np.asarray(scale, dtype=np.float64)
     limit = MAX_RELATIVE_OFFSET["float32" if float32_input else "float64"]
     if not np.all(np.abs(offset) <= limit * scale):
+        return None
+    if not np.all((scale >= MIN_SCALE) & (scale <= 1 / MIN_SCALE)):
+        # The raw values of a column at the 1e-200 scale underflow float32 (and W / s
+        # overflows it); such columns are standardized in float64 batch by batch.
         return None
     kept = _FOLDED.get(module)
     if kept is not None:
