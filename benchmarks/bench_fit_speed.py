@@ -189,6 +189,32 @@ def load_census(n_rows=None):
     return raw, StandardScaler().fit_transform(raw).astype(np.float32), Y_train.to_numpy(np.float32)
 
 
+def load(n_rows=None):
+    """The census train split, one-hot and standardized float32, and its targets (X, Y)."""
+    _, scaled, Y = load_census(n_rows)
+    return scaled, Y
+
+
+def fit_ours(X, Y, epochs, device, seed):
+    """Seconds of ``MultiTaskRecommender.fit`` (the census MMoE) on ``X``, ``Y``."""
+    model = census_model(epochs, device, seed)
+    start = time.perf_counter()
+    model.fit(X, Y)
+    sync(device)
+    return time.perf_counter() - start
+
+
+def fit_plain(X, Y, epochs, device, seed):
+    """Seconds of the fused plain loop (the same MMoE, experts and gates in one Linear each)."""
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+    x, y = torch.as_tensor(X, device=device), torch.as_tensor(Y, device=device)
+    module = FusedMMoE(X.shape[1], CONFIG["n_experts"], CONFIG["hidden_units"][0],
+                       CONFIG["tower_units"][0], Y.shape[1]).to(device)
+    plain_loop(module, (x,), y, epochs, 1024, device, seed)
+    return time.perf_counter() - start
+
+
 def census_model(epochs, device, seed, **extra):
     return MultiTaskRecommender("mmoe", **CONFIG, max_epochs=epochs, batch_size=1024,
                                 early_stopping=False, device=device, random_state=seed, **extra)
