@@ -13,7 +13,6 @@ scikit-learn only.
 from __future__ import annotations
 
 from sklearn.model_selection._split import GroupsConsumerMixin
-from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, _routing_enabled
 
 
@@ -38,9 +37,3 @@ def fit_params_for(model, params: dict, owner: str) -> dict:
     if hasattr(model, "steps"):
         return {f"{model.steps[-1][0]}__{key}": value for key, value in params.items()}
     return params
-
-
-def rows_of(params: dict, rows) -> dict:
-    """Each per-row parameter of ``params`` restricted to ``rows`` (``None`` kept)."""
-    return {key: None if value is None else _safe_indexing(value, rows)
-            for key, value in params.items()}
