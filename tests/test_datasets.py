@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import expit, logit
 
 from sklearn_mtl.datasets import (
     fetch_census_income,
@@ -167,9 +168,79 @@ def test_reproducible_and_ctr_offset_lowers_clicks():
     assert sparse[1]["click"].mean() < a[1]["click"].mean() / 2
 
 
+def test_no_intent_reproduces_the_draws_of_the_generator_without_intent():
+    # Values the generator gave for this seed before the intent existed: intent_strength=0 must
+    # keep every draw, so that older measurements can be reproduced.
+    data = make_ctr_cvr_data(n_samples=2000, intent_strength=0, random_state=0, return_bunch=True)
+    X, Y = data.data, data.target
+    assert int(Y["click"].sum()) == 252 and int(data.conversion.sum()) == 574
+    assert np.nansum(Y["purchase"]) == 86
+    np.testing.assert_allclose(data.pctr[:3], [0.10305455, 0.08067561, 0.5252625], atol=1e-8)
+    np.testing.assert_allclose(data.pcvr[:3], [0.4494395, 0.30103191, 0.10577155], atol=1e-8)
+    assert X["user_id"].astype(int).tolist()[:3] == [409, 312, 884]
+    assert X["item_price"].tolist()[:3] == [7.56, 17.3, 53.67]
+    # Without the intent, integrating it out changes nothing.
+    np.testing.assert_array_equal(data.pcvr_given_x, data.pcvr)
+    np.testing.assert_allclose(data.pcvr_given_click_x, data.pcvr, rtol=1e-12)
+    np.testing.assert_array_equal(data.pctr_given_x, data.pctr)
+
+
+def test_intent_shifts_both_logits_of_the_same_impressions():
+    base = make_ctr_cvr_data(n_samples=3000, intent_strength=0, random_state=3, return_bunch=True)
+    data = make_ctr_cvr_data(n_samples=3000, intent_strength=1.5, random_state=3,
+                             return_bunch=True)
+    pd.testing.assert_frame_equal(base.data, data.data)
+    np.testing.assert_array_equal(base.intent, data.intent)
+    assert abs(data.intent.mean()) < 0.1 and abs(data.intent.std() - 1) < 0.05
+    np.testing.assert_allclose(logit(data.pctr), logit(base.pctr) + 1.5 * data.intent, atol=1e-8)
+    np.testing.assert_allclose(logit(data.pcvr), logit(base.pcvr) + 1.5 * data.intent, atol=1e-8)
+
+
+def test_intent_makes_clicked_impressions_convert_more_than_their_columns_say():
+    # Missing not at random given X: among clicked rows the latent conversion exceeds
+    # P(conversion | X) (the intent integrated out); without the intent it does not.
+    for strength, low, high in ((0.0, -0.02, 0.02), (1.0, 0.08, 0.20)):
+        data = make_ctr_cvr_data(n_samples=40000, intent_strength=strength, random_state=0,
+                                 return_bunch=True)
+        clicked = data.target["click"].to_numpy() == 1
+        excess = (data.conversion[clicked] - data.pcvr_given_x[clicked]).mean()
+        assert low < excess < high, (strength, excess)
+        # P(conversion | click, X) is what the clicked rows' conversions estimate.
+        gap = (data.conversion[clicked] - data.pcvr_given_click_x[clicked]).mean()
+        assert abs(gap) < 0.02, (strength, gap)
+        # The integrated probabilities are those of the observed and latent events.
+        assert abs(data.pctr_given_x.mean() - clicked.mean()) < 0.01
+        assert abs(data.pcvr_given_x.mean() - data.conversion.mean()) < 0.01
+    # With the intent, clicking raises the conversion probability of every impression.
+    assert (data.pcvr_given_click_x > data.pcvr_given_x).all()
+    # At the same P(conversion | X), clicked rows convert more than unclicked ones, in every
+    # quintile.
+    bins = np.quantile(data.pcvr_given_x, [0.2, 0.4, 0.6, 0.8])
+    which = np.digitize(data.pcvr_given_x, bins)
+    for q in range(5):
+        on = which == q
+        assert data.conversion[on & clicked].mean() > data.conversion[on & ~clicked].mean() + 0.05
+
+
+def test_integrated_probabilities_match_a_monte_carlo_average_over_the_intent():
+    data = make_ctr_cvr_data(n_samples=50, intent_strength=2.0, random_state=4, return_bunch=True)
+    a, b = logit(data.pctr) - 2 * data.intent, logit(data.pcvr) - 2 * data.intent
+    z = np.random.default_rng(0).normal(size=200_000)
+    for i in range(0, 50, 7):
+        p_click, p_conv = expit(a[i] + 2 * z), expit(b[i] + 2 * z)
+        assert abs(p_click.mean() - data.pctr_given_x[i]) < 3e-3
+        assert abs(p_conv.mean() - data.pcvr_given_x[i]) < 3e-3
+        assert abs((p_click * p_conv).mean() / p_click.mean() - data.pcvr_given_click_x[i]) < 5e-3
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
+        ({"intent_strength": -0.5},
+         r"intent_strength=-0.5 is not valid: it must be a number in \[0, inf\)"),
+        ({"intent_strength": float("nan")}, r"intent_strength=nan is not valid"),
+        ({"intent_strength": "strong"}, r"intent_strength='strong' is not valid"),
+        ({"intent_strength": True}, r"intent_strength=True is not valid"),
         ({"n_samples": 0}, r"n_samples=0 is not valid: it must be an int >= 1"),
         ({"n_users": 2.5}, r"n_users=2.5 is not valid"),
         ({"interest_share": 1.5}, r"interest_share=1.5 is not valid: it must be a number in \[0, 1\]"),
