@@ -619,6 +619,39 @@ def test_predict_folds_the_standardization_into_the_first_layers(census_small, a
     np.testing.assert_allclose(model._forward(model._dataset(X)), logits, atol=1e-5)
 
 
+@pytest.mark.parametrize("architecture, n_layers", [("mmoe", 2), ("cgc", 5), ("ple", 6)])
+def test_predict_stacks_first_layers_that_read_one_input(census_small, architecture, n_layers):
+    from sklearn_mtl._recommender._folding import _FOLDED, _ProjectedLayer, _ProjectingInput
+
+    X, Y = census_small
+    X, Y = X.iloc[:1200], Y.iloc[:1200]
+    model = MultiTaskRecommender(architecture, **{**FAST, "max_epochs": 2},
+                                 random_state=0).fit(X, Y)
+    out = model._forward(model._dataset(X))
+    folded = _FOLDED[model.net_.module_][3]
+    # One product of the features with every first layer's weights (the experts and gates of
+    # every task, the shared ones), each layer reading its columns of it.
+    assert sum(isinstance(m, _ProjectingInput) for m in folded.modules()) == 1
+    assert sum(isinstance(m, _ProjectedLayer) for m in folded.modules()) == n_layers
+    np.testing.assert_allclose(out, _scaled_batch_by_batch(model, X), atol=1e-5)
+
+
+def test_predict_from_several_threads_at_once_gives_each_its_own_rows(census_small):
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, Y = census_small
+    model = MultiTaskRecommender("mmoe", **{**FAST, "max_epochs": 1}, predict_batch_size=64,
+                                 random_state=0).fit(X, Y)
+    parts = [X.iloc[i : i + 1000] for i in range(0, 4000, 1000)]
+    alone = [model.predict_proba(part)[0] for part in parts]
+    # The stacked product of the folded copy is per thread: concurrent calls on one model
+    # must not read each other's batches.
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda part: model.predict_proba(part)[0], parts * 3))
+    for i, proba in enumerate(together):
+        np.testing.assert_array_equal(proba, alone[i % 4])
+
+
 def test_predict_folding_follows_changed_weights_and_skips_large_offsets(census_small):
     X, Y = census_small
     X, Y = X.iloc[:1200], Y.iloc[:1200]

@@ -9,6 +9,29 @@ from torch import nn
 
 EMBEDDING_INIT_STD = 0.05
 
+# torch's CPU softmax walks a short softmax dimension row by row: over the 2-16 experts of a
+# gate it takes 2-6x the time of four vectorized ops (1024 x 2 x 8 logits, 2 threads: 138 us
+# against 57 us), about 4 % of an MMoE training step on census. Past ~32 entries, and on
+# other devices, torch's own kernel is as fast or faster.
+_SHORT_SOFTMAX = 32
+
+
+def gate_softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """``torch.softmax(logits, dim)``; on the CPU over a short ``dim`` as ``exp(z - max) / sum``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = torch.tensor([[1.0, 2.0, 3.0]])
+    >>> bool(torch.allclose(gate_softmax(z), torch.softmax(z, dim=-1)))
+    True
+    """
+    if logits.device.type != "cpu" or logits.shape[dim] > _SHORT_SOFTMAX:
+        return torch.softmax(logits, dim=dim)
+    # The shift only keeps exp finite: softmax does not depend on it, so it takes no gradient.
+    e = (logits - logits.detach().amax(dim=dim, keepdim=True)).exp_()
+    return e / e.sum(dim=dim, keepdim=True)
+
 
 class MLP(nn.Sequential):
     """Linear -> ReLU -> Dropout for each width in ``units``; the identity when ``units`` is empty."""
@@ -66,8 +89,12 @@ class ExpertBank(nn.Module):
         if not len(self.weights):
             return x.unsqueeze(1).expand(-1, self.n_experts, -1)
         first_w, first_b = self.weights[0], self.biases[0]
-        h = torch.relu(nn.functional.linear(x, first_w.flatten(0, 1), first_b.flatten()))
-        h = h.unflatten(1, first_w.shape[:2])  # (n, E, d1)
+        return self.from_first(nn.functional.linear(x, first_w.flatten(0, 1), first_b.flatten()))
+
+    def from_first(self, pre: torch.Tensor) -> torch.Tensor:
+        """The bank's output from its first layer's pre-activations, an (n, E * d1) tensor:
+        for a caller that computed that product itself (together with other layers')."""
+        h = torch.relu(pre).unflatten(1, self.weights[0].shape[:2])  # (n, E, d1)
         if self.dropout is not None:
             h = self.dropout(h)
         if len(self.weights) == 1:
@@ -165,5 +192,5 @@ class AdaptiveInformationTransfer(nn.Module):
 
     def forward(self, transferred: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
         u = torch.stack([transferred, own], dim=1)  # (n, 2, d)
-        w = torch.softmax((self.query(u) * self.key(u)).sum(dim=2) * self.scale, dim=1)
+        w = gate_softmax((self.query(u) * self.key(u)).sum(dim=2) * self.scale, dim=1)
         return (w.unsqueeze(2) * self.value(u)).sum(dim=1)

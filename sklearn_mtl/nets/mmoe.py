@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .blocks import ExpertBank, FeatureInput, MultiTaskModule, TaskHead
+from .blocks import ExpertBank, FeatureInput, MultiTaskModule, TaskHead, gate_softmax
 
 
 class MMoENet(MultiTaskModule):
@@ -53,7 +53,7 @@ class MMoENet(MultiTaskModule):
     def _mix(self, x_num, x_cat):
         h = self.input(x_num, x_cat)
         experts = self.experts(h)  # (n, E, d)
-        gates = torch.softmax(self.gate(h).unflatten(1, (-1, self.n_experts)), dim=2)  # (n, G, E)
+        gates = gate_softmax(self.gate(h).unflatten(1, (-1, self.n_experts)), dim=2)  # (n, G, E)
         return gates, experts
 
     def gate_weights(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:

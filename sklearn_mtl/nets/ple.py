@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .blocks import ExpertBank, FeatureInput, MultiTaskModule, TaskHead
+from .blocks import ExpertBank, FeatureInput, MultiTaskModule, TaskHead, gate_softmax
 
 
 class _ExtractionLevel(nn.Module):
@@ -41,13 +41,13 @@ class _ExtractionLevel(nn.Module):
         task_out, task_gates = [], []
         for k, x in enumerate(task_inputs):
             experts = torch.cat([own[k], shared], dim=1)  # (n, n_task + n_shared, d)
-            g = torch.softmax(self.task_gates[k](x), dim=1)
+            g = gate_softmax(self.task_gates[k](x), dim=1)
             task_out.append(torch.bmm(g.unsqueeze(1), experts)[:, 0])
             task_gates.append(g)
         shared_out = shared_gate = None
         if self.shared_gate is not None:
             experts = torch.cat([*own, shared], dim=1)
-            shared_gate = torch.softmax(self.shared_gate(shared_input), dim=1)
+            shared_gate = gate_softmax(self.shared_gate(shared_input), dim=1)
             shared_out = torch.bmm(shared_gate.unsqueeze(1), experts)[:, 0]
         return task_out, shared_out, torch.stack(task_gates, dim=1), shared_gate
 
