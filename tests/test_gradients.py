@@ -121,7 +121,10 @@ def test_surgery_changes_nothing_without_shared_parameters(census_1500):
     X, Y = census_1500
     plain = small_net("soft").fit(X, Y)
     surgery = small_net("soft", gradient_method="pcgrad").fit(X, Y)
-    np.testing.assert_array_equal(plain.predict_proba(X)[0], surgery.predict_proba(X)[0])
+    # Equal to float32 rounding: without surgery the loss of fully labelled binary tasks is one
+    # weighted BCE call, with it the sum of the per-task means (the same value, summed apart).
+    np.testing.assert_allclose(plain.predict_proba(X)[0], surgery.predict_proba(X)[0],
+                               rtol=0, atol=1e-6)
 
 
 def test_cagrad_with_c_zero_trains_like_plain_sharing(census_1500):
