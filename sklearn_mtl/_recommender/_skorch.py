@@ -19,6 +19,7 @@ from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator
 from torch.utils.data import Dataset, Subset
 
 from ..gradients import balanced_backward
@@ -217,6 +218,44 @@ class MultiTaskNeuralNet(NeuralNet):
         finally:  # outside this loop the loss may see any data
             self.criterion_.complete_labels = False
 
+    def notify(self, method_name, **cb_kwargs):
+        # skorch calls every hook of every callback; most are Callback's no-ops (three a batch
+        # for each of the ~7 callbacks of a fit). Only the hooks a callback defines are called,
+        # in skorch's order: the net's own first, then the callbacks'.
+        getattr(self, method_name)(self, **cb_kwargs)
+        for hook in self._callback_hooks(method_name):
+            hook(self, **cb_kwargs)
+
+    def _callback_hooks(self, method_name) -> list:
+        callbacks = self.callbacks_
+        table = self.__dict__.get("_hook_table")
+        if table is None or table[0] is not callbacks or table[1] != len(callbacks):
+            table = (callbacks, len(callbacks), {})
+            self._hook_table = table
+        hooks = table[2].get(method_name)
+        if hooks is None:
+            hooks = table[2][method_name] = [
+                getattr(cb, method_name) for _, cb in callbacks if _defines(cb, method_name)
+            ]
+        return hooks
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_hook_table", None)  # bound methods of the callbacks, rebuilt on use
+        return state
+
+    def train_step(self, batch, **fit_params):
+        # skorch hands every optimizer a closure (for LBFGS-like optimizers); Adam, the only
+        # optimizer here, needs none, and the closure, its grad-mode context and the step
+        # accumulator are per-batch work for nothing. Same hooks, in skorch's order.
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        self.notify("on_grad_computed",
+                    named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                    batch=batch, training=True)
+        self._step_optimizer(None)
+        return step
+
     def train_step_single(self, batch, **fit_params):
         if self.gradient_method is None and not self.criterion_.needs_task_gradients:
             return super().train_step_single(batch, **fit_params)
@@ -244,6 +283,14 @@ class MultiTaskNeuralNet(NeuralNet):
         if training:
             loss = add_training_penalty(self.module_, loss, y_true)
         return loss
+
+
+def _defines(callback, method_name: str) -> bool:
+    """Whether ``callback`` has its own ``method_name`` hook, not ``Callback``'s no-op."""
+    if method_name in vars(callback):
+        return True
+    own = getattr(type(callback), method_name, None)
+    return own is not None and own is not getattr(Callback, method_name, None)
 
 
 class TaskScoring(Callback):
