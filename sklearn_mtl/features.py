@@ -151,9 +151,13 @@ def _column_mean_std(values: np.ndarray, dtype=None) -> tuple[np.ndarray, np.nda
             m2 += (ones[:k] @ block).astype(np.float64) + delta**2 * (count * k / total)
             count = total
     std = np.sqrt(m2 / n)
-    if dtype == np.float32 and not np.isfinite(std).all():
-        return _column_mean_std(values, np.float64)
     mean += shift
+    if dtype == np.float32:
+        # Columns that overflowed float32 on the way (or hold NaN or inf) are done again in
+        # float64, alone: a NaN column stays NaN, and the others keep their one pass.
+        redo = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+        if len(redo):
+            mean[redo], std[redo] = _column_mean_std(values[:, redo], np.float64)
     # Deviations below ~1e-154 square to subnormals and then to 0: a column at the 1e-200 scale
     # would look constant. Such columns are done again divided by their largest deviation.
     tiny = np.flatnonzero(std < _TINY_STD)
@@ -238,9 +242,14 @@ class FeatureEncoder:
         self.cardinalities_ = [len(v) + 1 for v in self.vocabularies_]
         self.embedding_dims_ = [self._embedding_dim(k) for k in self.cardinalities_]
 
-        # One pass over the numeric block decides the fast path: no NaN, no infinity.
+        # One pass over the numeric block gives the statistics, and finds the columns with a
+        # NaN or an infinity on the way: theirs are the only statistics that are not finite.
         values = self._numeric_block(X)
-        has_nan = _non_finite_columns(values)
+        mean, std = _column_mean_std(values)
+        suspect = ~(np.isfinite(mean) & np.isfinite(std))
+        has_nan = np.zeros(values.shape[1], dtype=bool)
+        if suspect.any():  # or a std that overflows float64, refused below
+            has_nan[suspect] = ~np.isfinite(values[:, suspect]).all(axis=0)
         self._check_infinite(values, has_nan)
         self._indicator_mask = has_nan
         self.indicator_columns_ = [c for c, has in zip(self.numeric_columns_, has_nan) if has]
@@ -251,9 +260,10 @@ class FeatureEncoder:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column -> 0
                 median[has_nan] = np.nan_to_num(np.nanmedian(values[:, has_nan], axis=0))
-        self.median_ = median
-        filled = self._impute(values, has_nan)
-        self.mean_, std = _column_mean_std(filled)
+            sub = values[:, has_nan]
+            filled = np.where(np.isnan(sub), median[has_nan], sub).astype(values.dtype)
+            mean[has_nan], std[has_nan] = _column_mean_std(filled)
+        self.mean_ = mean
         self.scale_ = np.where(std > 0, std, 1.0)
         self.median_ = np.where(has_nan, median, self.mean_)
         # Standardized training values are bounded by sqrt(n - 1) (Samuelson's inequality), so
