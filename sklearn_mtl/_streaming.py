@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import value_kind
-from .features import FeatureEncoder, categorical_columns
+from .features import FeatureEncoder, categorical_columns, category_counts
 from .tasks import TargetEncoder, _check_kinds, _clean_labels, _infer_kind, _present
 
 # Rows sampled for the medians of columns with NaN.
@@ -104,7 +104,7 @@ class FeatureStatistics:
             column = X[c]
             if enc.category_kinds_[j] == "none":
                 enc.category_kinds_[j] = value_kind(column)
-            batch = pd.Series(np.asarray(column, dtype=object)).value_counts(dropna=False)
+            batch = category_counts(column, sort=False)
             merged = pd.concat([self.counts[j], batch])
             self.counts[j] = merged.groupby(level=0, dropna=False, sort=False).sum()
         values = enc._numeric_block(X)

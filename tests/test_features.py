@@ -62,6 +62,38 @@ def test_nan_is_a_category_and_numeric_nan_is_imputed_with_indicator():
     assert x_num.shape == (4, 3) and np.isfinite(x_num).all()
 
 
+@pytest.mark.parametrize("column", [
+    pd.Series([7, 3, 7, 1, 3, 7, 9]),
+    pd.Series(pd.Categorical(["b", "a", None, "b", "c", "a", "b"], categories=["c", "b", "z", "a"])),
+    pd.Series(["x", None, "y", "x", "x", "y", "w"], dtype="str"),
+    pd.Series([0.5, np.nan, 0.5, 2.0, np.nan, 2.0, 3.0]),
+    pd.Series(["a", 1, "a", 2.5, 1, None, "a"], dtype=object),
+], ids=["int", "category", "str", "float", "object"])
+def test_vocabulary_counts_values_in_their_own_dtype_like_python_objects(column):
+    enc = FeatureEncoder(categorical_features=["c"]).fit(pd.DataFrame({"c": column}))
+    # Most frequent first, ties in order of first appearance, the values as Python objects
+    # (a missing value, None or NaN, as NaN).
+    objects = np.array([np.nan if pd.isna(v) else v for v in column], dtype=object)
+    counts = pd.Series(objects).value_counts(dropna=False, sort=False)
+    expected = counts.sort_values(ascending=False, kind="stable").index
+    assert list(enc.vocabularies_[0]) == pytest.approx(list(expected), nan_ok=True)
+    # Encoding looks each value up as the object it is; a value never seen in fit is unknown.
+    _, codes = enc.transform(pd.DataFrame({"c": column}))
+    np.testing.assert_array_equal(codes[:, 0], enc.vocabularies_[0].get_indexer(objects) + 1)
+    new = pd.concat([column.iloc[:2], pd.Series([12345], dtype=object)], ignore_index=True)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        new = pd.Series(pd.Categorical([column.iloc[0], "new"], categories=["new", "b"]))
+    assert enc.transform(pd.DataFrame({"c": new}))[1][-1, 0] == 0
+
+
+def test_none_and_nan_in_an_object_column_are_one_missing_category():
+    column = pd.Series(["a", None, np.nan, "a"], dtype=object)
+    enc = FeatureEncoder(categorical_features=["c"]).fit(pd.DataFrame({"c": column}))
+    assert enc.cardinalities_ == [3]  # unknown, "a", missing
+    _, codes = enc.transform(pd.DataFrame({"c": column}))
+    assert codes[1, 0] == codes[2, 0] != codes[0, 0]
+
+
 def test_numeric_nan_in_x_fits_and_predicts(census_small):
     X, Y = census_small
     X = X.copy()
