@@ -27,7 +27,7 @@ backward of each step, forward only to predict) divided by the peak of this mach
 as the best of 2048 x 2048 float32 matrix products over two seconds in this process.
 
     python benchmarks/bench_fit_speed.py [census|frame|predict|all] [--runs 5] [--epochs 6 10]
-                                         [--device auto] [--quick]
+                                         [--frame-rows 100000 1000000] [--device auto] [--quick]
 """
 
 from __future__ import annotations
@@ -323,7 +323,7 @@ def fit_frame_plain(tensors, y, cards, dims, epochs, batch_size, device, seed, f
 
 def run_frame(args, device, peak):
     epochs, batch_size = 2, 4096
-    sizes = [20_000] if args.quick else [100_000, 1_000_000]
+    sizes = [20_000] if args.quick else args.frame_rows
     results = {}
     for n_rows in sizes:
         X, Y = recsys_frame(n_rows)
@@ -422,6 +422,8 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--epochs", type=int, nargs="+", default=[6, 10])
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--frame-rows", type=int, nargs="+", default=[100_000, 1_000_000],
+                        help="rows of the recommender frames (frame part)")
     parser.add_argument("--quick", action="store_true",
                         help="small data, 2 epochs, 1 run, every part")
     args = parser.parse_args(argv)

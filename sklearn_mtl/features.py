@@ -122,18 +122,23 @@ def category_counts(values, sort: bool = True) -> pd.Series:
     >>> category_counts(pd.Series([3, 1, 3, 2])).to_dict()
     {3: 2, 1: 1, 2: 1}
     """
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    counts = pd.Series(np.bincount(codes, minlength=len(uniques)),
-                       index=pd.Index(np.asarray(uniques, dtype=object), dtype=object))
+    codes, uniques = _factorized(values)
+    counts = pd.Series(np.bincount(codes, minlength=len(uniques)), index=uniques)
     return counts.sort_values(ascending=False, kind="stable") if sort else counts
 
 
-def category_indices(vocabulary: pd.Index, values) -> np.ndarray:
+def category_indices(vocabulary: pd.Index, values, factorized=None) -> np.ndarray:
     """Each value's position in ``vocabulary`` plus one, 0 where it is absent (unknown or
-    rare): the distinct values are looked up once, as Python objects, then spread back."""
+    rare): the distinct values are looked up once, as Python objects, then spread back.
+    ``factorized`` is the column's ``_factorized`` when the caller has it already."""
+    codes, uniques = _factorized(values) if factorized is None else factorized
+    return vocabulary.get_indexer(uniques)[codes] + 1
+
+
+def _factorized(values) -> tuple[np.ndarray, pd.Index]:
+    """``(codes, distinct values)`` of a column, NaN one of the values, the values as objects."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    found = vocabulary.get_indexer(pd.Index(np.asarray(uniques, dtype=object), dtype=object))
-    return found[codes] + 1
+    return codes, pd.Index(np.asarray(uniques, dtype=object), dtype=object)
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -254,6 +259,21 @@ class FeatureEncoder:
         self.embedding_dim = embedding_dim
 
     def fit(self, X) -> FeatureEncoder:
+        self._fit(X)
+        return self
+
+    def fit_encode(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """``fit(X).encode(X)``, reading ``X`` once: the numeric block and the factorized
+        categorical columns that ``fit`` reads are encoded as they are."""
+        values, has_nan, factorized = self._fit(X)
+        codes = np.empty((X.shape[0], len(self.categorical_columns_)), dtype=np.int64)
+        for j, vocab in enumerate(self.vocabularies_):
+            codes[:, j] = category_indices(vocab, None, factorized[j])
+        return self._numeric_inputs(values, has_nan), codes
+
+    def _fit(self, X) -> tuple[np.ndarray, np.ndarray, list]:
+        """Fit; return the numeric block, its NaN columns and each categorical column's
+        ``_factorized``, for :meth:`fit_encode`."""
         n = X.shape[0]
         self.categorical_columns_ = categorical_columns(X, self.categorical_features)
         cat_set = set(self.categorical_columns_)
@@ -261,9 +281,12 @@ class FeatureEncoder:
         self.numeric_columns_ = [c for c in all_columns if c not in cat_set]
         min_count = self._min_count(n)
 
-        self.vocabularies_ = []
+        self.vocabularies_, factorized = [], []
         for c in self.categorical_columns_:
-            counts = category_counts(_column(X, c))
+            factorized.append(_factorized(_column(X, c)))
+            codes, uniques = factorized[-1]
+            counts = pd.Series(np.bincount(codes, minlength=len(uniques)), index=uniques)
+            counts = counts.sort_values(ascending=False, kind="stable")
             kept = counts[counts >= min_count].index
             self.vocabularies_.append(pd.Index(kept, dtype=object))
         self.category_kinds_ = [value_kind(_column(X, c)) for c in self.categorical_columns_]
@@ -304,7 +327,7 @@ class FeatureEncoder:
                 "standard deviation overflows float64; rescale these columns (e.g. divide by "
                 "a power of ten) before fitting."
             )
-        return self
+        return values, has_nan, factorized
 
     @property
     def input_offset_(self) -> np.ndarray:
@@ -426,18 +449,22 @@ class FeatureEncoder:
         else:
             values = self._numeric_block(X)
             has_nan = np.zeros(values.shape[1], dtype=bool)
+        codes = np.zeros((X.shape[0], len(self.categorical_columns_)), dtype=np.int64)
+        kinds = getattr(self, "category_kinds_", [None] * len(self.vocabularies_))
+        for j, (c, vocab) in enumerate(zip(self.categorical_columns_, self.vocabularies_)):
+            check_category_kind(c, kinds[j], _column(X, c))
+            codes[:, j] = category_indices(vocab, _column(X, c))
+        return self._numeric_inputs(values, has_nan), codes
+
+    def _numeric_inputs(self, values, has_nan) -> np.ndarray:
+        """The numeric block imputed where ``has_nan``, with the missing indicators appended."""
         indicators = None
         if self.indicator_columns_:
             indicators = np.isnan(values[:, self._indicator_mask]).astype(values.dtype)
         filled = self._impute(values, has_nan)
         if indicators is not None:
             filled = np.hstack([filled, indicators])
-        codes = np.zeros((X.shape[0], len(self.categorical_columns_)), dtype=np.int64)
-        kinds = getattr(self, "category_kinds_", [None] * len(self.vocabularies_))
-        for j, (c, vocab) in enumerate(zip(self.categorical_columns_, self.vocabularies_)):
-            check_category_kind(c, kinds[j], _column(X, c))
-            codes[:, j] = category_indices(vocab, _column(X, c))
-        return filled, codes
+        return filled
 
     def transform(self, X) -> tuple[np.ndarray, np.ndarray]:
         """``(x_num, x_cat)``: the standardized numeric inputs as float32 and the indices.

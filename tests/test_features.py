@@ -86,6 +86,19 @@ def test_vocabulary_counts_values_in_their_own_dtype_like_python_objects(column)
     assert enc.transform(pd.DataFrame({"c": new}))[1][-1, 0] == 0
 
 
+def test_fit_encode_equals_fit_then_encode(movielens_12k):
+    X = movielens_12k[0].copy()
+    X.loc[X.index[::7], X.select_dtypes("number").columns[-1]] = np.nan  # an indicator column
+    one = FeatureEncoder(min_frequency=3)
+    x_num, x_cat = one.fit_encode(X)
+    two = FeatureEncoder(min_frequency=3).fit(X)
+    expected_num, expected_cat = two.encode(X)
+    np.testing.assert_array_equal(x_num, expected_num)
+    np.testing.assert_array_equal(x_cat, expected_cat)
+    assert [list(v) for v in one.vocabularies_] == [list(v) for v in two.vocabularies_]
+    assert one.indicator_columns_ == two.indicator_columns_ != []
+
+
 def test_none_and_nan_in_an_object_column_are_one_missing_category():
     column = pd.Series(["a", None, np.nan, "a"], dtype=object)
     enc = FeatureEncoder(categorical_features=["c"]).fit(pd.DataFrame({"c": column}))

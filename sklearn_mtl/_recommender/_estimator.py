@@ -413,8 +413,8 @@ default="mmoe"
         sw = check_sample_weight(sample_weight, n)
 
         features = FeatureEncoder(self.categorical_features, self.min_frequency,
-                                  self.embedding_dim).fit(X)
-        x_num, x_cat = features.encode(X, check=False)  # fit has just looked for NaN and inf
+                                  self.embedding_dim)
+        x_num, x_cat = features.fit_encode(X)
         if self.verbose:
             print(describe_columns(features), flush=True)
         cascade, links = self._resolve_cascade(targets)
