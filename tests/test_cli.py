@@ -307,6 +307,36 @@ def test_group_by_scores_binary_tasks_per_user(events_csv, tmp_path, capsys):
     assert "--group-by 'user' is not a column of X" in capsys.readouterr().err
 
 
+def test_cascade_scoring_reaches_the_comparison_and_is_stated(events_csv, tmp_path, capsys):
+    # esmm chains purchase after click (the order of --targets): a cascaded child.
+    argv = ["compare", "--data", str(events_csv), "--targets", "click,purchase", "--models", "esmm",
+            "--max-epochs", "2", "--cv", "2", "--repeats", "1", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "entire")]) == 0
+    out = capsys.readouterr().out
+    assert "cascaded 'purchase' scored over the entire space" in out
+    assert main([*argv, "--cascade-scoring", "parent_positive", "--out", str(tmp_path / "pp")]) == 0
+    out = capsys.readouterr().out
+    assert "cascaded 'purchase' scored on the 'click'-positive rows" in out
+    page = (tmp_path / "pp" / "report.html").read_text(encoding="utf-8")
+    assert re.search(r"<th>cascade scoring</th><td>parent_positive \{&#x27;purchase&#x27;: "
+                     r"&#x27;click&#x27;\}</td>", page)
+    assert "<th>cascade scoring</th><td>entire_space" in (
+        tmp_path / "entire" / "report.html").read_text(encoding="utf-8")
+    # Same folds and seeds: the click scores agree, the purchase scores are of other rows.
+    scores = {k: pd.read_csv(tmp_path / k / "scores.csv").set_index(["model", "fold", "task"])["score"]
+              for k in ("entire", "pp")}
+    np.testing.assert_allclose(scores["entire"].xs("click", level="task"),
+                               scores["pp"].xs("click", level="task"))
+    assert not np.allclose(scores["entire"].xs("purchase", level="task"),
+                           scores["pp"].xs("purchase", level="task"))
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--cascade-scoring", "clicked"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: sklearn-mtl compare" in err
+    assert "--cascade-scoring: invalid choice: 'clicked'" in err
+
+
 # ---------------------------------------------------------------- loss balancing and task affinity
 def test_cli_compare_with_balancing_switches(tmp_path, capsys):
     from sklearn_mtl.cli import main

@@ -183,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--task-affinity", action="store_true",
                      help="measure the lookahead task affinity; print proposed task groups and "
                      "write task_affinity.png")
+    cmp.add_argument("--cascade-scoring", choices=("entire_space", "parent_positive"),
+                     default="entire_space",
+                     help="how a cascaded child (esmm: purchase after click) is scored: over every "
+                     "test row, read 0 where its parent is 0 (entire_space, the default), or on "
+                     "the rows whose parent is 1 (parent_positive, a cascade's conditional "
+                     "probability against a reference trained on those rows); the report's "
+                     "header and report.html say which")
 
     tun = sub.add_parser(
         "tune",

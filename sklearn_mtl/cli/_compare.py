@@ -183,6 +183,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, **ne
             models, X, Y, reference=reference,
             cv=args.cv, n_repeats=args.repeats, n_jobs=args.n_jobs, random_state=args.seed,
             verbose=0 if (mode == "none" or in_process) else 10, tune=tune,
+            cascade_scoring=args.cascade_scoring,
             storage=None if args.storage is None else Path(args.storage) / stem.rstrip("_"),
             **extra,
         )
