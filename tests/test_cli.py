@@ -308,8 +308,8 @@ def test_group_by_scores_binary_tasks_per_user(events_csv, tmp_path, capsys):
 
 
 def test_cascade_scoring_reaches_the_comparison_and_is_stated(events_csv, tmp_path, capsys):
-    # esmm chains purchase after click (the order of --targets): a cascaded child.
-    argv = ["compare", "--data", str(events_csv), "--targets", "click,purchase", "--models", "esmm",
+    # esmm and aitm chain purchase after click (the order of --targets): a cascaded child.
+    argv = ["compare", "--data", str(events_csv), "--targets", "click,purchase", "--models", "esmm,aitm",
             "--max-epochs", "2", "--cv", "2", "--repeats", "1", "--quiet"]
     assert main([*argv, "--out", str(tmp_path / "entire")]) == 0
     out = capsys.readouterr().out

@@ -26,7 +26,7 @@ from ._tune import cmd_tune
 
 __all__ = ["build_parser", "cmd_compare", "cmd_datasets", "cmd_tune", "describe_schema", "main"]
 
-MODEL_CHOICES = ("hard", "soft", "mmoe", "single", "omoe", "cgc", "ple", "esmm", "lgbm")
+MODEL_CHOICES = ("hard", "soft", "mmoe", "single", "omoe", "cgc", "ple", "esmm", "aitm", "lgbm")
 PRUNER_CHOICES = ("median", "hyperband", "successive_halving", "none")
 
 
