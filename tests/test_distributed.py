@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import time
+from datetime import timedelta
 
 import numpy as np
 import pytest
 import torch
+import torch.distributed as dist
+from skorch.callbacks import Callback
 
 from sklearn_mtl import MultiTaskRecommender, load
+from sklearn_mtl._recommender import _distributed, _spawn
 from sklearn_mtl._recommender._distributed import check_devices
 from sklearn_mtl.sources import ParquetSource
 
@@ -23,6 +29,44 @@ pytestmark = pytest.mark.skipif(not torch.distributed.is_available(),
 
 SMALL = dict(hidden_units=(16,), tower_units=(8,), n_experts=2, batch_size=128, lr=1e-2,
              device="cpu", random_state=0)
+
+
+class FailOnOneRank(Callback):
+    """A user callback that breaks rank ``rank`` alone at the end of epoch 2, as a callback
+    with a bug or a loss that diverges on one rank's shard does: ``raise`` an error, ``kill``
+    the process without one, or ``hang`` past the collectives' timeout."""
+
+    def __init__(self, rank=1, how="raise"):
+        self.rank, self.how = rank, how
+
+    def on_epoch_end(self, net, **kwargs):
+        if dist.get_rank() != self.rank or len(net.history) != 2:
+            return
+        if self.how == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.how == "hang":
+            time.sleep(600)
+        raise ValueError(f"rank {self.rank} refuses epoch 2")
+
+
+def _children() -> list[int]:
+    """Processes whose parent is this one (from /proc), but multiprocessing's resource tracker,
+    which the first spawned process starts and which lives as long as this one."""
+    from multiprocessing import resource_tracker
+
+    me, found = os.getpid(), []
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    # "pid (name) state ppid ...": the name may hold spaces, not ")".
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == me and fields[0] != "Z" and int(entry) != tracker:
+                found.append(int(entry))
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +177,62 @@ def test_unseeded_ranks_still_agree():
     model = MultiTaskRecommender("hard", devices=2, max_epochs=2, batch_size=64, device="cpu",
                                  validation_fraction=None).fit(X, y)
     assert model.n_epochs_ == 2 and model.score(X, y) > 0.9
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc"), reason="lists child processes in /proc")
+
+
+@needs_proc
+@pytest.mark.parametrize("rank", [1, 0])
+def test_an_error_on_one_rank_reaches_the_caller_as_it_was_raised(split, rank):
+    (X, Y), _ = split
+    before = set(_children())
+    start = time.monotonic()
+    # The other rank goes on into the next epoch's collectives and waits there for this one.
+    with pytest.raises(ValueError, match=rf"^rank {rank} refuses epoch 2$") as info:
+        MultiTaskRecommender("hard", devices=2, max_epochs=5, callbacks=[FailOnOneRank(rank)],
+                             **SMALL).fit(X, Y)
+    elapsed = time.monotonic() - start
+    # Promptly: a rank left waiting would hang until the collectives' 5-minute timeout.
+    assert elapsed < 120, elapsed
+    assert f"On data-parallel rank {rank} of 2" in str(info.value.__cause__)
+    assert "in on_epoch_end" in str(info.value.__cause__)  # the rank's own traceback
+    assert set(_children()) <= before  # every rank ended and was reaped
+
+
+@needs_proc
+def test_a_rank_killed_without_an_error_is_named_with_its_signal(split):
+    (X, Y), _ = split
+    before = set(_children())
+    with pytest.raises(RuntimeError, match=r"rank 1 of 2 ended with signal SIGKILL without "
+                                           r"raising an exception"):
+        MultiTaskRecommender("hard", devices=2, max_epochs=5,
+                             callbacks=[FailOnOneRank(1, "kill")], **SMALL).fit(X, Y)
+    assert set(_children()) <= before
+
+
+@pytest.mark.slow
+@needs_proc
+def test_a_stuck_rank_fails_the_fit_at_the_collectives_timeout(split, monkeypatch):
+    (X, Y), _ = split
+    # Long enough for the two processes to meet under load, short for a test.
+    monkeypatch.setattr(_distributed, "_TIMEOUT", timedelta(seconds=30))
+    before = set(_children())
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"rank 0 of 2 waited 30 s for the other ranks in a "
+                                           r"collective operation and gave up"):
+        MultiTaskRecommender("hard", devices=2, max_epochs=5,
+                             callbacks=[FailOnOneRank(1, "hang")], **SMALL).fit(X, Y)
+    assert time.monotonic() - start < 180
+    assert set(_children()) <= before  # the sleeping rank was stopped
+
+
+def test_an_exception_that_cannot_be_rebuilt_is_named_with_its_message(tmp_path):
+    class Unbuildable(Exception):  # a local class: not picklable
+        pass
+
+    _spawn.write_error(str(tmp_path), 1, Unbuildable("the message"))
+    _, _, exc = _spawn.read_error(tmp_path / "rank1.error", world=2)
+    assert isinstance(exc, RuntimeError)
+    assert str(exc) == ("test_an_exception_that_cannot_be_rebuilt_is_named_with_its_message."
+                        "<locals>.Unbuildable on data-parallel rank 1: the message")

@@ -10,6 +10,11 @@ early stopping stops every rank at the same epoch; the training loss is averaged
 ranks before any callback reads it (skorch's ``DistributedHistory`` serves the same end).
 Rank 0 hands back its module, loss and history, from which the calling process builds an
 ordinary fitted net.
+
+When a rank raises alone (a diverging loss on its shard, a user callback), the others are left
+waiting in a collective: the calling process stops them and raises that rank's exception
+(:mod:`._spawn`). A collective that waits longer than ``_TIMEOUT`` fails with a message that
+says so, a backstop for a rank that stops answering without an error.
 """
 
 from __future__ import annotations
@@ -28,8 +33,11 @@ from skorch.history import History
 from torch.nn.parallel import DistributedDataParallel
 
 from ._skorch import IdDropoutLoader
+from ._spawn import run_ranks
 
-_TIMEOUT = datetime.timedelta(minutes=5)  # a rank stuck waiting for the others fails, not hangs
+# A rank stuck waiting for the others in a collective fails after this long instead of hanging
+# (a backstop: a rank that raises is seen by the calling process at once).
+_TIMEOUT = datetime.timedelta(minutes=5)
 
 # What needs one backward pass per task (or a lookahead step) on one process's batch.
 _PER_TASK = {"gradient_method": ("pcgrad", "cagrad"), "task_weights": ("gradnorm",)}
@@ -156,6 +164,7 @@ def _train_rank(rank: int, world: int, payload_path: str, port: int | None, resu
     """One rank's training (a spawned process, or this one inside a torchrun launch)."""
     payload = torch.load(payload_path, weights_only=False)
     est, device = payload["est"], payload["device"]
+    timeout = payload["timeout"]
     started_here = not dist.is_initialized()
     if device.startswith("cuda"):
         device = f"cuda:{rank}"
@@ -168,9 +177,9 @@ def _train_rank(rank: int, world: int, payload_path: str, port: int | None, resu
         if port is not None:
             os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
             dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                                    world_size=world, timeout=_TIMEOUT)
+                                    world_size=world, timeout=timeout)
         else:
-            dist.init_process_group(backend, timeout=_TIMEOUT)
+            dist.init_process_group(backend, timeout=timeout)
     try:
         net = _rank_net(est, payload, rank, world, device)
         _check_ranks_agree(net, world)
@@ -179,9 +188,17 @@ def _train_rank(rank: int, world: int, payload_path: str, port: int | None, resu
             torch.save({"module": {k: v.cpu() for k, v in module.state_dict().items()},
                         "criterion": {k: v.cpu() for k, v in net.criterion_.state_dict().items()},
                         "history": list(net.history)}, result_path)
-    finally:
-        if started_here:
-            dist.destroy_process_group()
+    except RuntimeError as exc:
+        # (A launcher's process group has its own timeout, and the launcher reports.)
+        if not (started_here and "Timed out" in str(exc)):
+            raise
+        raise RuntimeError(
+            f"Data-parallel rank {rank} of {world} waited {timeout.total_seconds():g} s for the "
+            "other ranks in a collective operation and gave up: another rank stopped answering "
+            f"without an error (stuck, or far slower than this one). torch.distributed said: {exc}"
+        ) from exc
+    if started_here:
+        dist.destroy_process_group()
 
 
 def _check_ranks_agree(net, world: int) -> None:
@@ -245,7 +262,7 @@ def fit_distributed(est, world: int, *, data, valid, features, targets, net_kwar
         torch.save({"est": est, "device": device, "data": _on_device(data, "cpu"),
                     "valid": None if valid is None else _on_device(valid, "cpu"),
                     "features": features, "targets": targets, "net_kwargs": net_kwargs,
-                    "torch_seed": torch_seed}, payload_path)
+                    "torch_seed": torch_seed, "timeout": _TIMEOUT}, payload_path)
         if dist.is_initialized():
             # Inside a launch (torchrun): this process is one of the ranks.
             if dist.get_world_size() != world:
@@ -259,10 +276,7 @@ def fit_distributed(est, world: int, *, data, valid, features, targets, net_kwar
             state = [torch.load(result_path, weights_only=False) if rank == 0 else None]
             dist.broadcast_object_list(state, src=0)
             return state[0]
-        import torch.multiprocessing as mp
-
-        mp.start_processes(_train_rank, args=(world, payload_path, _free_port(), result_path),
-                           nprocs=world, join=True, start_method="spawn")
+        run_ranks(_train_rank, world, (payload_path, _free_port(), result_path), workdir=tmp)
         return torch.load(result_path, weights_only=False)
 
 

@@ -1,0 +1,192 @@
+"""Start the ranks of a data-parallel fit as processes, watch them, and raise what failed.
+
+A rank that raises while the others wait for it in a collective would leave them blocked (until
+torch.distributed's timeout) or make them abort, and the calling process would see a dead
+process instead of the error. So each spawned rank writes the exception it raises to a file
+before anything else and exits at once; the calling process, woken by any rank's exit or
+error, stops the others and raises the first exception raised, with its type and message and
+the rank's traceback as its cause (as ``concurrent.futures`` re-raises a worker's). A rank that
+dies without an exception (killed, a crash in native code) is named with its signal. Ranks end
+when the calling process goes away, so none is left behind.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import multiprocessing.connection
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import torch.distributed as dist
+
+# How long a rank asked to stop (SIGTERM) may take before it is killed.
+_GRACE_S = 5.0
+
+
+def run_ranks(fn, world: int, args: tuple, *, workdir: str) -> None:
+    """Run ``fn(rank, world, *args)`` in ``world`` spawned processes and wait for them all.
+
+    On the first failure the other ranks are stopped (and reaped) and the failure is raised
+    here. ``workdir`` is an existing private directory; ``fn`` and ``args`` must pickle.
+    """
+    error_dir = Path(workdir) / "errors"
+    error_dir.mkdir()
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_rank_main, name=f"sklearn_mtl-rank{rank}",
+                                 args=(fn, rank, world, args, str(error_dir), os.getpid()))
+                 for rank in range(world)]
+    failed = {}  # rank -> exit code
+
+    def look():
+        for rank, p in enumerate(processes):
+            if p.exitcode not in (None, 0):
+                failed.setdefault(rank, p.exitcode)
+
+    try:
+        for p in processes:
+            p.start()
+        while True:
+            look()
+            if failed or any(error_dir.glob("*.error")):
+                break
+            alive = [p.sentinel for p in processes if p.exitcode is None]
+            if not alive:
+                return
+            # Wakes at a rank's exit; the timeout is for a rank that wrote its error but is
+            # slow to exit.
+            multiprocessing.connection.wait(alive, timeout=0.2)
+        look()  # a rank that died before another's error was written
+    finally:
+        _stop(processes)
+    _raise_first_failure(error_dir, failed, world)
+
+
+def _rank_main(fn, rank: int, world: int, args: tuple, error_dir: str, parent: int):
+    """A spawned rank: ``fn``, its exception written for the caller, no interpreter shutdown."""
+
+    def watch():
+        # A caller killed outright (SIGKILL) cannot stop its ranks: they stop themselves.
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sklearn_mtl-rank-parent", daemon=True).start()
+    code = 0
+    try:
+        fn(rank, world, *args)
+    except BaseException as exc:
+        write_error(error_dir, rank, exc)
+        code = 1
+    # os._exit either way. After an error: destroying a process group that a peer is blocked
+    # in can block or abort. After success: in the interpreter's shutdown a thread of torch's
+    # C++ side can still be running and abort the process ("terminate called without an
+    # active exception", SIGABRT) after a fit that succeeded.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _is_communication(exc: BaseException) -> bool:
+    """Whether ``exc`` is torch.distributed failing to reach another rank (a peer that has gone,
+    a timeout): the effect of another rank's failure more often than a cause of its own."""
+    if isinstance(exc, dist.DistError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("gloo" in text or "NCCL" in text)
+
+
+class _RemoteTraceback(Exception):
+    """A rank's traceback, shown as the cause of its exception re-raised in the calling process."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class _Unpickler(pickle.Unpickler):
+    # An exception class defined in the user's script lives in __main__ here and was pickled
+    # from __mp_main__, the name a spawned process imports the script under.
+    def find_class(self, module, name):
+        return super().find_class("__main__" if module == "__mp_main__" else module, name)
+
+
+def write_error(error_dir: str, rank: int, exc: BaseException) -> None:
+    """``exc`` as a record the calling process reads (atomically: never half a file)."""
+    try:
+        blob = pickle.dumps(exc)
+        _Unpickler(io.BytesIO(blob)).load()  # an exception whose __init__ cannot take its args
+    except Exception:
+        blob = None
+    record = {"time": time.time(), "rank": rank, "type": type(exc).__qualname__,
+              "message": str(exc), "traceback": "".join(traceback.format_exception(exc)),
+              "exception": blob,
+              "communication": _is_communication(exc) or _is_communication(exc.__cause__)}
+    path = Path(error_dir) / f"rank{rank}"
+    with open(path.with_suffix(".tmp"), "wb") as out:
+        pickle.dump(record, out)
+    os.replace(path.with_suffix(".tmp"), path.with_suffix(".error"))
+
+
+def read_error(path: Path, world: int) -> tuple[float, bool, BaseException]:
+    """``(time, communication, exception)`` of a record written by :func:`write_error`."""
+    with open(path, "rb") as f:
+        record = pickle.load(f)
+    exc = None
+    if record["exception"] is not None:
+        try:
+            exc = _Unpickler(io.BytesIO(record["exception"])).load()
+        except Exception:
+            exc = None
+    if exc is None:
+        exc = RuntimeError(f"{record['type']} on data-parallel rank {record['rank']}: "
+                           f"{record['message']}")
+    exc.__cause__ = _RemoteTraceback(
+        f'\n"""\nOn data-parallel rank {record["rank"]} of {world}:\n'
+        f'{record["traceback"]}"""'
+    )
+    return record["time"], record["communication"], exc
+
+
+def _raise_first_failure(error_dir: Path, failed: dict, world: int):
+    """Raise the failure that stopped the ranks: the first exception raised, unless it is a rank
+    failing to reach another that died without one (killed, or a crash in native code)."""
+    errors = sorted((read_error(path, world) for path in error_dir.glob("*.error")),
+                    key=lambda e: e[0])
+    silent = sorted(rank for rank in failed if not (error_dir / f"rank{rank}.error").exists())
+    if errors and not (silent and errors[0][1]):
+        raise errors[0][2]
+    rank = silent[0]
+    code = failed[rank]
+    how = (f"signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals()
+           else f"exit code {code}")
+    raise RuntimeError(
+        f"Data-parallel rank {rank} of {world} ended with {how} without raising an exception "
+        "(killed, e.g. by the out-of-memory killer, or a crash in native code); the other ranks "
+        "were stopped."
+    )
+
+
+def _stop(processes) -> None:
+    """End the ranks still running: SIGTERM, then SIGKILL after a grace period; reap them all."""
+    running = [p for p in processes if p.exitcode is None and p.pid is not None]
+    for p in running:
+        p.terminate()
+    deadline = time.monotonic() + _GRACE_S
+    for p in running:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.exitcode is None:
+            p.kill()
+            p.join()
+    for p in processes:
+        if p.pid is not None:
+            p.join()
