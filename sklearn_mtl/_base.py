@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._checks import Interval, Seed, check_columns_match, check_feature_dtypes, validate_params
 from .metrics import mean_score
 from .persistence import save
+from .sources import ParquetSource
 
 # The parameters both estimators have, with the same meaning and the same rule.
 BASE_CONSTRAINTS = {
@@ -77,6 +78,14 @@ class MultiTaskEstimator(BaseEstimator):
         by position (scikit-learn has warned about the missing names), as every scikit-learn
         estimator does.
         """
+        if isinstance(X, ParquetSource):
+            # The estimators intercept a source where they stream one; anywhere else it would
+            # fail as an odd kind of array.
+            raise TypeError(
+                f"{type(self).__name__} cannot take a {type(X).__name__} here: read its rows "
+                "into a DataFrame (pandas.read_parquet), or see the user guide, \"Data larger "
+                "than memory\", for what streams one."
+            )
         check_feature_dtypes(X)
         if reset:
             self._fit_columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
@@ -131,12 +140,15 @@ class MultiTaskEstimator(BaseEstimator):
         """Per-task predictions as an (n, n_tasks) array, 1-D after a 1-D ``y`` fit."""
         return self.target_encoder_.stack_predictions(columns)
 
-    def score(self, X, y, sample_weight=None) -> float:
+    def score(self, X, y=None, sample_weight=None) -> float:
         """Mean over tasks of ROC AUC (binary), accuracy (multiclass) and R² (regression).
 
         Rows without a label for a task are skipped for that task; see
         :func:`sklearn_mtl.metrics.per_task_scores` for the score of each task.
-        ``sample_weight`` (one weight per row) weights each task's metric.
+        ``sample_weight`` (one weight per row) weights each task's metric. ``y`` is required,
+        except with a :class:`~sklearn_mtl.sources.ParquetSource` ``X`` for an estimator that
+        predicts on one: then ``y`` is None (as in ``fit``), its ``targets`` columns are the
+        labels and the rows are read record batch by record batch.
         """
         check_is_fitted(self)
         return mean_score(self, X, y, sample_weight=sample_weight)

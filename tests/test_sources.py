@@ -11,10 +11,11 @@ import pytest
 
 pytest.importorskip("pyarrow")
 
-from sklearn_mtl import MultiTaskRecommender, load  # noqa: E402
+from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM, load  # noqa: E402
 from sklearn_mtl._recommender._source import SourceDataset, SourceLoader  # noqa: E402
 from sklearn_mtl._streaming import FeatureStatistics, TargetStatistics  # noqa: E402
 from sklearn_mtl.features import FeatureEncoder  # noqa: E402
+from sklearn_mtl.metrics import make_multitask_scorer, per_task_scores  # noqa: E402
 from sklearn_mtl.sources import ParquetSource  # noqa: E402
 from sklearn_mtl.tasks import TargetEncoder  # noqa: E402
 
@@ -81,9 +82,13 @@ def test_a_first_batch_without_positives_still_gets_both_classes(tmp_path):
     order = np.argsort(y, kind="stable")  # every positive in the last row groups
     pd.DataFrame({"x": x[order], "y": y[order]}).to_parquet(tmp_path / "d.parquet",
                                                              row_group_size=500)
-    model = MultiTaskRecommender("hard", **SMALL).fit(ParquetSource(tmp_path / "d.parquet", "y"))
+    source = ParquetSource(tmp_path / "d.parquet", "y", batch_rows=700)
+    model = MultiTaskRecommender("hard", **SMALL).fit(source)
     assert model.classes_[0].tolist() == [0, 1]
     assert model.predict(pd.DataFrame({"x": [3.0, -3.0]})).tolist() == [1, 0]  # a 1-D y
+    # score reads the one target as a 1-D y, as fit did
+    assert model.score(source) == pytest.approx(
+        model.score(pd.DataFrame({"x": x[order]}), pd.Series(y[order], name="y")), abs=1e-6)
 
 
 def test_validation_rows_are_the_same_on_rerun_and_follow_the_key(census_files, tmp_path):
@@ -175,3 +180,79 @@ def test_a_model_fitted_from_files_pickles_saves_and_streams_on(census_files, tm
                                    rtol=1e-6)
     model.partial_fit(X_test, Y_test)  # and it takes in-memory chunks afterwards
     assert model.n_epochs_ == 4
+
+
+@pytest.fixture(scope="module")
+def cascade_files(census_small, tmp_path_factory):
+    """4,000 census rows with a user column, a parent task and a child labelled 0 off the
+    parent's positives, in 3 files of uneven row groups."""
+    X, Y = census_small
+    frame = X.iloc[:4000].assign(
+        user=np.arange(4000) % 53,
+        never_married=Y["never_married"].iloc[:4000],
+        income=Y["income"].iloc[:4000] * Y["never_married"].iloc[:4000])
+    folder = tmp_path_factory.mktemp("cascade_parquet")
+    for i, rows in enumerate(np.array_split(np.arange(4000), 3)):
+        frame.iloc[rows].to_parquet(folder / f"part-{i}.parquet", row_group_size=400)
+    return folder, frame, list(X.columns)
+
+
+def test_score_gates_and_conditional_proba_on_a_source_equal_those_on_its_rows(cascade_files):
+    folder, frame, features = cascade_files
+    tasks = ["never_married", "income"]
+    source = ParquetSource(folder, tasks, features=features, batch_rows=300)
+    model = MultiTaskRecommender("mmoe", n_experts=2, cascade={"income": "never_married"},
+                                 **SMALL).fit(source)
+    X, Y = frame[features], frame[tasks]
+    # y=None: the labels are the source's target columns, as in fit
+    assert model.score(source) == pytest.approx(model.score(X, Y), abs=1e-6)
+    for metric, groups in ((["roc_auc", "average_precision"], None), ("gauc", "user")):
+        streamed = per_task_scores(model, source, metric=metric, groups=groups)
+        memory = per_task_scores(model, X, Y, metric=metric,
+                                 groups=None if groups is None else frame[groups])
+        assert list(streamed) == tasks
+        np.testing.assert_allclose(list(streamed.values()), list(memory.values()), atol=1e-6)
+    assert make_multitask_scorer(group_by="user", metric="gauc")(model, source) == pytest.approx(
+        make_multitask_scorer(metric="gauc")(model, X, Y, groups=frame["user"]), abs=1e-6)
+    # the source also holds the targets and the users: only the model's features are read
+    np.testing.assert_allclose(model.gate_weights(source), model.gate_weights(X), atol=1e-6)
+    conditional = model.predict_conditional_proba(source)
+    for streamed, memory in zip(conditional, model.predict_conditional_proba(X)):
+        np.testing.assert_allclose(streamed, memory, atol=1e-6)
+    assert not np.allclose(conditional[1], model.predict_proba(X)[1])  # pCVR, not pCTCVR
+    features_only = ParquetSource(folder / "part-1.parquet", features=features)
+    assert model.gate_weights(features_only).shape == (1333, 2, 2)
+
+
+def test_sources_that_cannot_be_scored_are_refused_naming_what(cascade_files, tmp_path):
+    folder, frame, features = cascade_files
+    tasks = ["never_married", "income"]
+    model = MultiTaskRecommender("hard", **SMALL).fit(frame[features], frame[tasks])
+    source = ParquetSource(folder, tasks, features=features)
+    with pytest.raises(ValueError, match=r"Y must be None when X is a ParquetSource: its targets "
+                                         r"are the columns named by targets="):
+        model.score(source, frame[tasks])
+    with pytest.raises(ValueError, match="names no target column: give targets=.* to score on it"):
+        model.score(ParquetSource(folder, features=features))
+    with pytest.raises(ValueError, match=r"Y has task columns \['income', 'never_married'\] but "
+                                         r"the estimator was fitted on"):
+        model.score(ParquetSource(folder, tasks[::-1], features=features))
+    with pytest.raises(ValueError, match=r"column 'session' is missing from .*part-0\.parquet"):
+        per_task_scores(model, source, metric="gauc", groups="session")
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        model.score(frame[features])  # y=None is for sources only
+    part = frame.iloc[:500]
+    part.to_parquet(tmp_path / "a.parquet")
+    part.drop(columns="income").to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(ValueError, match=r"target column 'income' is missing from .*b\.parquet"):
+        model.score(ParquetSource(tmp_path, tasks))
+    part.drop(columns=["income", "age"]).to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(ValueError, match=r"files disagree on columns: .*b\.parquet lacks column "
+                                         r"'age'"):
+        model.predict_conditional_proba(ParquetSource(tmp_path))
+    with pytest.raises(TypeError, match="partial_fit takes one chunk in memory, not a "
+                                        "ParquetSource"):
+        model.partial_fit(source, None)
+    lgbm = PerTaskLGBM(n_estimators=5, verbose=-1).fit(frame[features], frame[tasks])
+    with pytest.raises(TypeError, match="PerTaskLGBM cannot take a ParquetSource here"):
+        lgbm.score(source)

@@ -38,7 +38,7 @@ from ._params import (
     resolve_device,
 )
 from ._skorch import MultiTaskDataset, as_numpy
-from ._source import fit_source, source_outputs
+from ._source import fit_source, source_frames, source_outputs
 from ._stream import input_schema
 from ._stream import partial_fit as stream_partial_fit
 
@@ -502,6 +502,13 @@ default="mmoe"
         >>> model.n_epochs_, model.predict(X[:2]).shape
         (3, (2,))
         """
+        if isinstance(X, ParquetSource):
+            raise TypeError(
+                f"partial_fit takes one chunk in memory, not a {type(X).__name__}: fit(source) "
+                "streams the files, or pass its record batches in turn (for _, chunk in "
+                "source.iter_frames(): model.partial_fit(chunk[source.feature_columns], "
+                "chunk[source.target_columns]))."
+            )
         return stream_partial_fit(self, X, y, classes=classes, sample_weight=sample_weight)
 
     # ------------------------------------------------------------------ fit helpers
@@ -650,6 +657,14 @@ default="mmoe"
     def predict(self, X) -> np.ndarray:
         """Predict every task: class labels for classification, values for regression.
 
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or :class:`~sklearn_mtl.sources.ParquetSource`
+            A source is read record batch by record batch (its target columns are not read):
+            memory holds the predictions, not the features. So do :meth:`predict_proba`,
+            :meth:`score` (with ``y=None``), :meth:`gate_weights` and
+            :meth:`predict_conditional_proba`.
+
         Returns
         -------
         ndarray of shape (n_samples, n_tasks), or (n_samples,) when fitted on a 1-D ``y``.
@@ -665,8 +680,12 @@ default="mmoe"
         outputs = self._proba_or_values(X)
         return [None if kind == "regression" else res for kind, res in zip(self.tasks_, outputs)]
 
-    def _run_module(self, X, method: str):
-        """Call ``module_.<method>(x_num, x_cat)`` batch by batch in eval mode."""
+    def _run_module(self, X, method: str) -> list:
+        """Call ``module_.<method>(x_num, x_cat)`` batch by batch in eval mode; one result a batch
+        (a source's record batches in turn)."""
+        if isinstance(X, ParquetSource):
+            check_is_fitted(self)
+            return [out for frame in source_frames(self, X) for out in self._run_module(frame, method)]
         data = self._dataset(X)  # checks that the model is fitted, before net_ is read
         return run_module(self.net_.module_, data, self._predict_batch_size(), method)
 
@@ -674,6 +693,11 @@ default="mmoe"
         """Gate weights of the mixture-of-experts architectures (mmoe, omoe, cgc, ple).
 
         Shows which experts each task relies on.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or :class:`~sklearn_mtl.sources.ParquetSource`
+            A source is read record batch by record batch (its target columns are not read).
 
         Returns
         -------
@@ -702,6 +726,11 @@ default="mmoe"
         ``P(parent and child | x)`` (e.g. pCTCVR); this gives its conditional probability
         given the parent event (pCVR), the output of the child's own tower. Other tasks are as
         in ``predict_proba``.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or :class:`~sklearn_mtl.sources.ParquetSource`
+            A source is read record batch by record batch (its target columns are not read).
 
         Returns
         -------

@@ -1,5 +1,6 @@
-"""``MultiTaskRecommender.fit(source)`` and ``predict(source)`` for a
-:class:`~sklearn_mtl.sources.ParquetSource`: data larger than memory, in bounded memory.
+"""``MultiTaskRecommender.fit(source)``, and ``predict(source)`` and the other methods that take
+rows, for a :class:`~sklearn_mtl.sources.ParquetSource`: data larger than memory, in bounded
+memory.
 
 ``fit`` makes one pass over the source to fit the encoders (:mod:`sklearn_mtl._streaming`) and
 count the validation rows, then hands skorch a :class:`SourceDataset` per side: its loader
@@ -215,12 +216,21 @@ def fit_source(est, source, y=None, sample_weight=None):
     return est
 
 
-def source_outputs(est, source) -> list[np.ndarray]:
-    """Per task, the raw outputs of every row of ``source``, predicted record batch by batch."""
+def source_frames(est, source):
+    """The record batches of ``source`` as frames of the fitted model's feature columns (those
+    of ``fit`` when ``source.features`` is None, whatever else the files hold)."""
     columns = est._fit_columns if source.features is None and est._fit_columns else None
     columns = source.feature_columns if columns is None else list(columns)
     source.check_columns(columns)
-    parts = [est._task_outputs(frame) for _, frame in source.iter_frames(columns=columns)]
-    if not parts:
+    empty = True
+    for _, frame in source.iter_frames(columns=columns):
+        empty = False
+        yield frame
+    if empty:
         raise ValueError(f"{source!r} has no rows.")
+
+
+def source_outputs(est, source) -> list[np.ndarray]:
+    """Per task, the raw outputs of every row of ``source``, predicted record batch by batch."""
+    parts = [est._task_outputs(frame) for frame in source_frames(est, source)]
     return [np.concatenate([p[t] for p in parts]) for t in range(len(parts[0]))]

@@ -21,6 +21,7 @@ from sklearn.utils.metadata_routing import (
 )
 from sklearn.utils.validation import check_is_fitted
 
+from ..sources import ParquetSource
 from ..tasks import CLASSIFICATION_KINDS, as_target_frame
 from ._per_user import gauc_score, ndcg_at_k_score
 
@@ -215,7 +216,25 @@ def _resolve_sample_weight(sample_weight, n: int):
     return values
 
 
-def per_task_scores(estimator, X, Y, metric="auto", groups=None, sample_weight=None) -> dict:
+def _source_targets(source, Y, groups):
+    """``(Y, groups)`` read from ``source``'s target columns (and its ``groups`` column when
+    ``groups`` names one) in one pass over those columns only."""
+    if Y is not None:
+        raise ValueError(
+            f"Y must be None when X is a {type(source).__name__}: its targets are the columns "
+            f"named by targets= ({source.target_columns}), as in fit."
+        )
+    if not source.target_columns:
+        raise ValueError(f"{source!r} names no target column: give targets=[...] to score on it.")
+    named = isinstance(groups, str)
+    frame = source.read_columns(
+        source.target_columns + ([groups] if named and groups not in source.target_columns else []))
+    Y = frame[source.targets] if source.one_d else frame[source.target_columns]
+    return Y, frame[groups].to_numpy() if named else groups
+
+
+def per_task_scores(estimator, X, Y=None, metric="auto", groups=None,
+                    sample_weight=None) -> dict:
     """Score a fitted multi-task estimator on each task, skipping rows without that task's label.
 
     Parameters
@@ -223,10 +242,13 @@ def per_task_scores(estimator, X, Y, metric="auto", groups=None, sample_weight=N
     estimator : fitted MultiTaskRecommender, PerTaskLGBM, a Pipeline ending in one, or any
         estimator with ``tasks_``, ``task_names_``, ``classes_``, ``predict`` and
         ``predict_proba``.
-    X : array-like or DataFrame
-        Features.
-    Y : array-like or DataFrame of shape (n_samples, n_tasks)
-        True labels; NaN marks a missing label.
+    X : array-like, DataFrame or :class:`~sklearn_mtl.sources.ParquetSource`
+        Features. A ``ParquetSource`` (for an estimator that predicts on one, as
+        ``MultiTaskRecommender`` does) is read record batch by record batch, with ``Y=None``:
+        the labels are its ``targets`` columns, read alone; memory holds the labels and the
+        predictions, a few numbers a row, not the features.
+    Y : array-like or DataFrame of shape (n_samples, n_tasks), or None
+        True labels; NaN marks a missing label. None when ``X`` is a source.
     metric : str, list or dict, default="auto"
         ``"auto"`` scores binary tasks with ROC AUC, multiclass tasks with accuracy and regression
         tasks with R². A name (``"roc_auc"``, ``"average_precision"``, ``"log_loss"``,
@@ -236,8 +258,9 @@ def per_task_scores(estimator, X, Y, metric="auto", groups=None, sample_weight=N
         ``groups``: ``"gauc"`` (binary tasks, :func:`gauc_score`) and ``"ndcg@k"`` (graded or
         binary targets, :func:`ndcg_at_k_score`; ``"ndcg"`` is ``"ndcg@10"``).
     groups : array-like of shape (n_samples,), str or None, default=None
-        The user (group) of each row, or the name of that column of ``X`` (e.g. ``"user_id"``);
-        required by ``"gauc"`` and ``"ndcg@k"``, unused by the other metrics.
+        The user (group) of each row, or the name of that column of ``X`` (e.g. ``"user_id"``;
+        of the files, for a source); required by ``"gauc"`` and ``"ndcg@k"``, unused by the
+        other metrics.
     sample_weight : array-like of shape (n_samples,), default=None
         Row weights, passed to each task's metric on its labelled rows (``"gauc"`` weights each
         user's AUC and the users by their total weight). ``"ndcg@k"`` refuses them.
@@ -262,6 +285,8 @@ def per_task_scores(estimator, X, Y, metric="auto", groups=None, sample_weight=N
     """
     check_is_fitted(estimator)
     owner = _task_owner(estimator)
+    if isinstance(X, ParquetSource):
+        Y, groups = _source_targets(X, Y, groups)
     frame, _ = as_target_frame(Y)
     names = list(owner.task_names_)
     kinds = list(owner.tasks_)
@@ -376,7 +401,7 @@ class MultiTaskScorer(_MetadataRequester):
         # Read by scikit-learn's multi-metric scorer when routing is off.
         return True
 
-    def __call__(self, estimator, X, Y, sample_weight=None, groups=None) -> float:
+    def __call__(self, estimator, X, Y=None, sample_weight=None, groups=None) -> float:
         if groups is None:
             groups = self.group_by
         elif self.group_by is not None:
@@ -474,7 +499,7 @@ def make_multitask_scorer(metric="auto", task=None, aggregate="mean",
     return MultiTaskScorer(metric=metric, task=task, aggregate=aggregate, group_by=group_by)
 
 
-def mean_score(estimator, X, Y, sample_weight=None) -> float:
+def mean_score(estimator, X, Y=None, sample_weight=None) -> float:
     """Mean over tasks of the "auto" per-task scores: the estimators' ``score``."""
     scores = per_task_scores(estimator, X, Y, sample_weight=sample_weight)
     return float(np.nanmean(list(scores.values())))

@@ -211,15 +211,14 @@ class ParquetSource:
                          "names": first_names, "categorical": _lost_categoricals(first_schema)}
         return self._checked
 
-    def check_columns(self, columns) -> None:
-        """Raise naming the first of ``columns`` that the files lack."""
-        first = self.files()[0]
+    def check_columns(self, columns, why: str = ", which the model was fitted on,") -> None:
+        """Raise naming the first of ``columns`` that the files lack (``why`` it is needed)."""
         names = self._check()["names"]
         missing = [c for c in columns if c not in names]
         if missing:
             raise ValueError(
-                f"ParquetSource: column {missing[0]!r}, which the model was fitted on, is missing "
-                f"from {first} (its columns: {names[:20]})."
+                f"ParquetSource: column {missing[0]!r}{why} is missing from {self.files()[0]} "
+                f"(its columns: {names[:20]})."
             )
 
     @property
@@ -269,6 +268,30 @@ class ParquetSource:
                 frame.index = pd.RangeIndex(start, start + len(frame))
                 yield start, frame
                 start += len(frame)
+
+    def read_columns(self, columns) -> pd.DataFrame:
+        """The ``columns`` of every row, in file order, as one DataFrame.
+
+        For a few narrow columns (the targets and users that ``score`` and
+        :func:`~sklearn_mtl.metrics.per_task_scores` read): Parquet reads only these columns,
+        and the frame holds only them. Raises naming a column the files lack.
+
+        Examples
+        --------
+        >>> import pandas as pd, tempfile, os
+        >>> from sklearn_mtl.sources import ParquetSource
+        >>> folder = tempfile.mkdtemp()
+        >>> pd.DataFrame({"x": [1.0, 2.0], "click": [0, 1]}).to_parquet(
+        ...     os.path.join(folder, "part-0.parquet"))
+        >>> ParquetSource(folder, "click").read_columns(["click"])["click"].tolist()
+        [0, 1]
+        """
+        columns = list(columns)
+        self.check_columns(columns, why="")
+        frames = [frame for _, frame in self.iter_frames(columns=columns)]
+        if not frames:
+            return pd.DataFrame(columns=columns)
+        return pd.concat(frames) if len(frames) > 1 else frames[0]
 
     def validation_mask(self, frame: pd.DataFrame, fraction: float) -> np.ndarray:
         """Whether each row of ``frame`` (from :meth:`iter_frames`) is a validation row.
