@@ -45,25 +45,64 @@ class SourceDataset(Dataset):
         raise TypeError("SourceDataset is read in batches by SourceLoader, not row by row.")
 
     def encoded(self, order=None):
-        """``(x_num, x_cat, y)`` arrays of this part's rows, one record batch at a time."""
-        source = self.source
-        for _, frame in source.iter_frames(order=order):
-            if self.part != "all":
-                valid = source.validation_mask(frame, self.fraction)
-                frame = frame[valid if self.part == "valid" else ~valid]
-                if not len(frame):
-                    continue
-            x_num, x_cat = self.features.encode(frame[source.feature_columns])
-            y = self.targets.transform(frame[source.target_columns])
-            y = apply_cascade_labels(y, self.links, self.targets.names_)
-            yield x_num, x_cat, y
+        """``(x_num, x_cat, y)`` tensors of this part's rows, one record batch at a time.
 
-    def buffer(self, pending: list) -> MultiTaskDataset:
-        """The encoded arrays in ``pending`` as one dataset, scaled batch by batch as in memory."""
-        x_num, x_cat, y = (np.concatenate(a) for a in zip(*pending))
-        return MultiTaskDataset(x_num, x_cat, y, device=self.device,
-                                offset=self.features.input_offset_,
-                                scale=self.features.input_scale_)
+        ``x_num`` is standardized to float32 here, as :class:`MultiTaskDataset` standardizes a
+        batch in memory (the same numbers), and ``x_cat`` is int32: a row of the shuffle
+        buffer holds 4 bytes a value, not 8.
+        """
+        for _, frame in self.source.iter_frames(order=order):
+            arrays = self._encode(frame)
+            del frame  # (and its Arrow buffers) before the loader trains on a full window
+            if arrays is not None:
+                yield arrays
+
+    def _encode(self, frame):
+        source = self.source
+        if self.part != "all":
+            valid = source.validation_mask(frame, self.fraction)
+            frame = frame[valid if self.part == "valid" else ~valid]
+            if not len(frame):
+                return None
+        x_num, x_cat = self.features.encode(frame[source.feature_columns])
+        y = self.targets.transform(frame[source.target_columns])
+        y = apply_cascade_labels(y, self.links, self.targets.names_)
+        scaled = MultiTaskDataset(x_num, x_cat, offset=self.features.input_offset_,
+                                  scale=self.features.input_scale_).numeric(slice(None))
+        return scaled, torch.from_numpy(x_cat).to(torch.int32), torch.as_tensor(y)
+
+
+class _Window:
+    """The shuffle buffer: tensors of ``capacity`` rows that record batches are copied into.
+
+    Filled in place, so no list of record batches is held beside a concatenated copy of them;
+    ``take`` gathers a batch (a copy, as ``MultiTaskDataset.take`` gives), ``keep`` moves the
+    rows left over to the front for the next fill.
+    """
+
+    def __init__(self, first, capacity: int, device):
+        self.tensors = [torch.empty((capacity, *t.shape[1:]), dtype=t.dtype, device=device)
+                        for t in first]
+        self.rows = 0
+
+    def append(self, arrays) -> None:
+        n = len(arrays[0])
+        if self.rows + n > len(self.tensors[0]):  # a record batch above batch_rows: grow
+            self.tensors = [torch.cat([b[: self.rows], t.to(b.device)])
+                            for b, t in zip(self.tensors, arrays)]
+        else:
+            for b, t in zip(self.tensors, arrays):
+                b[self.rows : self.rows + n] = t
+        self.rows += n
+
+    def take(self, index):
+        x_num, x_cat, y = (b[index] for b in self.tensors)
+        return {"x_num": x_num, "x_cat": x_cat.long()}, {"y": y}
+
+    def keep(self, rest) -> None:
+        for b in self.tensors:
+            b[: len(rest)] = b[rest]
+        self.rows = len(rest)
 
 
 class SourceLoader:
@@ -96,31 +135,29 @@ class SourceLoader:
         if self.id_dropout:
             generator = torch.Generator()
             generator.manual_seed(int(rng.integers(2**31)) if rng is not None else 0)
-        window = max(int(data.source.shuffle_rows), self.batch_size) if self.shuffle else 1
-        pending, rows = [], 0
+        fill = max(int(data.source.shuffle_rows), self.batch_size) if self.shuffle else 1
+        fill = max(fill, self.batch_size)
+        window = None
         for arrays in data.encoded(order):
-            pending.append(arrays)
-            rows += len(arrays[0])
-            if rows >= max(window, self.batch_size):
+            if window is None:
+                window = _Window(arrays, fill + int(data.source.batch_rows), data.device)
+            window.append(arrays)
+            del arrays
+            if window.rows >= fill:
                 # Emit every full batch of the buffer, keep the rest for the next fill.
-                pending = yield from self._batches(data.buffer(pending), rows, rng, generator,
-                                                   keep=True)
-                rows = len(pending[0][0]) if pending else 0
-        if rows:
-            yield from self._batches(data.buffer(pending), rows, rng, generator, keep=False)
+                yield from self._batches(window, rng, generator, keep=True)
+        if window is not None and window.rows:
+            yield from self._batches(window, rng, generator, keep=False)
 
-    def _batches(self, buffer, rows, rng, generator, keep: bool):
-        """Yield the batches of ``buffer``; return its rows left over (with ``keep``)."""
+    def _batches(self, window, rng, generator, keep: bool):
+        """Yield the batches of ``window``; keep its rows left over (with ``keep``)."""
+        rows = window.rows
         index = torch.as_tensor(rng.permutation(rows) if self.shuffle else np.arange(rows))
-        index = index.to(buffer.x_num.device)
+        index = index.to(window.tensors[0].device)
         stop = rows - rows % self.batch_size if keep else rows
         for start in range(0, stop, self.batch_size):
-            yield self._dropout(buffer.take(index[start : start + self.batch_size]), generator)
-        rest = index[stop:]
-        if not (keep and len(rest)):
-            return []
-        return [tuple(t.cpu().numpy() for t in (buffer.x_num[rest], buffer.x_cat[rest],
-                                                 buffer.y[rest]))]
+            yield self._dropout(window.take(index[start : start + self.batch_size]), generator)
+        window.keep(index[stop:] if keep else index[:0])
 
     def _dropout(self, batch, generator):
         X, y = batch

@@ -49,6 +49,18 @@ def _lost_categoricals(schema) -> list:
             and not str(schema.field(c["name"]).type).startswith("dictionary")]
 
 
+def _to_frame(batch, start: int, categorical) -> pd.DataFrame:
+    """A record batch as a DataFrame indexed by row position, category columns restored."""
+    # split_blocks: each column its own block, taken over from Arrow without the copy that
+    # consolidating same-dtype columns into one 2-D block makes.
+    frame = batch.to_pandas(split_blocks=True)
+    for c in categorical:
+        if c in frame:
+            frame[c] = frame[c].astype("category")
+    frame.index = pd.RangeIndex(start, start + len(frame))
+    return frame
+
+
 class ParquetSource:
     """Rows of one or more Parquet files, for ``fit(source)`` and ``predict(source)``.
 
@@ -261,13 +273,14 @@ class ParquetSource:
             start = position
             for batch in handle.iter_batches(batch_size=int(self.batch_rows), row_groups=[group],
                                              columns=columns, use_pandas_metadata=True):
-                frame = batch.to_pandas()
-                for c in checked["categorical"]:
-                    if c in frame:
-                        frame[c] = frame[c].astype("category")
-                frame.index = pd.RangeIndex(start, start + len(frame))
-                yield start, frame
-                start += len(frame)
+                rows = batch.num_rows
+                frame = [_to_frame(batch, start, checked["categorical"])]
+                del batch
+                # Popped as it is yielded: this generator keeps no reference to the frame (nor
+                # to its Arrow buffers) while the caller works on it, which may mean training
+                # on a whole shuffle window before it asks for the next record batch.
+                yield start, frame.pop()
+                start += rows
 
     def read_columns(self, columns) -> pd.DataFrame:
         """The ``columns`` of every row, in file order, as one DataFrame.
