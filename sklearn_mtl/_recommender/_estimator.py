@@ -172,9 +172,14 @@ default="mmoe"
         with ``torch.distributed`` initialized), and returns an ordinary fitted model. Each
         rank trains on its own shard of every epoch, so the effective batch is
         ``devices * batch_size``; every rank validates on the whole validation split, and
-        early stopping stops all of them at the same epoch. Not with ``gradient_method``,
-        ``task_weights="gradnorm"``, ``track_gradient_conflict`` or ``track_task_affinity``
-        (per-task gradients of a whole batch), nor with ``partial_fit`` or a source.
+        early stopping stops all of them at the same epoch. When a rank raises (a loss that
+        diverges on its shard, a callback), ``fit`` stops the others and raises that
+        exception, with the rank's traceback as its cause; a rank killed without one is named
+        with its signal, and a rank left waiting 5 minutes in a collective fails with a
+        message that says so; no process that ``fit`` started outlives it. Not with
+        ``gradient_method``, ``task_weights="gradnorm"``, ``track_gradient_conflict`` or
+        ``track_task_affinity`` (per-task gradients of a whole batch), nor with
+        ``partial_fit`` or a source.
         ``None`` (or 1) trains in this process.
     random_state : int, RandomState or None, default=None
         Seeds weight initialization, dropout, shuffling and the validation split: two CPU fits

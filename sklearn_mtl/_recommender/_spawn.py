@@ -167,12 +167,16 @@ def _raise_first_failure(error_dir: Path, failed: dict, world: int):
         raise errors[0][2]
     rank = silent[0]
     code = failed[rank]
-    how = (f"signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals()
-           else f"exit code {code}")
+    if code < 0 and -code in signal.valid_signals():
+        raise RuntimeError(
+            f"Data-parallel rank {rank} of {world} ended with signal {signal.Signals(-code).name} "
+            "without raising an exception (killed, e.g. by the out-of-memory killer, or a crash "
+            "in native code); the other ranks were stopped."
+        )
     raise RuntimeError(
-        f"Data-parallel rank {rank} of {world} ended with {how} without raising an exception "
-        "(killed, e.g. by the out-of-memory killer, or a crash in native code); the other ranks "
-        "were stopped."
+        f"Data-parallel rank {rank} of {world} exited with code {code} before it could report "
+        "an exception (its output above says why: e.g. an error while the spawned process "
+        "imported your script); the other ranks were stopped."
     )
 
 
