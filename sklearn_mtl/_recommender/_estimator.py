@@ -6,40 +6,19 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-import torch
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base import MultiTaskEstimator
-from .._checks import explain_non_numeric, in_range
-from ..affinity import task_affinity_matrix
-from ..features import FeatureEncoder, describe_columns
+from .._checks import explain_non_numeric
 from ..nets import CHAIN_ARCHITECTURES, EXPERT_ARCHITECTURES
 from ..sources import ParquetSource
-from ..tasks import TargetEncoder, check_task_sample_weight
-from ._assembly import make_callbacks, make_net, restore_net, split_validation
-from ._cascade import apply_cascade_labels, cascade_links, check_debias, resolve_cascade
-from ._distributed import check_devices, fit_distributed, rebuild_net
-from ._folding import folded_module
-from ._outputs import (
-    binary_proba,
-    concat_gate_weights,
-    forward,
-    proba_or_values,
-    run_module,
-    split_tasks,
-)
-from ._params import (
-    PARAMETER_CONSTRAINTS,
-    PREDICT_BATCH_SIZE,
-    check_sample_weight,
-    check_task_weights,
-    resolve_batch_size,
-    resolve_device,
-)
-from ._skorch import MultiTaskDataset, as_numpy
+from ._assembly import restore_net
+from ._fit import fit_in_memory
+from ._outputs import binary_proba, concat_gate_weights, proba_or_values
+from ._params import PARAMETER_CONSTRAINTS
+from ._predict import encoded_rows, module_method, module_outputs, predict_batch_size, task_outputs
+from ._skorch import as_numpy
 from ._source import fit_source, source_frames, source_outputs
-from ._stream import input_schema
 from ._stream import partial_fit as stream_partial_fit
 
 
@@ -402,64 +381,7 @@ default="mmoe"
         """
         if isinstance(X, ParquetSource):
             return fit_source(self, X, y, sample_weight)
-        params = self._check_params()
-        hidden, tower = params["hidden_units"], params["tower_units"]
-        device = resolve_device(self.device)
-        schema = input_schema(X)
-        X = self._validate_X(X, reset=True)
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        targets = TargetEncoder(self.tasks).fit(y)
-        check_consistent_length(X, y)
-        n = X.shape[0]
-        task_weights = check_task_weights(self.task_weights, len(targets.names_))
-        sw = check_sample_weight(sample_weight, n)
-
-        features = FeatureEncoder(self.categorical_features, self.min_frequency,
-                                  self.embedding_dim)
-        x_num, x_cat = features.fit_encode(X)
-        if self.verbose:
-            print(describe_columns(features), flush=True)
-        cascade, links = self._resolve_cascade(targets)
-        y_enc = self._encode_targets(y, targets, sw, links)
-
-        rng = check_random_state(self.random_state)
-        seeded = self.random_state is not None
-        torch_seed, loader_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-        use_valid = bool(self.early_stopping) and self.validation_fraction is not None
-        data = MultiTaskDataset(x_num, x_cat, y_enc, sw, device=device,
-                                offset=features.input_offset_, scale=features.input_scale_)
-        train_split = None
-        if use_valid:
-            data, train_split = split_validation(data, self.validation_fraction, rng)
-        batch_size = resolve_batch_size(self.batch_size, len(data))
-        callbacks = make_callbacks(self, targets, use_valid)
-
-        n_devices = check_devices(self, device)
-        net_kwargs = dict(hidden_units=hidden, tower_units=tower, links=links,
-                          task_weights=task_weights, batch_size=batch_size, callbacks=callbacks,
-                          seeds=(torch_seed, loader_seed) if seeded else None)
-        if n_devices > 1:
-            valid = None if train_split is None else train_split.keywords["valid_ds"]
-            state = fit_distributed(self, n_devices, data=data, valid=valid, features=features,
-                                    targets=targets, net_kwargs=net_kwargs,
-                                    torch_seed=torch_seed, device=device)
-            net = rebuild_net(self, features, targets, net_kwargs, device, state)
-        else:
-            with torch.random.fork_rng(devices=[] if device == "cpu" else None, enabled=seeded):
-                if seeded:
-                    torch.manual_seed(torch_seed)
-                net = make_net(self, features, targets, train_split=train_split, device=device,
-                               **net_kwargs)
-                net.fit(data, None)
-
-        self._record_fit(net, targets, features, cascade=cascade, batch_size=batch_size,
-                         device=device, seeds=(torch_seed, loader_seed) if seeded else None)
-        self._input_schema = schema
-        self._record_history(net, targets)
-        return self
+        return fit_in_memory(self, X, y, sample_weight)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None) -> MultiTaskRecommender:
         """One pass over a chunk of a stream (scikit-learn's ``partial_fit`` contract).
@@ -516,54 +438,6 @@ default="mmoe"
             )
         return stream_partial_fit(self, X, y, classes=classes, sample_weight=sample_weight)
 
-    # ------------------------------------------------------------------ fit helpers
-    def _resolve_cascade(self, targets):
-        """The cascade ``{child: parent}`` and its links, checked against the tasks."""
-        cascade = resolve_cascade(self.cascade, self.architecture, targets.names_, targets.kinds_)
-        check_debias(self.cascade_debias, cascade, self.architecture)
-        return cascade, cascade_links(cascade, targets.names_)
-
-    def _encode_targets(self, y, targets, sw, links) -> np.ndarray:
-        """``y`` encoded, with the cascade's entire-space labels; warns on unlabelled rows."""
-        y_enc = targets.transform(y)
-        y_enc = apply_cascade_labels(y_enc, links, targets.names_)
-        check_task_sample_weight(targets.names_, y_enc, sw)
-        unlabelled = int(np.isnan(y_enc).all(axis=1).sum())
-        if unlabelled:
-            warnings.warn(
-                f"{unlabelled} of {len(y_enc)} rows have no label for any task; they carry no "
-                "loss.",
-                UserWarning,
-                stacklevel=3,
-            )
-        return y_enc
-
-    def _record_fit(self, net, targets, features, *, cascade, batch_size, device, seeds):
-        """The fitted attributes that the encoders and the net fix (fit, first partial_fit)."""
-        self.target_encoder_ = targets
-        self._features = features
-        self._seeds = seeds
-        self.net_ = net
-        self.device_ = device
-        self.tasks_ = list(targets.kinds_)
-        self.task_names_ = list(targets.names_)
-        self.classes_ = list(targets.classes_)
-        self.categorical_features_ = list(features.categorical_columns_)
-        self.batch_size_ = batch_size
-        self.n_params_ = int(sum(p.numel() for p in net.module_.parameters() if p.requires_grad))
-        self.cascade_ = cascade
-
-    def _record_history(self, net, targets):
-        """The fitted attributes that each epoch updates."""
-        self.history_ = net.history
-        self.n_epochs_ = len(net.history)
-        # The weights the last epoch trained with (DWA has already computed the next ones).
-        self.task_weights_ = np.array(
-            [net.history[-1, f"task_weight_{name}"] for name in targets.names_], dtype=float
-        )
-        if self.track_task_affinity:
-            self.task_affinity_ = task_affinity_matrix(net.history, targets.names_)
-
     # ------------------------------------------------------------------ state
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -611,48 +485,19 @@ default="mmoe"
 
     # ------------------------------------------------------------------ predict
     def _dataset(self, X, check=True):
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        x_num, x_cat = self._features.encode(X, check=check)
-        return MultiTaskDataset(x_num, x_cat, device=self.device_,
-                                offset=self._features.input_offset_,
-                                scale=self._features.input_scale_)
+        return encoded_rows(self, X, check)
 
     def _predict_batch_size(self) -> int:
-        # Read at predict time, so a value set after fit (set_params) is checked here too.
-        value = self.predict_batch_size
-        if isinstance(value, str) and value == "auto":
-            return max(PREDICT_BATCH_SIZE, self.batch_size_)
-        if not in_range(value, integer=True, low=1):
-            raise ValueError(f"predict_batch_size={value!r} is not valid: use an int >= 1 or "
-                             "'auto'.")
-        return int(value)
+        return predict_batch_size(self)
 
     def _forward(self, data) -> np.ndarray:
-        module = self.net_.module_.eval()
-        run = None
-        if data.offset is not None and len(data):
-            # The standardization folded into the first layers: no scaling pass per batch.
-            raw = data.unscaled()
-            run = folded_module(module, raw.take(slice(0, 2))[0], raw.x_num.shape[1],
-                                self._features.input_offset_, self._features.input_scale_,
-                                float32_input=raw.x_num.dtype == torch.float32)
-            data = raw if run is not None else data
-        return forward(module, data, self._predict_batch_size(), run)
+        return module_outputs(self, data)
 
     def _task_outputs(self, X) -> list[np.ndarray]:
         check_is_fitted(self)
         if isinstance(X, ParquetSource):
             return source_outputs(self, X)  # record batch by record batch
-        # A NaN or infinity in X makes every output of its row non-finite, so the pass over X
-        # that looks for them runs only when the outputs say so (most inputs have none).
-        out = self._forward(self._dataset(X, check=False))
-        if not np.isfinite(out).all():
-            out = self._forward(self._dataset(X))  # imputes NaN, raises on infinity
-        if not np.isfinite(out).all():
-            # Name an input column that overflowed float32 once scaled, if there is one.
-            self._features.check_representable(self._validate_X(X, reset=False))
-        return split_tasks(out, self.target_encoder_.n_outputs_)
+        return task_outputs(self, X)
 
     def _proba_or_values(self, X):
         check_is_fitted(self)
@@ -690,9 +535,9 @@ default="mmoe"
         (a source's record batches in turn)."""
         if isinstance(X, ParquetSource):
             check_is_fitted(self)
-            return [out for frame in source_frames(self, X) for out in self._run_module(frame, method)]
-        data = self._dataset(X)  # checks that the model is fitted, before net_ is read
-        return run_module(self.net_.module_, data, self._predict_batch_size(), method)
+            return [out for frame in source_frames(self, X)
+                    for out in module_method(self, frame, method)]
+        return module_method(self, X, method)
 
     def gate_weights(self, X):
         """Gate weights of the mixture-of-experts architectures (mmoe, omoe, cgc, ple).

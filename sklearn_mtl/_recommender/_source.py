@@ -21,9 +21,10 @@ from torch.utils.data import Dataset
 from .._streaming import FeatureStatistics, TargetStatistics
 from ._assembly import make_callbacks, make_net
 from ._cascade import apply_cascade_labels
+from ._fit import check_schema, input_schema, record_fit, record_history, resolve_links
 from ._params import check_task_weights, resolve_batch_size, resolve_device
+from ._predict import task_outputs
 from ._skorch import IdDropoutLoader, MultiTaskDataset, TensorBatchLoader
-from ._stream import check_schema, input_schema
 
 
 class SourceDataset(Dataset):
@@ -221,7 +222,7 @@ def fit_source(est, source, y=None, sample_weight=None):
             f"of {source!r} for validation{' (by key ' + repr(source.key) + ')' if source.key else ''}; "
             "change it, or set validation_fraction=None."
         )
-    cascade, links = est._resolve_cascade(targets)
+    cascade, links = resolve_links(est, targets)
     task_weights = check_task_weights(est.task_weights, len(targets.names_))
     common = dict(fraction=fraction, device=device)
     train = SourceDataset(source, features, targets, links, part="train" if use_valid else "all",
@@ -246,10 +247,9 @@ def fit_source(est, source, y=None, sample_weight=None):
         net.fit(train, None)
     # An ordinary fitted net from here on: in-memory loaders, no reference to the files.
     net.iterator_train, net.iterator_valid, net.train_split = IdDropoutLoader, TensorBatchLoader, None
-    est._record_fit(net, targets, features, cascade=cascade, batch_size=batch_size,
-                    device=device, seeds=seeds)
-    est._input_schema = schema
-    est._record_history(net, targets)
+    record_fit(est, net, targets, features, cascade=cascade, batch_size=batch_size,
+               device=device, seeds=seeds, schema=schema)
+    record_history(est, net, targets)
     return est
 
 
@@ -269,5 +269,5 @@ def source_frames(est, source):
 
 def source_outputs(est, source) -> list[np.ndarray]:
     """Per task, the raw outputs of every row of ``source``, predicted record batch by batch."""
-    parts = [est._task_outputs(frame) for frame in source_frames(est, source)]
+    parts = [task_outputs(est, frame) for frame in source_frames(est, source)]
     return [np.concatenate([p[t] for p in parts]) for t in range(len(parts[0]))]

@@ -13,7 +13,6 @@ make over its chunks, and scores a held-out chunk itself.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.utils import check_random_state
 
@@ -21,32 +20,16 @@ from ..features import FeatureEncoder
 from ..tasks import TargetEncoder, check_classes
 from ._assembly import make_callbacks, make_net
 from ._cascade import cascade_links
+from ._fit import (
+    check_schema,
+    encode_targets,
+    input_schema,
+    record_fit,
+    record_history,
+    resolve_links,
+)
 from ._params import check_sample_weight, check_task_weights, resolve_batch_size, resolve_device
 from ._skorch import MultiTaskDataset
-
-
-def input_schema(X) -> list[tuple]:
-    """``(column, dtype)`` of every column of a DataFrame; ``[(None, dtype)]`` for an array."""
-    if isinstance(X, pd.DataFrame):
-        return [(c, str(dtype)) for c, dtype in X.dtypes.items()]
-    dtype = getattr(X, "dtype", None)
-    return [(None, str(dtype if dtype is not None else np.asarray(X).dtype))]
-
-
-def check_schema(schema: list[tuple], X, where: str = "partial_fit: ") -> None:
-    """Raise naming the first column whose dtype differs from the first chunk's."""
-    now = dict(input_schema(X))
-    for column, dtype in schema:
-        if column not in now:  # a missing column was named by the column check already
-            continue
-        if now[column] != dtype:
-            what = "X" if column is None else f"column {column!r} of X"
-            cast = "X.astype" if column is None else f"X[{column!r}].astype"
-            raise ValueError(
-                f"{where}{what} has dtype {now[column]} in this chunk but {dtype} in the "
-                f"first one; every chunk of a stream needs the first chunk's dtypes (cast it, "
-                f"e.g. {cast}({dtype!r}))."
-            )
 
 
 def _check_same_classes(est, classes) -> None:
@@ -73,7 +56,7 @@ def _start(est, X, y, classes):
     features = FeatureEncoder(est.categorical_features, est.min_frequency,
                               est.embedding_dim).fit(X)
     task_weights = check_task_weights(est.task_weights, len(targets.names_))
-    cascade, links = est._resolve_cascade(targets)
+    cascade, links = resolve_links(est, targets)
     rng = check_random_state(est.random_state)
     seeds = tuple(int(s) for s in rng.randint(0, 2**31 - 1, size=2))
     seeded = est.random_state is not None
@@ -88,9 +71,8 @@ def _start(est, X, y, classes):
                        task_weights=task_weights, batch_size=batch_size, train_split=None,
                        callbacks=callbacks, device=device, seeds=seeds if seeded else None)
         net.initialize()
-    est._record_fit(net, targets, features, cascade=cascade, batch_size=batch_size,
-                    device=device, seeds=seeds if seeded else None)
-    est._input_schema = schema
+    record_fit(est, net, targets, features, cascade=cascade, batch_size=batch_size,
+               device=device, seeds=seeds if seeded else None, schema=schema)
     return X
 
 
@@ -130,7 +112,7 @@ def partial_fit(est, X, y, classes=None, sample_weight=None):
     if len(y) != n:
         raise ValueError(f"X has {n} rows but y has {len(y)}: one target row per row of X.")
     sw = check_sample_weight(sample_weight, n)
-    y_enc = est._encode_targets(y, targets, sw, cascade_links(est.cascade_, targets.names_))
+    y_enc = encode_targets(y, targets, sw, cascade_links(est.cascade_, targets.names_))
     x_num, x_cat = features.encode(X)
     data = MultiTaskDataset(x_num, x_cat, y_enc, sw, device=est.device_,
                             offset=features.input_offset_, scale=features.input_scale_)
@@ -142,5 +124,5 @@ def partial_fit(est, X, y, classes=None, sample_weight=None):
             torch.manual_seed((est._seeds[0] + len(net.history) + 1) % 2**31)
             net.iterator_train__seed = (est._seeds[1] + len(net.history)) % 2**31
         net.partial_fit(data, None, epochs=1)
-    est._record_history(net, targets)
+    record_history(est, net, targets)
     return est
