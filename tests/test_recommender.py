@@ -636,6 +636,33 @@ def test_predict_stacks_first_layers_that_read_one_input(census_small, architect
     np.testing.assert_allclose(out, _scaled_batch_by_batch(model, X), atol=1e-5)
 
 
+@pytest.mark.parametrize("architecture", ["mmoe", "hard"])
+def test_predict_after_partial_fit_uses_the_trained_first_layers(census_small, architecture):
+    # Adam's fused kernel steps the weights without bumping their version: the folded copy of
+    # the first predict must not outlive the training that follows it.
+    X, Y = census_small
+    X, Y = X.iloc[:1200], Y.iloc[:1200]
+    model = MultiTaskRecommender(architecture, **{**FAST, "max_epochs": 1, "lr": 0.05},
+                                 random_state=0).fit(X, Y)
+    before = model.predict_proba(X)[0]
+    model.partial_fit(X, Y)
+    after = model._forward(model._dataset(X))
+    assert not np.allclose(before, model.predict_proba(X)[0])
+    np.testing.assert_allclose(after, _scaled_batch_by_batch(model, X), atol=1e-5)
+
+
+def test_the_first_predicts_of_several_threads_fold_the_model(census_small):
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, Y = census_small
+    model = MultiTaskRecommender("mmoe", **{**FAST, "max_epochs": 1}, random_state=0).fit(X, Y)
+    with ThreadPoolExecutor(4) as pool:  # no predict before: the threads find the layers
+        results = list(pool.map(lambda _: model.predict_proba(X.iloc[:500])[0], range(8)))
+    assert _is_folded(model)
+    for proba in results[1:]:
+        np.testing.assert_array_equal(proba, results[0])
+
+
 def test_predict_from_several_threads_at_once_gives_each_its_own_rows(census_small):
     from concurrent.futures import ThreadPoolExecutor
 

@@ -17,8 +17,10 @@ output of a ``FeatureInput`` (the tensor object itself), and a torch function mo
 every use of those tensors. Only when the noted layers' matrix products are its only uses
 is the module folded; otherwise (an architecture that adds, slices or gates the inputs some
 other way) predict scales the inputs batch by batch as before. The copy shares every other
-parameter (embeddings included) with the fitted module and is kept per module until one of
-its first layers' parameters changes (a refit, ``partial_fit``, a loaded state).
+parameter (embeddings included) with the fitted module and is kept per module until the module
+trains again (a refit or ``partial_fit``: every optimizer step is counted, since Adam's fused
+kernel updates the weights without bumping their version) or one of its first layers'
+parameters is changed otherwise (a loaded state, an in-place edit).
 """
 
 from __future__ import annotations
@@ -45,6 +47,20 @@ MAX_RELATIVE_OFFSET = {"float32": 1e3, "float64": 10.0}
 MIN_SCALE = 1e-30
 
 _FOLDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Optimizer steps taken by each module (see note_training_step), and one lock for finding and
+# folding the first layers: two threads making a model's first predict at once would see each
+# other's hooks.
+_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def note_training_step(module: nn.Module) -> None:
+    """Count an optimizer step of ``module``: its folded copy, if any, is out of date.
+
+    Parameter versions alone do not say so: Adam's fused kernel updates the weights in place
+    without bumping their ``_version``.
+    """
+    _STEPS[module] = _STEPS.get(module, 0) + 1
 
 
 class _Uses(TorchFunctionMode):
@@ -92,7 +108,7 @@ def _first_layers(module: nn.Module, sample: dict) -> tuple[list, list] | None:
     # Each noted layer makes one matrix product of the features; any other use is unknown.
     if not readers or len(set(map(id, readers))) != len(readers) or uses.uses != len(readers):
         return None
-    return readers, inputs if len(outputs) == 1 else []
+    return readers, (inputs if len(outputs) == 1 else [])
 
 
 def _folded_pair(weight: torch.Tensor, bias: torch.Tensor | None, n_numeric: int, offset, scale):
@@ -201,8 +217,11 @@ def _replaced(module: nn.Module, replacements: dict) -> nn.Module:
     return clone
 
 
-def _versions(layers) -> tuple:
-    return tuple(p._version for layer in layers for p in layer.parameters(recurse=True))
+def _versions(module, layers) -> tuple:
+    """What changes when the first layers' weights do: the module's optimizer steps and the
+    parameters' versions (loads and in-place edits outside training)."""
+    return (_STEPS.get(module, 0),
+            *(p._version for layer in layers for p in layer.parameters(recurse=True)))
 
 
 def folded_module(module: nn.Module, sample: dict, n_numeric: int, offset, scale, *,
@@ -226,10 +245,15 @@ def folded_module(module: nn.Module, sample: dict, n_numeric: int, offset, scale
         # The raw values of a column at the 1e-200 scale underflow float32 (and W / s
         # overflows it); such columns are standardized in float64 batch by batch.
         return None
+    with _LOCK:
+        return _folded_copy(module, sample, n_numeric, offset, scale)
+
+
+def _folded_copy(module, sample, n_numeric, offset, scale):
     kept = _FOLDED.get(module)
     if kept is not None:
         layers, versions, stats, folded = kept
-        if (versions == _versions(layers) and np.array_equal(stats[0], offset)
+        if (versions == _versions(module, layers) and np.array_equal(stats[0], offset)
                 and np.array_equal(stats[1], scale)):
             return folded
     found = _first_layers(module, sample)
@@ -245,5 +269,5 @@ def folded_module(module: nn.Module, sample: dict, n_numeric: int, offset, scale
                           for layer in layers}
         if all(c is not None for c in clones.values()):
             folded = _replaced(module, clones)
-    _FOLDED[module] = (layers, _versions(layers), (offset, scale), folded)
+    _FOLDED[module] = (layers, _versions(module, layers), (offset, scale), folded)
     return folded

@@ -3,13 +3,16 @@
 skorch's default ``DataLoader`` collates every batch sample by sample, which makes a fit on
 census about 1.9x slower than a plain PyTorch loop. :class:`TensorBatchLoader` instead slices
 whole batches out of tensors that already sit on the training device, which brings skorch back
-to the speed of the plain loop (see ``benchmarks/bench_fit_speed.py``). Everything else (epochs,
-callbacks, history, early stopping) is skorch's own loop.
+to the speed of the plain loop (see ``benchmarks/bench_fit_speed.py``). The epochs, callbacks,
+history and early stopping are skorch's own loop; :class:`MultiTaskNeuralNet` overrides only
+the steps of a batch (per-task gradients, Adam's step without a closure) and calls only the
+callback hooks that do something.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import warnings
 
@@ -23,6 +26,7 @@ from skorch.utils import TeeGenerator
 from torch.utils.data import Dataset, Subset
 
 from ..gradients import balanced_backward
+from ._folding import note_training_step
 
 
 class MultiTaskDataset(Dataset):
@@ -218,6 +222,14 @@ class MultiTaskNeuralNet(NeuralNet):
         finally:  # outside this loop the loss may see any data
             self.criterion_.complete_labels = False
 
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        # A net unpickled where its device has no fused Adam (torch < 2.4 on the CPU) steps
+        # with the plain one: the same update.
+        if kwargs.get("fused") and not has_fused_adam(self.device):
+            kwargs.pop("fused")
+        return args, kwargs
+
     def notify(self, method_name, **cb_kwargs):
         # skorch calls every hook of every callback; most are Callback's no-ops (three a batch
         # for each of the ~7 callbacks of a fit). Only the hooks a callback defines are called,
@@ -228,10 +240,10 @@ class MultiTaskNeuralNet(NeuralNet):
 
     def _callback_hooks(self, method_name) -> list:
         callbacks = self.callbacks_
-        table = self.__dict__.get("_hook_table")
+        table = self.__dict__.get("_hook_table_")
         if table is None or table[0] is not callbacks or table[1] != len(callbacks):
             table = (callbacks, len(callbacks), {})
-            self._hook_table = table
+            self._hook_table_ = table
         hooks = table[2].get(method_name)
         if hooks is None:
             hooks = table[2][method_name] = [
@@ -241,19 +253,23 @@ class MultiTaskNeuralNet(NeuralNet):
 
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_hook_table", None)  # bound methods of the callbacks, rebuilt on use
+        state.pop("_hook_table_", None)  # bound methods of the callbacks, rebuilt on use
         return state
 
     def train_step(self, batch, **fit_params):
         # skorch hands every optimizer a closure (for LBFGS-like optimizers); Adam, the only
         # optimizer here, needs none, and the closure, its grad-mode context and the step
         # accumulator are per-batch work for nothing. Same hooks, in skorch's order.
-        self._zero_grad_optimizer()
-        step = self.train_step_single(batch, **fit_params)
-        self.notify("on_grad_computed",
-                    named_parameters=TeeGenerator(self.get_all_learnable_params()),
-                    batch=batch, training=True)
-        self._step_optimizer(None)
+        if not isinstance(self.optimizer_, torch.optim.Adam):  # e.g. LBFGS set by hand
+            step = super().train_step(batch, **fit_params)
+        else:
+            self._zero_grad_optimizer()
+            step = self.train_step_single(batch, **fit_params)
+            self.notify("on_grad_computed",
+                        named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                        batch=batch, training=True)
+            self._step_optimizer(None)
+        note_training_step(self.module_)  # predict's folded copy is out of date
         return step
 
     def train_step_single(self, batch, **fit_params):
@@ -283,6 +299,20 @@ class MultiTaskNeuralNet(NeuralNet):
         if training:
             loss = add_training_penalty(self.module_, loss, y_true)
         return loss
+
+
+def has_fused_adam(device) -> bool:
+    """Whether this torch has Adam's fused kernel on ``device`` (the CPU's since torch 2.4)."""
+    return _has_fused_adam(torch.device(device).type)
+
+
+@functools.cache
+def _has_fused_adam(device_type: str) -> bool:
+    try:
+        torch.optim.Adam([torch.zeros(1, device=device_type, requires_grad=True)], fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return True
 
 
 def _defines(callback, method_name: str) -> bool:
