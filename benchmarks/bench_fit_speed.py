@@ -51,6 +51,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from sklearn_mtl import MultiTaskRecommender
+from sklearn_mtl._recommender._skorch import has_fused_adam
 from sklearn_mtl.datasets import fetch_census_income
 
 CONFIG = dict(hidden_units=(16,), tower_units=(8,), n_experts=8)
@@ -171,7 +172,7 @@ def plain_loop(module, tensors, y, epochs, batch_size, device, seed, fused_adam=
     Adam, or with ``fused_adam`` its fused kernel (what MultiTaskRecommender uses)."""
     torch.manual_seed(seed)
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3,
-                                 **({"fused": True} if fused_adam else {}))
+                                 **({"fused": True} if fused_adam and has_fused_adam(device) else {}))
     n = len(y)
     for _ in range(epochs):
         module.train()

@@ -9,7 +9,6 @@ equals the fitted one in every parameter.
 from __future__ import annotations
 
 import copy
-import functools
 
 import numpy as np
 import torch
@@ -29,6 +28,7 @@ from ._skorch import (
     NonFiniteLossCheck,
     TaskScoring,
     TensorBatchLoader,
+    has_fused_adam,
 )
 
 
@@ -72,16 +72,6 @@ def make_callbacks(est, targets, use_valid: bool) -> list:
     return callbacks
 
 
-@functools.cache
-def _has_fused_adam(device_type: str) -> bool:
-    """Whether this torch has Adam's fused kernel on ``device_type`` (the CPU's since 2.4)."""
-    try:
-        torch.optim.Adam([torch.zeros(1, device=device_type, requires_grad=True)], fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return False
-    return True
-
-
 def adam_options(device) -> dict:
     """skorch's ``optimizer__*`` arguments: Adam's fused kernel where there is one.
 
@@ -89,7 +79,7 @@ def adam_options(device) -> dict:
     per parameter: a census MMoE fit takes ~10 % less time on the CPU (docs/benchmarks.md).
     The update is Adam's to rounding.
     """
-    return {"optimizer__fused": True} if _has_fused_adam(torch.device(device).type) else {}
+    return {"optimizer__fused": True} if has_fused_adam(device) else {}
 
 
 def make_net(est, features, targets, *, hidden_units, tower_units, links, task_weights,

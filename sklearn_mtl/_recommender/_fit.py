@@ -76,7 +76,7 @@ def encode_targets(y, targets, sw, links) -> np.ndarray:
 
 def record_fit(est, net, targets, features, *, cascade, batch_size, device, seeds,
                schema) -> None:
-    """The fitted attributes that the encoders and the net fix (fit, first partial_fit)."""
+    """The fitted attributes that the encoders and the net fix (every fit, the first partial_fit)."""
     est.target_encoder_ = targets
     est._features = features
     est._seeds = seeds

@@ -26,7 +26,8 @@ def gate_softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
     >>> bool(torch.allclose(gate_softmax(z), torch.softmax(z, dim=-1)))
     True
     """
-    if logits.device.type != "cpu" or logits.shape[dim] > _SHORT_SOFTMAX:
+    if (logits.device.type != "cpu" or logits.shape[dim] > _SHORT_SOFTMAX
+            or torch.onnx.is_in_onnx_export()):  # an exported graph keeps its Softmax node
         return torch.softmax(logits, dim=dim)
     # The shift only keeps exp finite: softmax does not depend on it, so it takes no gradient.
     e = (logits - logits.detach().amax(dim=dim, keepdim=True)).exp_()
