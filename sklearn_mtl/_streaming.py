@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import value_kind
-from .features import FeatureEncoder, categorical_columns, category_counts
+from .features import FeatureEncoder, categorical_columns, category_counts, merge_category_counts
 from .tasks import TargetEncoder, _check_kinds, _clean_labels, _infer_kind, _present
 
 # Rows sampled for the medians of columns with NaN.
@@ -87,7 +87,8 @@ class FeatureStatistics:
         chosen = set(enc.categorical_columns_)
         enc.numeric_columns_ = [c for c in X.columns if c not in chosen]
         enc.category_kinds_ = ["none"] * len(enc.categorical_columns_)
-        self.counts = [pd.Series(dtype="int64") for _ in enc.categorical_columns_]
+        self.counts = [pd.Series(dtype="int64", index=pd.Index([], dtype=object))
+                       for _ in enc.categorical_columns_]
         d = len(enc.numeric_columns_)
         self.count, self.mean, self.m2 = np.zeros(d), np.zeros(d), np.zeros(d)
         self.n_nan = np.zeros(d)
@@ -104,9 +105,8 @@ class FeatureStatistics:
             column = X[c]
             if enc.category_kinds_[j] == "none":
                 enc.category_kinds_[j] = value_kind(column)
-            batch = category_counts(column, sort=False)
-            merged = pd.concat([self.counts[j], batch])
-            self.counts[j] = merged.groupby(level=0, dropna=False, sort=False).sum()
+            self.counts[j] = merge_category_counts(self.counts[j],
+                                                   category_counts(column, sort=False))
         values = enc._numeric_block(X)
         if values.shape[1] == 0:
             return

@@ -127,6 +127,26 @@ def category_counts(values, sort: bool = True) -> pd.Series:
     return counts.sort_values(ascending=False, kind="stable") if sort else counts
 
 
+def merge_category_counts(counts: pd.Series, more: pd.Series) -> pd.Series:
+    """Two ``category_counts(..., sort=False)`` added up, the values in order of first
+    appearance and still Python objects (``pd.concat`` would cast integers beside a missing
+    value to floats).
+
+    Examples
+    --------
+    >>> a = category_counts(pd.Series([1, 2, 2]), sort=False)
+    >>> b = category_counts(pd.Series([3, 2]), sort=False)
+    >>> merge_category_counts(a, b).to_dict()
+    {1: 1, 2: 3, 3: 1}
+    """
+    keys = np.concatenate([np.asarray(counts.index, dtype=object),
+                           np.asarray(more.index, dtype=object)])
+    codes, uniques = _factorized(keys)
+    weights = np.concatenate([counts.to_numpy(dtype=np.float64), more.to_numpy(dtype=np.float64)])
+    total = np.bincount(codes, weights=weights, minlength=len(uniques))
+    return pd.Series(total.astype(np.int64), index=uniques)
+
+
 def category_indices(vocabulary: pd.Index, values, factorized=None) -> np.ndarray:
     """Each value's position in ``vocabulary`` plus one, 0 where it is absent (unknown or
     rare): the distinct values are looked up once, as Python objects, then spread back.
@@ -136,9 +156,14 @@ def category_indices(vocabulary: pd.Index, values, factorized=None) -> np.ndarra
 
 
 def _factorized(values) -> tuple[np.ndarray, pd.Index]:
-    """``(codes, distinct values)`` of a column, NaN one of the values, the values as objects."""
+    """``(codes, distinct values)`` of a column, the values as objects and a missing value (NaN,
+    None, ``pd.NA`` of a nullable dtype) as one of them, always NaN."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    return codes, pd.Index(np.asarray(uniques, dtype=object), dtype=object)
+    uniques = np.asarray(uniques, dtype=object)
+    missing = pd.isna(uniques)
+    if missing.any():
+        uniques[missing] = np.nan
+    return codes, pd.Index(uniques, dtype=object)
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)

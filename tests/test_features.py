@@ -99,6 +99,24 @@ def test_fit_encode_equals_fit_then_encode(movielens_12k):
     assert one.indicator_columns_ == two.indicator_columns_ != []
 
 
+def test_streamed_vocabulary_of_nullable_integers_equals_the_in_memory_one():
+    from sklearn_mtl._streaming import FeatureStatistics
+
+    X = pd.DataFrame({"c": pd.Series([1, None, 2, 2, None, 3], dtype="Int64"),
+                      "x": np.arange(6.0)})
+    memory = FeatureEncoder(categorical_features=["c"]).fit(X)
+    stats = FeatureStatistics(["c"], None, "auto", n_rows=6)
+    for rows in (slice(0, 3), slice(3, 6)):
+        stats.update(X.iloc[rows])
+    streamed = stats.finish()
+    # Integers stay integers next to the missing value, which is NaN in both.
+    assert list(streamed.vocabularies_[0]) == pytest.approx(list(memory.vocabularies_[0]),
+                                                            nan_ok=True)
+    assert [type(v) for v in streamed.vocabularies_[0]][1:] == [int, int, int]
+    np.testing.assert_array_equal(streamed.encode(X)[1], memory.encode(X)[1])
+    assert memory.encode(X)[1][1, 0] != 0  # the missing value is a known category
+
+
 def test_none_and_nan_in_an_object_column_are_one_missing_category():
     column = pd.Series(["a", None, np.nan, "a"], dtype=object)
     enc = FeatureEncoder(categorical_features=["c"]).fit(pd.DataFrame({"c": column}))
