@@ -14,10 +14,15 @@ _DEVICES = np.array(["mobile", "desktop", "tablet"])
 # Per device: (click offset, conversion offset). Mobile users click more and buy less.
 _DEVICE_EFFECT = np.array([[0.3, -0.4], [-0.2, 0.4], [0.0, 0.0]])
 _N_LATENT = 4
-# Gauss-Hermite nodes (probabilists', weights summing to 1) to integrate the intent out: the
-# integrands are smooth logistic curves, on which 40 nodes are exact to float precision.
-_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(40)
-_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+
+
+def _hermite(g: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Hermite nodes (probabilists', weights summing to 1) to integrate out an intent of
+    strength ``g``: the logistic curves steepen with ``g``, so the nodes grow with it (40 a
+    unit, at most 200). Against adaptive quadrature the error is below 1e-15 at ``g=1``, 1e-10
+    at 3 and 1e-5 at 10."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(int(min(200, 40 * np.ceil(max(g, 1.0)))))
+    return nodes, weights / weights.sum()
 
 
 def _check_int(name, value, low):
@@ -32,9 +37,9 @@ def make_ctr_cvr_data(
     n_items: int = 500,
     interest_share: float = 0.6,
     ctr_offset: float = 0.0,
-    intent_strength: float = 1.0,
     random_state: int | np.random.RandomState | None = None,
     *,
+    intent_strength: float = 1.0,
     return_bunch: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame] | Bunch:
     r"""Generate impressions whose purchases are observed only where the user clicked.
@@ -85,6 +90,8 @@ def make_ctr_cvr_data(
         Added to every click logit: the default gives about 15 % clicks (12 % with
         ``intent_strength=0``, and -0.25 gives 12 % with the default intent), -2 about 3.2 %
         (2.3 %; -2.4 with the default intent): fewer purchase labels, as in real feeds.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draws.
     intent_strength : float, default=1.0
         Weight ``g >= 0`` of the per-impression purchase intent in both logits; 0 removes it
         (every other variable keeps a seed's draws). The default, 1, moves both logits as much
@@ -95,8 +102,6 @@ def make_ctr_cvr_data(
         explain more of a conversion than the intent: the true pCVR ranks the latent
         conversions with AUC 0.83 with the intent, 0.77 with the intent integrated out (0.79
         at 0). A judgement of realism, not fitted to data or to any model's score.
-    random_state : int, RandomState instance or None, default=None
-        Seed of the draws.
     return_bunch : bool, default=False
         Return a Bunch with the ground truth instead of ``(X, Y)``.
 
@@ -155,7 +160,7 @@ def make_ctr_cvr_data(
     device = rng.choice(3, size=n_samples, p=[0.6, 0.3, 0.1])
     u_click = rng.uniform(size=n_samples)
     u_conversion = rng.uniform(size=n_samples)
-    # Drawn last, so that intent_strength=0 gives a seed's earlier draws of every other variable.
+    # Drawn last, so that intent_strength=0 leaves every other variable's draws as they are.
     intent = rng.normal(size=n_samples)
 
     scale = np.sqrt(_N_LATENT)
@@ -203,7 +208,7 @@ def _integrate_intent(logit_ctr, logit_cvr, g):
         return pctr, pcvr, pctr * pcvr
     pctr, pcvr, both = (np.zeros_like(logit_ctr) for _ in range(3))
     # One node at a time: memory stays one row-length array per term.
-    for node, weight in zip(_NODES, _WEIGHTS):
+    for node, weight in zip(*_hermite(g)):
         a, b = _sigmoid(logit_ctr + g * node), _sigmoid(logit_cvr + g * node)
         pctr += weight * a
         pcvr += weight * b
