@@ -155,7 +155,8 @@ default="mmoe"
         diverges on its shard, a callback), ``fit`` stops the others and raises that
         exception, with the rank's traceback as its cause; a rank killed without one is named
         with its signal, and a rank left waiting 5 minutes in a collective fails with a
-        message that says so; no process that ``fit`` started outlives it. Not with
+        message that says so (gloo; NCCL's watchdog aborts the rank, which is then named
+        with its signal); no process that ``fit`` started outlives it. Not with
         ``gradient_method``, ``task_weights="gradnorm"``, ``track_gradient_conflict`` or
         ``track_task_affinity`` (per-task gradients of a whole batch), nor with
         ``partial_fit`` or a source.
