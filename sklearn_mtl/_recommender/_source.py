@@ -24,7 +24,7 @@ from ._cascade import apply_cascade_labels
 from ._fit import check_schema, input_schema, record_fit, record_history, resolve_links
 from ._params import check_task_weights, resolve_batch_size, resolve_device
 from ._predict import task_outputs
-from ._skorch import IdDropoutLoader, MultiTaskDataset, TensorBatchLoader
+from ._skorch import IdDropoutLoader, MultiTaskDataset, TensorBatchLoader, rows_of
 
 
 class SourceDataset(Dataset):
@@ -97,7 +97,7 @@ class _Window:
         self.rows += n
 
     def take(self, index):
-        x_num, x_cat, y = (b[index] for b in self.tensors)
+        x_num, x_cat, y = (rows_of(b, index) for b in self.tensors)
         return {"x_num": x_num, "x_cat": x_cat.long()}, {"y": y}
 
     def keep(self, rest) -> None:
