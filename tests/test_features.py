@@ -219,6 +219,31 @@ def test_dataset_batches_equal_transform(census_1500):
                                rtol=1e-6, atol=1e-6)
 
 
+
+def test_row_major_dataset_gives_the_same_shuffled_batches_from_a_column_major_frame():
+    # A frame of float columns reaches the dataset column-major; training reads it row-major.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(500, 4)) * [1, 10, 100, 1000], columns=list("abcd"))
+    X["user"] = pd.Categorical(rng.integers(0, 20, 500))
+    enc = FeatureEncoder().fit(X)
+    values, codes = enc.encode(X)
+    data = MultiTaskDataset(values, codes, np.zeros((500, 1)), offset=enc.input_offset_,
+                            scale=enc.input_scale_)
+    assert not data.x_num.is_contiguous()
+    rows = data.row_major()
+    assert rows.x_num.is_contiguous() and rows.x_cat.is_contiguous()
+    assert rows.row_major() is rows
+    index = torch.as_tensor(rng.permutation(500)[:64])
+    (a, ya), (b, yb) = data.take(index), rows.take(index)
+    torch.testing.assert_close(a["x_num"], b["x_num"], rtol=0, atol=0)
+    torch.testing.assert_close(a["x_cat"], b["x_cat"], rtol=0, atol=0)
+    torch.testing.assert_close(ya["y"], yb["y"], rtol=0, atol=0)
+    # fit trains on the row-major copy; the caller's frame is untouched.
+    before = X.copy()
+    MultiTaskRecommender("hard", max_epochs=1, early_stopping=False,
+                         random_state=0).fit(X, X["a"] > 0)
+    pd.testing.assert_frame_equal(X, before)
+
 def test_value_overflowing_float32_once_scaled_is_refused_by_name():
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})

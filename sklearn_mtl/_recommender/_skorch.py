@@ -112,6 +112,22 @@ class MultiTaskDataset(Dataset):
         return torch.empty((rows, self.x_num.shape[1]), dtype=torch.float32,
                            device=self.x_num.device)
 
+    def row_major(self) -> MultiTaskDataset:
+        """This dataset with its feature blocks stored row by row (copies of those that are not).
+
+        Training reads rows in random order, and a row of a column-major block (what pandas hands
+        over for a frame of float columns) spans one cache line per column: a batch of 4,096 rows
+        out of 1 M rows of 8 float64 columns gathers in 1.3 ms column-major against ~0.1 ms row by
+        row, about 9 % of an MMoE epoch. The copy costs the block's size in memory. A
+        :meth:`subset` is row-major already.
+        """
+        if self.x_num.is_contiguous() and self.x_cat.is_contiguous():
+            return self
+        out = MultiTaskDataset.__new__(MultiTaskDataset)
+        out.__dict__.update(self.__dict__)
+        out.x_num, out.x_cat = self.x_num.contiguous(), self.x_cat.contiguous()
+        return out
+
     def take(self, index, out=None):
         X = {"x_num": self.numeric(index, out), "x_cat": rows_of(self.x_cat, index)}
         if self.y is None:

@@ -115,7 +115,7 @@ def partial_fit(est, X, y, classes=None, sample_weight=None):
     y_enc = encode_targets(y, targets, sw, cascade_links(est.cascade_, targets.names_))
     x_num, x_cat = features.encode(X)
     data = MultiTaskDataset(x_num, x_cat, y_enc, sw, device=est.device_,
-                            offset=features.input_offset_, scale=features.input_scale_)
+                            offset=features.input_offset_, scale=features.input_scale_).row_major()
     seeded = est._seeds is not None
     with torch.random.fork_rng(devices=[] if est.device_ == "cpu" else None, enabled=seeded):
         if seeded:
