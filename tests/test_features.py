@@ -232,9 +232,11 @@ def test_row_major_dataset_gives_the_same_shuffled_batches_from_a_column_major_f
     assert not data.x_num.is_contiguous()
     rows = data.row_major()
     assert rows.x_num.is_contiguous() and rows.x_cat.is_contiguous()
+    assert rows.x_num.dtype == torch.float32 and rows.offset is None  # standardized once
     assert rows.row_major() is rows
     index = torch.as_tensor(rng.permutation(500)[:64])
     (a, ya), (b, yb) = data.take(index), rows.take(index)
+    assert a["x_num"].dtype == b["x_num"].dtype == torch.float32
     torch.testing.assert_close(a["x_num"], b["x_num"], rtol=0, atol=0)
     torch.testing.assert_close(a["x_cat"], b["x_cat"], rtol=0, atol=0)
     torch.testing.assert_close(ya["y"], yb["y"], rtol=0, atol=0)

@@ -113,19 +113,26 @@ class MultiTaskDataset(Dataset):
                            device=self.x_num.device)
 
     def row_major(self) -> MultiTaskDataset:
-        """This dataset with its feature blocks stored row by row (copies of those that are not).
+        """This dataset with its feature blocks stored row by row, for reading rows at random.
 
         Training reads rows in random order, and a row of a column-major block (what pandas hands
         over for a frame of float columns) spans one cache line per column: a batch of 4,096 rows
         out of 1 M rows of 8 float64 columns gathers in 1.3 ms column-major against ~0.1 ms row by
-        row, about 9 % of an MMoE epoch. The copy costs the block's size in memory. A
-        :meth:`subset` is row-major already.
+        row, about 9 % of an MMoE epoch. A column-major numeric block is standardized once, in
+        blocks of rows, into a row-major float32 copy (4 bytes a value, and nothing left to scale
+        per batch); its batches are the numbers :meth:`numeric` gives. A :meth:`subset` is
+        row-major already.
         """
         if self.x_num.is_contiguous() and self.x_cat.is_contiguous():
             return self
-        out = MultiTaskDataset.__new__(MultiTaskDataset)
-        out.__dict__.update(self.__dict__)
-        out.x_num, out.x_cat = self.x_num.contiguous(), self.x_cat.contiguous()
+        out = copy.copy(self)
+        out.x_cat = self.x_cat.contiguous()
+        if not self.x_num.is_contiguous():
+            n, step = self.x_num.shape[0], 65536
+            block = torch.empty(self.x_num.shape, dtype=torch.float32, device=self.x_num.device)
+            for start in range(0, n, step):
+                block[start : start + step] = self.numeric(slice(start, start + step))
+            out.x_num, out.offset, out.scale = block, None, None
         return out
 
     def take(self, index, out=None):
