@@ -219,7 +219,6 @@ def test_dataset_batches_equal_transform(census_1500):
                                rtol=1e-6, atol=1e-6)
 
 
-
 def test_row_major_dataset_gives_the_same_shuffled_batches_from_a_column_major_frame():
     # A frame of float columns reaches the dataset column-major; training reads it row-major.
     rng = np.random.default_rng(0)
@@ -245,6 +244,7 @@ def test_row_major_dataset_gives_the_same_shuffled_batches_from_a_column_major_f
     MultiTaskRecommender("hard", max_epochs=1, early_stopping=False,
                          random_state=0).fit(X, X["a"] > 0)
     pd.testing.assert_frame_equal(X, before)
+
 
 def test_value_overflowing_float32_once_scaled_is_refused_by_name():
     rng = np.random.default_rng(0)

@@ -138,8 +138,7 @@ def fit_in_memory(est, X, y, sample_weight):
     train_split = None
     if use_valid:
         data, train_split = split_validation(data, est.validation_fraction, rng)
-    else:
-        data = data.row_major()
+    data = data.row_major()  # training reads rows at random
     batch_size = resolve_batch_size(est.batch_size, len(data))
     callbacks = make_callbacks(est, targets, use_valid)
 
