@@ -175,3 +175,50 @@ def test_per_user_metrics_name_mismatched_lengths(name):
     with pytest.raises(ValueError, match=r"y_true, y_score and groups must have the same length, "
                                          r"got \[3, 3, 2\]"):
         getattr(metrics, name)([1, 0, 1], [0.2, 0.4, 0.9], ["a", "a"])
+
+
+def test_ndcg_gives_tied_scores_their_average_gain_whatever_the_row_order(movielens):
+    from sklearn_mtl.metrics import ndcg_at_k_score
+
+    # A constant score: the log's order (sorted by rating, or reversed) must not decide it.
+    sorted_log = ndcg_at_k_score([3, 2, 1, 0], [0] * 4, ["u"] * 4, k=2)
+    assert sorted_log == ndcg_at_k_score([0, 1, 2, 3], [0] * 4, ["u"] * 4, k=2)
+    assert sorted_log == pytest.approx(skm.ndcg_score([[3, 2, 1, 0]], [[0, 0, 0, 0]], k=2))
+    # Real ratings and coarse (heavily tied) predictions, user by user against scikit-learn.
+    X, Y = movielens
+    users = X["user_id"].to_numpy()[:3000]
+    rating = Y["rating"].to_numpy()[:3000]
+    pred = np.round(rating + np.random.default_rng(0).normal(size=3000))
+    order = np.argsort(-rating, kind="stable")  # the log sorted by rating
+    expected = np.mean([skm.ndcg_score([rating[users == u]], [pred[users == u]], k=3)
+                        if (users == u).sum() > 1 else 1.0 for u in pd.unique(users)])
+    for rows in (np.arange(3000), order, order[::-1]):
+        assert ndcg_at_k_score(rating[rows], pred[rows], users[rows], k=3) == pytest.approx(expected)
+
+
+def test_per_user_metrics_drop_missing_labels_and_refuse_bad_ones():
+    from sklearn_mtl.metrics import gauc_score, ndcg_at_k_score
+
+    users = ["a"] * 4
+    # A missing label is no label: left out, never a positive.
+    assert gauc_score([0, 1, np.nan, 1], [0.5, 0.9, 0.05, 0.2], users) == 0.5
+    assert gauc_score(pd.array([0, 1, None, 1], dtype="Int64"), [0.5, 0.9, 0.05, 0.2],
+                      users) == 0.5
+    assert ndcg_at_k_score([1, 0, np.nan, 0], [0.9, 0.1, 0.95, 0.2], users, k=1) == 1.0
+    with pytest.raises(ValueError, match=r"gauc needs binary labels \(0/1 or bool\) in y_true, "
+                                         r"got 2.0"):
+        gauc_score([0, 1, 2, 1], [0.1, 0.9, 0.5, 0.2], users)
+    with pytest.raises(ValueError, match="y_true must hold numbers, got 'no'"):
+        gauc_score(["no", "yes", "yes", "no"], [0.1, 0.9, 0.5, 0.2], users)
+    with pytest.raises(ValueError, match=r"y_score must be finite, got nan at row 2"):
+        ndcg_at_k_score([1, 0, 1, 0], [0.1, 0.9, np.nan, 0.2], users)
+    with pytest.raises(ValueError, match=r"ndcg needs relevance values >= 0 in y_true, got -1.0"):
+        ndcg_at_k_score([1, 0, -1, 0], [0.1, 0.9, 0.5, 0.2], users)
+
+
+@pytest.mark.parametrize("k", ["3", 0, -1, 2.5, True])
+def test_ndcg_k_must_be_a_positive_int(k):
+    from sklearn_mtl.metrics import ndcg_at_k_score
+
+    with pytest.raises(ValueError, match=rf"k={k!r} is not valid: use an int >= 1"):
+        ndcg_at_k_score([1, 0], [0.2, 0.4], ["a", "a"], k=k)
