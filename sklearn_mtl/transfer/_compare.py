@@ -41,7 +41,7 @@ def _check_choice(name, value, options):
 
 
 def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int | None = None,
-                     metric="auto", test: str = "corrected", correction: str | None = "holm",
+                     metric="auto", test: str = "corrected", correction: str | None = "bonferroni",
                      alpha: float = 0.05, margin=None, n_jobs: int | None = None,
                      random_state=None, return_estimators: bool = False,
                      verbose: int = 0, groups=None, sample_weight=None, tune=None,
@@ -87,17 +87,23 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         The paired test over the ``cv * n_repeats`` splits: the corrected resampled t-test
         (Nadeau & Bengio, 2003); ``"ttest"`` and ``"wilcoxon"`` ignore that the training sets
         overlap and are anti-conservative (too many false verdicts).
-    correction : {"holm", "bh"} or None, default="holm"
-        Multiplicity adjustment over all (model, task) tests of the report (and, separately,
-        over the per-model "any task" tests): Holm controls the family-wise error,
-        Benjamini-Hochberg (``"bh"``) the false discovery rate.
+    correction : {"bonferroni"} or None, default="bonferroni"
+        How the report's intervals are made simultaneous. ``"bonferroni"``: each of the ``m``
+        tested (model, task) intervals is built at level ``1 - alpha/m``, so all of them cover
+        their true deltas together with probability at least ``1 - alpha``, and every outcome
+        is read off its printed interval (worse, worse within margin, better, equivalent,
+        inconclusive, and each model's ship decision): the chance that the report states
+        anything false is at most ``alpha``, whatever the outcome (shown by simulation in
+        ``benchmarks/bench_calibration.py``). The per-model mean over tasks (``overall()``)
+        is a separate family over the models. ``None``: each interval at ``1 - alpha``.
     alpha : float, default=0.05
-        Significance level of the verdicts and 1 - level of the confidence intervals.
+        The family-wise error of the report's outcomes (with ``correction=None``, of each).
     margin : float or dict, default=None
-        Equivalence margin: a model is ``"equivalent"`` on a task when the confidence interval
-        of its delta lies inside ±margin. Default per metric: 0.01 for R², 0.005 for ROC AUC,
-        average precision and accuracy, 1 % of the reference's mean for log_loss, rmse, mae. A
-        dict ``{task: margin}`` overrides some tasks.
+        The smallest delta that matters: a loss inside ``±margin`` is one a team can ship
+        ("worse within margin", "equivalent", non-inferior). Default per metric: 0.005 for
+        ROC AUC, GAUC, average precision and accuracy, 0.01 for R² and NDCG, 1 % of the
+        reference's mean for log_loss, rmse and mae. A dict ``{task: margin}`` sets some tasks
+        (the others keep their metric's default).
     n_jobs : int, default=None
         Parallel (model, split) fits through joblib: under ``joblib.parallel_backend("dask")``
         with a ``dask.distributed.Client`` they run on the cluster's workers.

@@ -65,9 +65,16 @@ def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None, groups
                 s.random_state = _derived_seed(seed, r)
 
     def draw(y):
-        return [(r, train, test) for r, s in enumerate(splitters)
-                for train, test in s.split(np.zeros((n, 1)), y,
-                                           groups if uses_groups(s) else None)]
+        out = []
+        for r, s in enumerate(splitters):
+            # RepeatedKFold and its kin draw their own repeats: each block of n_splits folds
+            # is one repeat (the header's fold count and the pairing of repeats need it).
+            inner = getattr(s, "cvargs", {}).get("n_splits") if hasattr(s, "n_repeats") else None
+            per_call = int(s.n_repeats) if inner else 1
+            for i, (train, test) in enumerate(s.split(np.zeros((n, 1)), y,
+                                                      groups if uses_groups(s) else None)):
+                out.append((r * per_call + (i // inner if inner else 0), train, test))
+        return out
 
     try:
         splits = draw(None)

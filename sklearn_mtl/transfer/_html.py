@@ -35,6 +35,7 @@ th { background: #f6f8fa; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.worse { background: #f8d7da; color: #842029; font-weight: 600; }
 td.better { background: #d1e7dd; color: #0f5132; font-weight: 600; }
+td.worse-within-margin { background: #fff3cd; color: #664d03; }
 td.equivalent { background: #e2e8f0; color: #334155; }
 td.inconclusive { background: #f6f8fa; color: #57606a; }
 ul.verdicts li { margin-bottom: 0.4em; }
@@ -45,9 +46,10 @@ div.wide { overflow-x: auto; }
 div.maps { display: flex; flex-wrap: wrap; gap: 1.5em; }
 footer { margin-top: 2.5em; color: #57606a; font-size: 0.85em; }
 """
-_LEGEND = {"worse": "the model scores worse than the reference (adjusted p < alpha)",
-           "better": "it scores better (adjusted p < alpha)",
-           "equivalent": "the confidence interval lies inside ±margin",
+_LEGEND = {"worse": "the interval lies below 0 and reaches past −margin: a loss that may matter",
+           "worse within margin": "below 0 but above −margin: real, too small to matter",
+           "better": "the interval lies above 0",
+           "equivalent": "the interval lies inside ±margin",
            "inconclusive": "none of these"}
 
 
@@ -58,7 +60,7 @@ def _e(value) -> str:
 def _cell(value, column: str) -> str:
     """One ``<td>``: verdicts carry their class (their colour), numbers align right."""
     if column == "verdict":
-        return f'<td class="{_e(value)}">{_e(value)}</td>'
+        return f'<td class="{_e(str(value).replace(" ", "-"))}">{_e(value)}</td>'
     if isinstance(value, (bool, np.bool_)):
         return f"<td>{'<strong>yes</strong>' if value else 'no'}</td>"
     if isinstance(value, (int, np.integer)):
@@ -201,7 +203,7 @@ def render_html(report, path, *, title: str | None = None, settings: dict | None
     table = summary.reset_index()
     heading = "Negative transfer" if title is None else f"Negative transfer: {title}"
     p_name = _P_NAMES[report.correction]
-    legend = "".join(f'<td class="{v}">{v}</td><td>{_e(text)}</td>'
+    legend = "".join(f'<td class="{v.replace(" ", "-")}">{v}</td><td>{_e(text)}</td>'
                      for v, text in _LEGEND.items())
     overall_columns = ["model", "mean_delta", "ci_low", "ci_high", "p_adjusted", "n_pairs",
                        "verdict", "worst_task"]
@@ -209,21 +211,25 @@ def render_html(report, path, *, title: str | None = None, settings: dict | None
     body = [
         f"<h1>{_e(heading)}</h1>",
         f'<p class="protocol">{_e(report._protocol())}</p>',
-        "<h2>Verdicts</h2>",
+        "<h2>Can each model ship?</h2>",
         '<ul class="verdicts">' + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>",
         "<h2>Per task</h2>",
         f"<p>Each model against the single-task reference on each task: delta = model − "
-        f"reference (raw metric difference), its {1 - report.alpha:.0%} confidence interval, "
-        f"the adjusted p-value ({_e(p_name)}) and the verdict.</p>",
+        f"reference (raw metric difference), its interval (simultaneous over the table's rows, "
+        f"{summary.attrs['interval_level']:.2%} each), the adjusted p-value ({_e(p_name)}) and "
+        f"the verdict read off the interval.</p>",
         _table(table, summary_columns(table), "summary"),
         f'<table class="legend"><tbody><tr>{legend}</tr></tbody></table>',
         "<h2>Per model</h2>",
-        "<p>The mean over tasks of each split's deltas, oriented so that positive is better.</p>",
+        "<p>The mean over tasks of each split's deltas, oriented so that positive is better, "
+        "in the tasks' own units (a mean of AUC and R² mixes them): a check of the per-task "
+        "rows, not the decision.</p>",
         _table(overall, overall_columns, "overall"),
         "<h2>Deltas against the reference</h2>",
         _figure(report.plot(title=title), "bar chart of each model's delta per task",
-                "Error bars: the confidence intervals of the per-task table; red hatching marks "
-                "negative transfer, grey dots a worse model that shares no parameters."),
+                "Error bars: the intervals of the per-task table; red hatching marks negative "
+                "transfer, orange a loss within the margin, grey dots a worse model that shares "
+                "no parameters."),
         _heat_maps(report),
         # What was compared and how: after the answer, before the versions.
         "<h2>Settings</h2>",

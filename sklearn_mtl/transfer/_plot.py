@@ -7,11 +7,10 @@ import textwrap
 
 import numpy as np
 
-_MODEL_VERDICT = {"worse": "hurts on average", "better": "helps on average",
-                  "equivalent": "equivalent on average", "inconclusive": "no clear effect"}
-# A model that shares nothing can be worse or better, not show transfer.
-_UNSHARED_VERDICT = {**_MODEL_VERDICT, "worse": "below the reference on average",
-                     "better": "above the reference on average"}
+# The legend names each model's ship decision: one per model, never a mean over tasks that
+# may be scored in different units.
+_SHIP_WORDS = {"can ship": "can ship", "cannot ship": "cannot ship",
+               "undecided": "undecided"}
 
 
 def _wrapped(text: str, ax) -> str:
@@ -26,11 +25,12 @@ def plot_deltas(report, ax=None, alpha=None, test=None, title=None):
     """Bar chart of each model's delta against the reference, grouped by task (see
     :meth:`TransferReport.plot`)."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     alpha = report.alpha if alpha is None else alpha
     summary = report.summary(alpha, test).reset_index()
-    overall = report.overall(alpha, test)
+    decisions = report.ship(alpha, test)
     tasks = list(report.metric)
     if ax is None:
         # Room beside the axes for the legend.
@@ -38,35 +38,47 @@ def plot_deltas(report, ax=None, alpha=None, test=None, title=None):
     models = list(dict.fromkeys(summary["model"]))
     width = 0.8 / len(models)
     handles = []
-    p_name = "Holm p" if report.correction == "holm" else "BH p" if report.correction else "p"
     for i, model in enumerate(models):
         part = summary[summary["model"] == model].set_index("task").loc[tasks]
         x = np.arange(len(tasks)) + (i - (len(models) - 1) / 2) * width
         # The confidence interval of the verdict (zero-width where the test is undefined).
         spread = [(part["delta"] - part["ci_low"]).fillna(0), (part["ci_high"] - part["delta"]).fillna(0)]
         bars = ax.bar(x, part["delta"], width, yerr=spread, capsize=3)
-        for bar, negative, worse in zip(bars, part["negative_transfer"],
-                                        part["significantly_worse"]):
-            if negative:
+        for bar, said, shares in zip(bars, part["verdict"], part["shares_parameters"]):
+            if said in ("worse", "worse within margin") and not shares:
+                bar.set_hatch("..")  # worse, but the model shares nothing: not transfer
+                bar.set_edgecolor("dimgrey")
+            elif said == "worse":
                 bar.set_hatch("//")
                 bar.set_edgecolor("red")
-            elif worse:  # worse, but the model shares nothing: not transfer
-                bar.set_hatch("..")
-                bar.set_edgecolor("dimgrey")
+            elif said == "worse within margin":
+                bar.set_hatch("\\\\")
+                bar.set_edgecolor("darkorange")
         # Own legend handles: matplotlib's would copy the first bar's hatch, if flagged. Each
-        # names the model's per-model verdict (the mean over tasks), the report's strongest line.
-        line = overall.loc[model]
-        p = line["p_adjusted"]
-        wording = _MODEL_VERDICT if report.shared[str(model)] else _UNSHARED_VERDICT
-        said = wording[line["verdict"]] + (
-            "" if not np.isfinite(p) else f", {p_name} {'< 0.001' if p < 0.001 else f'= {p:.3f}'}")
+        # names the model's ship decision and the tasks that decide it.
+        decision = decisions.loc[model]
+        said = _SHIP_WORDS[decision["decision"]] + (
+            f" ({', '.join(map(str, decision['tasks']))})" if decision["tasks"] else "")
         handles.append(Patch(facecolor=bars[0].get_facecolor(), label=f"{model}: {said}"))
+    level = summary.attrs.get("interval_level", 1 - alpha)
     handles.append(Patch(facecolor="white", edgecolor="red", hatch="//",
-                         label=f"negative transfer (adjusted p < {alpha})"))
+                         label=f"negative transfer (a loss that may exceed the margin; "
+                               f"{level:.1%} interval below 0)"))
+    if (summary["verdict"] == "worse within margin").any():
+        handles.append(Patch(facecolor="white", edgecolor="darkorange", hatch="\\\\",
+                             label="worse within margin (real, too small to matter)"))
     if (summary["significantly_worse"] & ~summary["shares_parameters"]).any():
         handles.append(Patch(facecolor="white", edgecolor="dimgrey", hatch="..",
-                             label=f"worse, shares nothing (adjusted p < {alpha})"))
+                             label="worse, shares nothing (not transfer)"))
     ax.axhline(0, color="black", lw=0.8)
+    # Each task's margin: a bar whose interval stays above the dashed line loses nothing that
+    # matters.
+    margins = summary.groupby("task", sort=False)["margin"].first()
+    for x, task in enumerate(tasks):
+        bound = margins[task] if report.greater_is_better[task] else -margins[task]
+        ax.hlines([-bound], x - 0.45, x + 0.45, colors="grey", linestyles="dashed", lw=0.8)
+    handles.append(Line2D([], [], color="grey", linestyle="dashed", lw=0.8,
+                          label="−margin: a loss that matters"))
     ax.set_xticks(np.arange(len(tasks)))
     # Deltas are raw metric differences, so each tick says which way is better.
     ax.set_xticklabels([f"{t}\n{report.metric[t]}, {'↑' if report.greater_is_better[t] else '↓'} better"

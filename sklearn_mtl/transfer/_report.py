@@ -14,8 +14,10 @@ from ._stats import (
     adjust_p_values,
     margin_for,
     minimum_detectable_effect,
+    non_inferior,
+    outcome,
     paired_test,
-    verdict,
+    simultaneous_alpha,
 )
 
 REFERENCE = "reference"
@@ -112,7 +114,7 @@ class TransferReport:
                  gradient_conflict: pd.DataFrame | None = None, shared: dict | None = None, *,
                  n_repeats: int = 1, test_train_ratio: float | None = None,
                  n_params: dict | None = None, test: str = "corrected",
-                 correction: str | None = "holm", alpha: float = 0.05, margin=None,
+                 correction: str | None = "bonferroni", alpha: float = 0.05, margin=None,
                  task_affinity: pd.DataFrame | None = None, grouped: bool = False,
                  tuning: pd.DataFrame | None = None, fits_reused: int = 0,
                  cascade: dict | None = None, cascade_scoring: str = "entire_space"):
@@ -189,7 +191,8 @@ class TransferReport:
         if test not in TESTS:
             raise ValueError(f"test={test!r} is not valid: use one of {list(TESTS)}.")
         if correction not in CORRECTIONS:
-            raise ValueError(f"correction={correction!r} is not valid: use 'holm', 'bh' or None.")
+            raise ValueError(f"correction={correction!r} is not valid: use one of "
+                             f"{list(CORRECTIONS)}.")
         if not 0 < alpha < 1:
             raise ValueError(f"alpha={alpha!r} is not valid: it must be in (0, 1).")
         if isinstance(margin, dict):
@@ -232,7 +235,7 @@ class TransferReport:
         alpha, test, correction, margin : optional
             Override the report's settings (those given to :func:`compare_transfer`):
             ``test`` in ``{"corrected", "ttest", "wilcoxon"}``, ``correction`` in
-            ``{"holm", "bh", None}``, ``margin`` a number or ``{task: margin}``.
+            ``{"bonferroni", None}``, ``margin`` a number or ``{task: margin}``.
 
         Returns
         -------
@@ -240,35 +243,48 @@ class TransferReport:
             ``metric``; ``mean``, ``std`` (over splits); ``reference_mean``; ``delta`` =
             ``mean - reference_mean`` (raw: positive is better only for greater-is-better
             metrics); ``delta_std`` (std of the per-split differences); ``relative_delta`` =
-            ``delta / |reference_mean|``; ``ci_low``, ``ci_high``: the (1 - alpha) confidence
-            interval of ``delta`` from the test's variance (the corrected one by default);
-            ``p_value``, two-sided, NaN when undefined (fewer than 3 usable pairs, or zero
-            variance); ``p_adjusted`` over all the report's (model, task) tests; ``n_pairs``,
-            the splits where both scores are finite; ``mde``, the minimum detectable effect:
-            the smallest |delta| this test finds with 80 % power, from its (corrected)
-            standard error and ``n_pairs``, at ``alpha / m`` for ``m`` adjusted tests (Holm's
-            and BH's strictest step; ``alpha`` without a correction), so an "inconclusive"
-            verdict says how large an effect could hide (NaN when untested); ``note``, why
-            a test is undefined (fewer than 3 usable pairs, zero variance; "" otherwise);
-            ``margin``; ``verdict``: ``"worse"`` or
-            ``"better"`` (``p_adjusted < alpha``), ``"equivalent"`` (the interval lies inside
-            ±margin) or ``"inconclusive"``; ``significantly_worse`` (verdict worse);
-            ``shares_parameters`` (see ``shared``); ``negative_transfer`` /
-            ``positive_transfer``: worse / better for a model that shares parameters;
-            ``n_params``, ``reference_n_params``; ``grad_cosine``, the mean last-epoch
+            ``delta / |reference_mean|``; ``ci_low``, ``ci_high``: the interval of ``delta``
+            from the test's variance (the corrected one by default), *simultaneous* over the
+            report's ``m`` tested (model, task) pairs: each at level ``1 - alpha/m``
+            (Bonferroni; ``1 - alpha`` with ``correction=None``), so that all of them hold
+            together with probability at least ``1 - alpha`` (the level is in
+            ``summary().attrs["interval_level"]``); ``p_value``, two-sided, NaN when
+            undefined (fewer than 3 usable pairs, or zero variance); ``p_adjusted``
+            (``min(1, m * p)``: below ``alpha`` exactly when the interval leaves out 0);
+            ``n_pairs``, the splits where both scores are finite; ``mde``, the minimum
+            detectable effect: the smallest |delta| the test finds with 80 % power at the
+            intervals' level, from its (corrected) standard error and ``n_pairs`` (NaN when
+            untested); ``note``, why a test is undefined ("" otherwise); ``margin``, the
+            smallest delta that matters (default per metric, see ``compare_transfer``);
+            ``verdict``, read off the interval (oriented so that positive is better):
+            ``"better"`` (above 0), ``"worse"`` (below 0 and reaching past ``-margin``: a loss
+            that may matter), ``"worse within margin"`` (below 0 but above ``-margin``: real,
+            too small to matter), ``"equivalent"`` (inside ±margin) or ``"inconclusive"``;
+            ``non_inferior`` (the interval rules out a loss larger than the margin: what
+            :meth:`ship` needs of every task); ``significantly_worse`` (either worse
+            outcome); ``shares_parameters`` (see ``shared``); ``negative_transfer`` /
+            ``positive_transfer``: ``"worse"`` / ``"better"`` for a model that shares
+            parameters; ``n_params``, ``reference_n_params``; ``grad_cosine``, the mean
+            last-epoch
             gradient cosine over the pairs with this task (NaN when not recorded).
         """
         alpha, test, correction, margin = self._settings(alpha, test, correction, margin)
         diffs = self._differences()
         wide = self.scores.pivot(index="fold", columns=["model", "task"], values="score")
         final = self._final_cosines()
+        # Every interval is built at the family's level, so that the outcomes read off them
+        # hold together with probability >= 1 - alpha (see _stats.simultaneous_alpha).
+        tests = [paired_test(diffs[key], test=test, alpha=alpha,
+                             test_train_ratio=self.test_train_ratio) for key in diffs]
+        level = simultaneous_alpha(alpha, correction,
+                                   sum(np.isfinite(r["p_value"]) for r in tests))
         out = []
         for task in self.metric:
             for model in self._models():
                 paired = diffs[(model, task)].notna()
                 values = wide[(model, task)][paired].to_numpy(float)
                 ref = wide[(REFERENCE, task)][paired].to_numpy(float)
-                r = paired_test(diffs[(model, task)], test=test, alpha=alpha,
+                r = paired_test(diffs[(model, task)], test=test, alpha=level,
                                 test_train_ratio=self.test_train_ratio)
                 ref_mean = float(ref.mean()) if len(ref) else np.nan
                 mine = final[(final["model"] == model)
@@ -291,26 +307,28 @@ class TransferReport:
         table = pd.DataFrame(out).set_index(["model", "task"])
         table.insert(table.columns.get_loc("n_pairs"), "p_adjusted",
                      adjust_p_values(table["p_value"], correction))
-        level = self._mde_alpha(alpha, correction, int(table["p_value"].notna().sum()))
         table.insert(table.columns.get_loc("n_pairs") + 1, "mde", [
             minimum_detectable_effect(se, n, alpha=level)
             for se, n in zip(table.pop("se"), table["n_pairs"])])
+        gib = [self.greater_is_better[task] for _, task in table.index]
         table.insert(table.columns.get_loc("shares_parameters"), "verdict", [
-            verdict(row.delta, row.ci_low, row.ci_high, row.p_adjusted, alpha=alpha,
-                    margin=row.margin, greater_is_better=self.greater_is_better[task])
-            for (_, task), row in table.iterrows()])
+            outcome(lo, hi, margin=m, greater_is_better=g)
+            for lo, hi, m, g in zip(table["ci_low"], table["ci_high"], table["margin"], gib)])
+        table.insert(table.columns.get_loc("shares_parameters"), "non_inferior", [
+            non_inferior(lo, hi, margin=m, greater_is_better=g)
+            for lo, hi, m, g in zip(table["ci_low"], table["ci_high"], table["margin"], gib)])
         table.insert(table.columns.get_loc("shares_parameters"), "significantly_worse",
-                     table["verdict"] == "worse")
+                     table["verdict"].isin(["worse", "worse within margin"]))
         shares = table["shares_parameters"]
         at = table.columns.get_loc("n_params")
         table.insert(at, "negative_transfer", (table["verdict"] == "worse") & shares)
         table.insert(at + 1, "positive_transfer", (table["verdict"] == "better") & shares)
+        table.attrs["interval_level"] = 1 - level
         return table
 
     @staticmethod
     def _mde_alpha(alpha: float, correction, n_tests: int) -> float:
-        """The level one test must reach: ``alpha / m`` under Holm or BH (their first step, the
-        strictest), ``alpha`` without a correction."""
+        """The level each interval is built at (see ``_stats.simultaneous_alpha``)."""
         return alpha / max(n_tests, 1) if correction else alpha
 
     def overall(self, alpha: float | None = None, test: str | None = None,
@@ -328,16 +346,21 @@ class TransferReport:
         DataFrame indexed by model: ``mean_delta`` (oriented), ``ci_low``, ``ci_high``,
         ``p_value``, ``p_adjusted``, ``n_pairs``, ``margin`` (mean of the tasks' margins),
         ``verdict`` (``"worse"``, ``"better"``, ``"equivalent"``, ``"inconclusive"``),
-        ``worst_task`` (lowest oriented mean delta), ``shares_parameters``.
+        ``worst_task`` (lowest oriented mean delta), ``shares_parameters``. The mean is over
+        the tasks' own scales: with tasks scored by different metrics (AUC and R²) it mixes
+        units, so the report's sentences and figure use :meth:`ship` and the per-task rows,
+        not this mean.
         """
         alpha, test, correction, margin = self._settings(alpha, test, correction, margin)
         diffs = self._differences()
         summary = self.summary(alpha, test, correction, margin)
         sign = pd.Series({t: 1.0 if g else -1.0 for t, g in self.greater_is_better.items()})
         out = []
-        for model in self._models():
+        models = self._models()
+        level = simultaneous_alpha(alpha, correction, len(models))
+        for model in models:
             oriented = diffs[model][list(self.metric)] * sign
-            r = paired_test(oriented.dropna().mean(axis=1), test=test, alpha=alpha,
+            r = paired_test(oriented.dropna().mean(axis=1), test=test, alpha=level,
                             test_train_ratio=self.test_train_ratio)
             mine = summary.loc[model]
             deltas = (mine["delta"] * sign).dropna()
@@ -350,13 +373,66 @@ class TransferReport:
         table.insert(table.columns.get_loc("n_pairs"), "p_adjusted",
                      adjust_p_values(table["p_value"], correction))
         table.insert(table.columns.get_loc("worst_task"), "verdict", [
-            verdict(row.mean_delta, row.ci_low, row.ci_high, row.p_adjusted, alpha=alpha,
-                    margin=row.margin, greater_is_better=True) for row in table.itertuples()])
+            outcome(row.ci_low, row.ci_high, margin=row.margin, greater_is_better=True)
+            for row in table.itertuples()])
+        return table
+
+    def ship(self, alpha: float | None = None, test: str | None = None, correction=_DEFAULT,
+             margin=None) -> pd.DataFrame:
+        """Per model, the decision a team acts on: can it replace the single-task models?
+
+        Read off the summary's simultaneous intervals, so its error is theirs: ``"can ship"``
+        when every task is non-inferior (its interval rules out a loss larger than the task's
+        margin); ``"cannot ship"`` when some task is ``"worse"`` (its interval lies below 0 and
+        reaches past the margin); ``"undecided"`` otherwise, naming the tasks whose interval
+        still allows a loss larger than the margin, and how large.
+
+        Returns
+        -------
+        DataFrame indexed by model: ``decision`` (``"can ship"``, ``"cannot ship"``,
+        ``"undecided"``), ``tasks`` (the tasks that decide it: those that lose, or those that
+        could; empty for "can ship"), ``worst_loss`` (the largest loss the intervals allow
+        over the model's tasks, in each task's own units, positive = a loss; NaN when a task
+        is untested) and ``line``, the one-line answer.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> scores = pd.DataFrame({"model": ["hard"] * 4 + ["reference"] * 4, "task": "ctr",
+        ...                        "fold": [0, 1, 2, 3] * 2,
+        ...                        "score": [.70, .71, .69, .70, .74, .75, .74, .76]})
+        >>> TransferReport(scores, metric={"ctr": "roc_auc"}, n_folds=4).ship()["decision"].tolist()
+        ['cannot ship']
+        """
+        from ._text import ship_line
+
+        summary = self.summary(alpha, test, correction, margin)
+        out = []
+        for model in self._models():
+            rows = summary.loc[model]
+            sign = np.array([1.0 if self.greater_is_better[t] else -1.0 for t in rows.index])
+            worst = np.where(sign > 0, -rows["ci_low"], rows["ci_high"])
+            worse = rows.index[rows["verdict"] == "worse"].tolist()
+            open_ = rows.index[~rows["non_inferior"]].tolist()
+            if worse:
+                decision, tasks = "cannot ship", worse
+            elif not open_:
+                decision, tasks = "can ship", []
+            else:
+                decision, tasks = "undecided", open_
+            out.append(dict(model=model, decision=decision, tasks=tasks,
+                            worst_loss=float(np.max(worst)) if np.isfinite(worst).all() else np.nan))
+        table = pd.DataFrame(out, columns=["model", "decision", "tasks", "worst_loss"])
+        table = table.set_index("model")
+        table["line"] = [ship_line(self, model, table.loc[model], summary.loc[model])
+                         for model in table.index]
         return table
 
     def verdict_lines(self, alpha: float | None = None, test: str | None = None,
                       correction=_DEFAULT, margin=None) -> list[str]:
-        """One plain-language sentence per model: where sharing hurts, helps, or cannot tell.
+        """One line per model: its ship decision (:meth:`ship`), then every task's outcome with
+        its interval in the metric's units, the tasks that decide it first; for an open task,
+        the largest loss it could still hide and what would narrow it.
 
         Examples
         --------
@@ -365,7 +441,7 @@ class TransferReport:
         ...                        "fold": [0, 1, 2, 3] * 2,
         ...                        "score": [.70, .71, .69, .70, .74, .75, .74, .76]})
         >>> TransferReport(scores, metric={"ctr": "roc_auc"}, n_folds=4).verdict_lines()
-        ['hard hurts ctr: −0.048 AUC [−0.071, −0.024], Holm p = 0.007']
+        ['hard: cannot ship. ctr: worse, −0.048 AUC [−0.071, −0.024] (margin 0.005).']
         """
         from ._text import verdict_lines
 

@@ -10,16 +10,24 @@ import numpy as np
 from scipy import stats
 
 TESTS = ("corrected", "ttest", "wilcoxon")
-CORRECTIONS = ("holm", "bh", None)
-VERDICTS = ("worse", "better", "equivalent", "inconclusive")
+# "bonferroni": one simultaneous interval per (model, task), each at level 1 - alpha/m, so
+# that every outcome of the report is read off an interval printed beside it and the chance
+# of any false outcome is at most alpha (see ``outcome``). None: each interval at 1 - alpha.
+CORRECTIONS = ("bonferroni", None)
+# The outcomes of one (model, task) comparison, read off its interval of the delta.
+VERDICTS = ("worse", "worse within margin", "better", "equivalent", "inconclusive")
+# The decision on a model as a whole: no task loses more than its margin, or one does.
+SHIP_DECISIONS = ("can ship", "cannot ship", "undecided")
 MIN_PAIRS = 3
 
-# The smallest difference that matters, per metric, for the "equivalent" verdict. Bounded
-# metrics get an absolute margin: half a point of ROC AUC, average precision or accuracy is
-# about the smallest gain recommender teams ship a model for, one point of R² (1 % of the
-# variance) the smallest a regression user would notice. Losses and errors have the data's
-# scale, so their margin is 1 % of the reference's mean. Override per task with margin=.
-DEFAULT_MARGIN = {"roc_auc": 0.005, "average_precision": 0.005, "accuracy": 0.005, "r2": 0.01}
+# The smallest difference that matters, per metric: a loss inside ±margin is one a team can
+# ship. Bounded metrics get an absolute margin: half a point of ROC AUC, GAUC, average
+# precision or accuracy is about the smallest gain recommender teams ship a model for, one
+# point of R² (1 % of the variance) or of NDCG the smallest a user would notice. Losses and
+# errors have the data's scale, so their margin is 1 % of the reference's mean. Override per
+# task with margin={task: value}.
+DEFAULT_MARGIN = {"roc_auc": 0.005, "average_precision": 0.005, "accuracy": 0.005,
+                  "gauc": 0.005, "r2": 0.01, "ndcg": 0.01}
 RELATIVE_MARGIN = {"log_loss": 0.01, "rmse": 0.01, "mae": 0.01}
 
 
@@ -159,64 +167,97 @@ def mde_floor(mde: float, n_pairs: int, test_train_ratio: float | None, *, alpha
         test_train_ratio) * s)
 
 
-def adjust_p_values(p_values, method: str | None = "holm") -> np.ndarray:
-    """Holm (family-wise error) or Benjamini-Hochberg (false discovery rate) adjusted p-values.
+def adjust_p_values(p_values, method: str | None = "bonferroni") -> np.ndarray:
+    """Bonferroni-adjusted p-values: ``min(1, m * p)`` over the ``m`` finite ones.
 
-    NaN p-values (untestable comparisons) stay NaN and do not count in the family size.
+    NaN p-values (untestable comparisons) stay NaN and do not count in the family size. An
+    adjusted p-value below ``alpha`` is exactly an interval at level ``1 - alpha/m`` that
+    leaves out 0 (:func:`simultaneous_alpha`).
 
     Examples
     --------
-    >>> adjust_p_values([0.01, 0.04, 0.03, np.nan], "holm").round(2).tolist()
-    [0.03, 0.06, 0.06, nan]
-    >>> adjust_p_values([0.01, 0.04, 0.03], "bh").round(2).tolist()
-    [0.03, 0.04, 0.04]
+    >>> adjust_p_values([0.01, 0.04, 0.03, np.nan]).round(2).tolist()
+    [0.03, 0.12, 0.09, nan]
     """
     if method not in CORRECTIONS:
-        raise ValueError(f"correction={method!r} is not valid: use 'holm', 'bh' or None.")
+        raise ValueError(f"correction={method!r} is not valid: use one of {list(CORRECTIONS)}.")
     p = np.asarray(p_values, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    m = int(ok.sum())
-    if method is None or m == 0:
+    if method is None:
         return p.copy()
-    order = np.argsort(p[ok])
-    ranked = p[ok][order]
-    if method == "holm":
-        adjusted = np.maximum.accumulate((m - np.arange(m)) * ranked)
-    else:
-        adjusted = np.minimum.accumulate(m / np.arange(m, 0, -1) * ranked[::-1])[::-1]
-    back = np.empty(m)
-    back[order] = np.minimum(adjusted, 1.0)
-    out[ok] = back
-    return out
+    m = int(np.isfinite(p).sum())
+    return np.where(np.isfinite(p), np.minimum(p * max(m, 1), 1.0), np.nan)
 
 
-def verdict(mean: float, ci_low: float, ci_high: float, p_adjusted: float, *, alpha: float,
-            margin: float, greater_is_better: bool) -> str:
-    """``"worse"``, ``"better"``, ``"equivalent"`` or ``"inconclusive"`` for one comparison.
+def simultaneous_alpha(alpha: float, correction: str | None, n_tests: int) -> float:
+    """The level each interval is built at: ``alpha / m`` (Bonferroni), ``alpha`` without one.
 
-    Worse or better when the adjusted p-value is below ``alpha`` (the sign of ``mean`` and the
-    metric's direction say which); equivalent when the whole confidence interval lies inside
-    ``±margin``; inconclusive otherwise, and always when the test was undefined (NaN p).
+    With every one of the ``m`` intervals at ``1 - alpha/m``, all of them cover their true
+    delta with probability at least ``1 - alpha`` (Bonferroni's inequality, whatever their
+    dependence), and every outcome read off them is then right.
 
     Examples
     --------
-    >>> verdict(-0.2, -0.3, -0.1, 0.003, alpha=0.05, margin=0.01, greater_is_better=True)
-    'worse'
-    >>> verdict(0.001, -0.004, 0.006, 0.8, alpha=0.05, margin=0.01, greater_is_better=True)
-    'equivalent'
+    >>> simultaneous_alpha(0.05, "bonferroni", 4), simultaneous_alpha(0.05, None, 4)
+    (0.0125, 0.05)
     """
-    if not np.isfinite(p_adjusted):
+    return alpha / max(int(n_tests), 1) if correction else alpha
+
+
+def outcome(ci_low: float, ci_high: float, *, margin: float, greater_is_better: bool) -> str:
+    """The outcome of one comparison, read off its (simultaneous) interval of the delta.
+
+    With the interval oriented so that positive is better: ``"better"`` when it lies above 0;
+    ``"worse"`` when it lies below 0 and reaches below ``-margin`` (a loss that may matter);
+    ``"worse within margin"`` when it lies below 0 but above ``-margin`` (a real loss too
+    small to matter: not negative transfer); ``"equivalent"`` when it lies inside
+    ``±margin``; ``"inconclusive"`` otherwise and when it is undefined (NaN). Each outcome is
+    a claim about the true delta that holds whenever the interval covers it, so their
+    family-wise error is that of the intervals.
+
+    Examples
+    --------
+    >>> outcome(-0.03, -0.01, margin=0.005, greater_is_better=True)
+    'worse'
+    >>> outcome(-0.004, -0.001, margin=0.005, greater_is_better=True)
+    'worse within margin'
+    >>> outcome(-0.004, 0.003, margin=0.005, greater_is_better=True)
+    'equivalent'
+    >>> outcome(-0.02, 0.003, margin=0.005, greater_is_better=True)
+    'inconclusive'
+    """
+    if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
         return "inconclusive"
-    if p_adjusted < alpha and mean != 0:
-        return "better" if (mean > 0) == greater_is_better else "worse"
-    if -margin <= ci_low and ci_high <= margin:
+    low, high = (ci_low, ci_high) if greater_is_better else (-ci_high, -ci_low)
+    if low > 0:
+        return "better"
+    if high < 0:
+        return "worse within margin" if low >= -margin else "worse"
+    if -margin <= low and high <= margin:
         return "equivalent"
     return "inconclusive"
 
 
+def non_inferior(ci_low: float, ci_high: float, *, margin: float,
+                 greater_is_better: bool) -> bool:
+    """Whether the interval rules out a loss larger than ``margin`` (its worse end is above
+    ``-margin``); False when it is undefined.
+
+    Examples
+    --------
+    >>> non_inferior(-0.004, 0.02, margin=0.005, greater_is_better=True)
+    True
+    """
+    if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
+        return False
+    worst = ci_low if greater_is_better else -ci_high
+    return bool(worst >= -margin)
+
+
 def margin_for(metric: str, reference_mean: float) -> float:
-    """The default equivalence margin of a metric (see ``DEFAULT_MARGIN``)."""
+    """The default margin of a metric (see ``DEFAULT_MARGIN``; ``ndcg@k`` is ``ndcg``)."""
     if metric in RELATIVE_MARGIN:
         return RELATIVE_MARGIN[metric] * abs(reference_mean)
-    return DEFAULT_MARGIN.get(metric, 0.01)
+    base = metric.split("@", 1)[0] if isinstance(metric, str) else metric
+    if base in DEFAULT_MARGIN:
+        return DEFAULT_MARGIN[base]
+    raise ValueError(f"no default margin for metric {metric!r}: give margin={{task: value}}.")

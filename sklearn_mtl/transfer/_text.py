@@ -5,12 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._stats import mde_floor, repeats_to_halve
+from ._stats import repeats_to_halve
 
 _TEST_NAMES = {"corrected": "corrected resampled t-test", "ttest": "paired t-test",
                "wilcoxon": "Wilcoxon signed-rank test"}
-_P_NAMES = {"holm": "Holm p", "bh": "BH p", None: "p"}
-_UNITS = {"r2": "R²", "roc_auc": "AUC"}
+_P_NAMES = {"bonferroni": "Bonferroni p", None: "p"}
+_UNITS = {"r2": "R²", "roc_auc": "AUC", "gauc": "GAUC", "average_precision": "AP",
+          "accuracy": "accuracy", "log_loss": "log loss", "rmse": "RMSE", "mae": "MAE"}
+# Metrics whose deltas cannot exceed 1 in size (R² can, downwards, but a loss of 1 is already
+# the whole explained variance): an interval reaching past that sizes nothing.
+_UNIT_RANGE = {"r2", "roc_auc", "gauc", "average_precision", "accuracy"}
 
 
 def _number(x: float) -> str:
@@ -19,6 +23,14 @@ def _number(x: float) -> str:
 
 def _p(x: float) -> str:
     return "= n/a" if not np.isfinite(x) else "< 0.001" if x < 0.001 else f"= {x:.3f}"
+
+
+def _unit(metric: str) -> str:
+    return _UNITS.get(metric, metric.upper() if metric.startswith("ndcg") else metric)
+
+
+def _bounded(metric: str) -> bool:
+    return metric in _UNIT_RANGE or metric.startswith("ndcg")
 
 
 def _nan_note(report) -> str:
@@ -40,11 +52,17 @@ def protocol(report, alpha, test, correction) -> str:
     resampling = f"{report.n_folds}-fold CV" + (" grouped by groups=" if report.grouped else "")
     if report.n_repeats > 1:
         resampling += f" × {report.n_repeats} repeats"
-    n_tests = len(report.metric) * len(report._models())
-    adjusted = f", {correction.upper() if correction == 'bh' else 'Holm'} over {n_tests} tests" \
-        if correction else ", no multiplicity correction"
+    summary = report.summary(alpha, test, correction)
+    n_tests = int(summary["p_value"].notna().sum())
+    level = summary.attrs["interval_level"]
+    if correction and n_tests > 1:
+        adjusted = (f", {n_tests} intervals at {level:.2%} each, simultaneous (Bonferroni): "
+                    f"all verdicts hold together with {1 - alpha:.0%} confidence")
+    else:
+        adjusted = f", {level:.0%} intervals" + ("" if correction or n_tests <= 1 else
+                                                 ", no multiplicity correction")
     return (f"{resampling}, {named}, against the single-task reference ({_TEST_NAMES[test]}"
-            f"{adjusted}, alpha={alpha}){_cascade_note(report)}{_nan_note(report)}")
+            f"{adjusted}){_cascade_note(report)}{_nan_note(report)}")
 
 
 def _cascade_note(report) -> str:
@@ -61,78 +79,71 @@ def _cascade_note(report) -> str:
         f"P({p} and {c} | x))" for c, p in cascade.items())
 
 
-def _effect(row, task, report, p_name) -> str:
-    unit = _UNITS.get(report.metric[task], report.metric[task])
-    return (f"{task}: {_number(row['delta'])} {unit} [{_number(row['ci_low'])}, "
-            f"{_number(row['ci_high'])}], {p_name} {_p(row['p_adjusted'])}")
+def _amount(value: float, metric: str) -> str:
+    return f"{abs(value):.3f} {_unit(metric)}" if abs(value) < 10 else f"{abs(value):.3g} {_unit(metric)}"
 
 
-def _size(value: float, task, report) -> str:
-    unit = _UNITS.get(report.metric[task], report.metric[task])
-    return f"{abs(value):.3g} {unit}"
+def _interval(row, metric: str) -> str:
+    return (f"{_number(row['delta'])} {_unit(metric)} [{_number(row['ci_low'])}, "
+            f"{_number(row['ci_high'])}]")
 
 
-def _hidden_effects(report, rows: pd.DataFrame, summary: pd.DataFrame, settings) -> str:
-    """For the inconclusive tasks: how large an effect could hide, and what would shrink it."""
-    alpha, test, correction, _ = settings
-    hidden = rows[(rows["verdict"] == "inconclusive") & rows["mde"].notna()]
-    if not len(hidden):
-        return ""
-    sizes = " and ".join(f"{_size(r['mde'], t, report)} on {t}" for t, r in hidden.iterrows())
-    text = f"; an effect smaller than {sizes} could hide here"
-    n_pairs = int(hidden["n_pairs"].max())
-    more = repeats_to_halve(n_pairs, report.n_folds, report.test_train_ratio, test)
+def _worst_loss(row, greater_is_better: bool) -> float:
+    """The largest loss the interval allows (positive = a loss)."""
+    return -row["ci_low"] if greater_is_better else row["ci_high"]
+
+
+def _task_phrase(report, task, row, settings) -> str:
+    """One task of a model's line: its outcome, delta and interval, in the metric's units."""
+    metric = report.metric[task]
+    if row["note"]:
+        return f"{task}: untested ({row['note']})"
+    said = f"{task}: {row['verdict']}, {_interval(row, metric)}"
+    if row["verdict"] in ("worse", "worse within margin"):
+        said += f" (margin {row['margin']:.3g})"
+    if row["verdict"] in ("worse", "inconclusive") or (
+            row["verdict"] == "better" and not row["non_inferior"]):
+        loss = _worst_loss(row, report.greater_is_better[task])
+        if loss > row["margin"]:
+            if _bounded(metric) and loss >= 1:
+                said += (f", too noisy to size a loss (the interval is wider than {_unit(metric)}'s "
+                         "range)")
+            elif row["verdict"] == "inconclusive":
+                said += (f", could still hide a loss of up to {_amount(loss, metric)} "
+                         f"(margin {row['margin']:.3g})")
+    return said
+
+
+def _what_would_help(report, row, settings) -> str:
+    _, test, _, _ = settings
+    more = repeats_to_halve(int(row["n_pairs"]), report.n_folds, report.test_train_ratio, test)
     if more is not None:
-        return text + f" (about {more} more repeats would halve that)"
-    level = report._mde_alpha(alpha, correction, int(summary["p_value"].notna().sum()))
-    floors = " and ".join(
-        _size(mde_floor(r["mde"], int(r["n_pairs"]), report.test_train_ratio, alpha=level), t,
-              report) for t, r in hidden.iterrows())
-    return text + f" (no number of repeats gets below {floors}; more rows would)"
+        return f": about {more} more repeats would halve the interval"
+    return (": more rows would narrow the interval (more repeats cannot: the corrected test's "
+            "variance has a floor with overlapping training sets)")
+
+
+def ship_line(report, model, decision, rows: pd.DataFrame) -> str:
+    """A model's one-line answer: the ship decision, then every task's outcome with its
+    interval, the tasks that decide it first."""
+    settings = (report.alpha, report.test, report.correction, report.margin)
+    what = decision["decision"]
+    head = {"can ship": "can ship — no task loses more than its margin",
+            "cannot ship": "cannot ship", "undecided": "undecided"}[what]
+    first = [t for t in decision["tasks"] if t in rows.index]
+    order = [*first, *(t for t in rows.index if t not in first)]
+    tasks = "; ".join(_task_phrase(report, t, rows.loc[t], settings) for t in order)
+    unsettled = rows[~rows["non_inferior"] & (rows["note"] == "") & (rows["verdict"] != "worse")]
+    help_ = ""
+    if len(unsettled):
+        help_ = " To settle it" + _what_would_help(report, unsettled.iloc[0], settings) + "."
+    return f"{model}: {head}. {tasks}.{help_}"
 
 
 def verdict_lines(report, summary: pd.DataFrame, overall: pd.DataFrame, settings) -> list[str]:
-    """One sentence per model, from the per-task verdicts and the per-model "any task" test."""
-    _, _, correction, _ = settings
-    p_name = _P_NAMES[correction]
-    lines = []
-    for model in report._models():
-        rows, total, shares = summary.loc[model], overall.loc[model], report.shared[str(model)]
-        worse, better = rows[rows["verdict"] == "worse"], rows[rows["verdict"] == "better"]
-        parts = []
-        if len(worse):
-            verb = "hurts" if shares else "scores below the single-task reference on"
-            parts.append(f"{verb} " + "; ".join(_effect(r, t, report, p_name)
-                                                for t, r in worse.iterrows()))
-        if len(better):
-            verb = "helps" if shares else "scores above the single-task reference on"
-            parts.append(f"{verb} " + "; ".join(_effect(r, t, report, p_name)
-                                                for t, r in better.iterrows()))
-        mean = (f"mean Δ over tasks {_number(total['mean_delta'])} [{_number(total['ci_low'])}, "
-                f"{_number(total['ci_high'])}], {p_name} {_p(total['p_adjusted'])}")
-        if parts:
-            line = f"{model} " + ", and ".join(parts)
-        elif (rows["note"] != "").all() and not total["n_pairs"]:
-            line = (f"{model}: nothing could be tested, no split has a score for every task of "
-                    "both this model and the reference (single-row or single-class test folds?)")
-        elif total["verdict"] == "worse":
-            line = (f"{model} hurts the tasks on average ({mean}), most on "
-                    f"{total['worst_task']}; no single task is significant")
-        elif total["verdict"] == "better":
-            line = f"{model} helps the tasks on average ({mean}); no single task is significant"
-        elif (rows["verdict"] == "equivalent").all():
-            line = (f"{model} is equivalent to the single-task reference on every task (each "
-                    "interval within ±margin)")
-        else:
-            same = rows.index[rows["verdict"] == "equivalent"].tolist()
-            line = (f"{model}: no clear effect on any task ({mean})"
-                    + (f"; equivalent on {', '.join(same)}" if same else ""))
-        line += _hidden_effects(report, rows, summary, settings)
-        untested = rows[rows["note"] != ""]
-        if len(untested):
-            line += "; untested: " + ", ".join(f"{t} ({n})" for t, n in untested["note"].items())
-        lines.append(line)
-    return lines
+    """One line per model: the ship decision, then every task's outcome with its interval."""
+    decisions = report.ship(*settings)
+    return list(decisions["line"])
 
 
 def tuning_line(report) -> str | None:
@@ -193,7 +204,7 @@ def markdown(report, summary: pd.DataFrame, lines: list[str]) -> str:
 def text(report) -> str:
     """The repr: header, table, one sentence per model, capacity and gradient conflict."""
     summary = report.summary()
-    cols = ["mean", "reference_mean", "delta", "ci_low", "ci_high", "p_adjusted", "verdict"]
+    cols = ["mean", "reference_mean", "delta", "ci_low", "ci_high", "margin", "verdict"]
     with pd.option_context("display.width", 120, "display.float_format", "{:.4f}".format):
         body = summary[cols].to_string()
     lines = report.verdict_lines()
