@@ -294,3 +294,207 @@ def test_save_takes_only_package_estimators(tmp_path):
     with pytest.raises(TypeError, match="save takes a MultiTaskRecommender or a PerTaskLGBM, not "
                                         "a LogisticRegression"):
         sklearn_mtl.persistence.save(LogisticRegression(), tmp_path / "m.skmtl")
+
+
+# A hostile file: every entry is checked before it is inflated, parsed or handed to LightGBM.
+
+@pytest.fixture(scope="module")
+def lgbm_file(tmp_path_factory):
+    """A PerTaskLGBM on 3 features with trees of several splits, and the rows it was fit on."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    Y = np.column_stack([X[:, 0] + X[:, 1] > 0, X[:, 2] + 0.1 * rng.normal(size=400)])
+    model = PerTaskLGBM(n_estimators=5, num_leaves=4, n_jobs=1, random_state=0, verbose=-1)
+    path = tmp_path_factory.mktemp("lgbm") / "m.skmtl"
+    model.fit(X, Y).save(path)
+    return path, X
+
+
+def write_entries(path, entries: dict, compression=zipfile.ZIP_DEFLATED):
+    """A model file holding ``entries``, the manifest's digests recomputed (a forger's file)."""
+    manifest = json.loads(entries["manifest.json"])
+    for name, data in entries.items():
+        if name != "manifest.json":
+            manifest["sha256"][name] = hashlib.sha256(data).hexdigest()
+    entries = {**entries, "manifest.json": json.dumps(manifest).encode()}
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+
+
+def forged(source, target, change_state, raw=None):
+    """Copy the file at ``source`` to ``target`` with ``change_state(state dict)`` applied, then
+    the text replacements ``raw`` ({bytes: bytes})."""
+    with zipfile.ZipFile(source) as archive:
+        entries = {n: archive.read(n) for n in archive.namelist()}
+    state = json.loads(entries["state.json"])
+    change_state(state)
+    entries["state.json"] = json.dumps(state).encode()
+    for old, new in (raw or {}).items():
+        entries["state.json"] = entries["state.json"].replace(old, new)
+    write_entries(target, entries)
+    return target
+
+
+def boosters(node):
+    """Every LightGBM model text dict (``{"__booster__": text}``) in a state tree."""
+    if isinstance(node, dict):
+        if "__booster__" in node:
+            yield node
+        for value in node.values():
+            yield from boosters(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from boosters(value)
+
+
+def edit_tree(text: str, field: str, change, fix_sizes: bool = False) -> str:
+    """``text`` with the first tree that has a split edited in ``field`` by ``change(values)``."""
+    head, _, trees = text.partition("\nTree=")
+    blocks = ("Tree=" + trees).split("\n\n\n")
+    for i, block in enumerate(blocks):
+        if "num_leaves=1\n" not in block and f"\n{field}=" in block:
+            line = re.search(rf"\n{field}=([^\n]*)", block)
+            blocks[i] = block.replace(line.group(0), f"\n{field}={change(line.group(1))}", 1)
+            break
+    out = head + "\n" + "\n\n\n".join(blocks)
+    if fix_sizes:
+        trees = out[out.index("Tree="):out.index("end of trees")]
+        sizes = [len((block + "\n\n\n").encode()) for block in trees.split("\n\n\n")[:-1]]
+        out = re.sub(r"tree_sizes=[^\n]*", "tree_sizes=" + " ".join(map(str, sizes)), out)
+    return out
+
+
+def test_entries_that_inflate_past_the_limits_are_refused_before_reading(lgbm_file, tmp_path):
+    import tracemalloc
+
+    path, _ = lgbm_file
+    with zipfile.ZipFile(path) as archive:
+        entries = {n: archive.read(n) for n in archive.namelist()}
+    # 200 MB of JSON whitespace around the real state deflates to ~200 kB.
+    bomb = tmp_path / "bomb.skmtl"
+    write_entries(bomb, {**entries, "state.json": entries["state.json"] + b" " * 200_000_000})
+    assert bomb.stat().st_size < 1_000_000
+    tracemalloc.start()
+    with pytest.raises(ValueError, match=r"entry 'state.json' inflates \d+ bytes to 200\d{6}, "
+                                         r"more than 50 times \(a zip bomb"):
+        load(bomb)
+    assert tracemalloc.get_traced_memory()[1] < 20_000_000
+    tracemalloc.stop()
+    manifest = json.loads(entries["manifest.json"])
+    manifest["padding"] = "x" * 2_000_000
+    write_entries(bomb, {**entries, "manifest.json": json.dumps(manifest).encode()},
+                  compression=zipfile.ZIP_STORED)
+    with pytest.raises(ValueError, match=r"entry 'manifest.json' declares 2000\d\d\d bytes, over "
+                                         r"the limit of 1048576"):
+        load(bomb)
+
+
+def test_nesting_and_shapes_that_do_not_match_are_refused_naming_the_entry(lgbm_file, tmp_path):
+    path, _ = lgbm_file
+
+    def deep(state):
+        state["state"]["verbose"] = "DEEP"
+
+    def nested(levels):
+        return {b'"DEEP"': b"[" * levels + b"0" + b"]" * levels}
+
+    with pytest.raises(ValueError, match=r"state.json nests deeper than 64 levels at "
+                                         r"PerTaskLGBM.verbose\[0\]"):
+        load(forged(path, tmp_path / "deep.skmtl", deep, nested(100)))
+    with pytest.raises(ValueError, match="entry 'state.json' nests deeper than Python can parse"):
+        load(forged(path, tmp_path / "deeper.skmtl", deep, nested(100_000)))
+
+    def reshape(state):
+        state["state"]["target_offsets_"]["shape"] = [3, 5]
+
+    with pytest.raises(ValueError, match=r"PerTaskLGBM.target_offsets_ declares shape \[3, 5\] "
+                                         r"for 2 values"):
+        load(forged(path, tmp_path / "shape.skmtl", reshape))
+
+
+@pytest.mark.parametrize(("field", "change", "fix_sizes", "message"), [
+    # Another length, digest recomputed: LightGBM's parallel loader aborted the process.
+    ("leaf_value", lambda v: "1" + v, False,
+     r"tree_sizes add up to \d+ bytes but the trees take \d+"),
+    # Same length: loaded, then predict looped forever.
+    ("left_child", lambda v: "9" + v[1:], False, r"left_child\[0\]=9 is not a node of a tree "
+                                                 r"with 3 nodes"),
+    ("left_child", lambda v: " ".join([v.split()[0]] * len(v.split())), True,
+     r"left_child and right_child do not form a tree \(a node or leaf has no parent or several"),
+    # Same length: loaded, then predicted a constant.
+    ("split_feature", lambda v: "9" + v[1:], False,
+     r"split_feature\[0\]=9 is not a feature of this model \(it has 3\)"),
+    ("leaf_value", lambda v: " ".join(v.split()[:-1]), True, "leaf_value has 3 values for "
+                                                              "num_leaves=4"),
+])
+def test_tampered_lightgbm_model_is_refused_before_lightgbm_reads_it(
+        lgbm_file, tmp_path, field, change, fix_sizes, message):
+    path, _ = lgbm_file
+
+    def tamper(state):
+        first = next(boosters(state))
+        first["__booster__"] = edit_tree(first["__booster__"], field, change, fix_sizes)
+
+    with pytest.raises(ValueError, match=r"is not a valid sklearn-mtl model file: the LightGBM "
+                                         r"model is malformed: PerTaskLGBM.estimators_\[0\]."
+                                         r"_Booster (?:tree \d+|header): " + message):
+        load(forged(path, tmp_path / "t.skmtl", tamper))
+
+
+def test_lightgbm_model_for_other_features_is_refused(lgbm_file, tmp_path):
+    path, _ = lgbm_file
+
+    def fewer(state):
+        first = next(boosters(state))
+        text = first["__booster__"]
+        text = text.replace("max_feature_idx=2", "max_feature_idx=9")
+        text = re.sub(r"feature_names=[^\n]*", "feature_names=" + " ".join(
+            f"Column_{j}" for j in range(10)), text)
+        first["__booster__"] = re.sub(r"feature_infos=[^\n]*", "feature_infos=" + " ".join(
+            ["none"] * 10), text)
+
+    with pytest.raises(ValueError, match=r"the LightGBM model at PerTaskLGBM.estimators_\[0\] "
+                                         r"reads 10 features but its _n_features is 3"):
+        load(forged(path, tmp_path / "wide.skmtl", fewer))
+
+
+def test_non_finite_weights_load_with_a_warning_naming_them(lgbm_file, census_1500, tmp_path):
+    path, X = lgbm_file
+
+    def nan_leaves(state):
+        first = next(boosters(state))
+        first["__booster__"] = edit_tree(first["__booster__"], "leaf_value",
+                                         lambda v: " ".join("nan" for _ in v.split()), True)
+
+    with pytest.warns(UserWarning, match=r"holds weights that are NaN or infinite, so the model "
+                                         r"predicts NaN or inf where they are used: PerTaskLGBM."
+                                         r"estimators_\[0\]._Booster tree \d+ leaf_value"):
+        loaded = load(forged(path, tmp_path / "nan.skmtl", nan_leaves))
+    assert np.isnan(loaded.predict_proba(X)[0]).all()
+
+    from safetensors.torch import load as st_load
+    from safetensors.torch import save as st_save
+
+    X, Y = census_1500
+    net_path = tmp_path / "net.skmtl"
+    MultiTaskRecommender("hard", **FAST).fit(X, Y).save(net_path)
+    with zipfile.ZipFile(net_path) as archive:
+        entries = {n: archive.read(n) for n in archive.namelist()}
+    tensors = st_load(entries["weights.safetensors"])
+    key = max(tensors, key=lambda k: tensors[k].numel() * tensors[k].is_floating_point())
+    tensors[key][0] = float("nan")
+    write_entries(net_path, {**entries, "weights.safetensors": st_save(tensors)})
+    with pytest.warns(UserWarning, match=r"holds weights that are NaN or infinite.*"
+                                         r"MultiTaskRecommender\."):
+        load(net_path)
+
+
+@pytest.mark.parametrize("cut", [0.1, 0.5, 0.9, 0.999])
+def test_truncated_file_is_refused(lgbm_file, tmp_path, cut):
+    path, _ = lgbm_file
+    data = path.read_bytes()
+    short = tmp_path / "short.skmtl"
+    short.write_bytes(data[:int(len(data) * cut)])
+    with pytest.raises(ValueError, match="is not a valid sklearn-mtl model file|is damaged"):
+        load(short)

@@ -423,7 +423,16 @@ class PerTaskLGBM(MultiTaskEstimator):
     def _set_state(self, state: dict) -> None:
         """Rebuild a model from its saved attributes (see :func:`sklearn_mtl.load`)."""
         self.__dict__.update(state)
-        for model in self.__dict__.get("estimators_", []):
+        models = self.__dict__.get("estimators_", [])
+        if "estimators_" in state and len(models) != len(self.__dict__.get("tasks_", ())):
+            raise ValueError(f"PerTaskLGBM holds {len(models)} LightGBM models for "
+                             f"{len(self.__dict__.get('tasks_', ()))} tasks.")
+        n_features = self.__dict__.get("n_features_in_")
+        for t, model in enumerate(models):
+            if getattr(model, "_n_features", None) != n_features:
+                raise ValueError(f"estimators_[{t}] reads {getattr(model, '_n_features', None)} "
+                                 f"features but PerTaskLGBM was fitted on {n_features}.")
+        for model in models:
             # LightGBM keeps its scores in a defaultdict of OrderedDicts; JSON has only dicts.
             model._best_score = collections.defaultdict(
                 collections.OrderedDict, getattr(model, "_best_score", {}))
