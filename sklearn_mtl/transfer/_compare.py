@@ -32,7 +32,7 @@ from ._report import (
     TransferReport,
 )
 from ._stats import CORRECTIONS, TESTS
-from ._storage import FitStore, describe, fingerprint, splits_fingerprint
+from ._storage import FitStore, describe, fingerprint, seed_of, splits_fingerprint
 
 
 def _check_choice(name, value, options):
@@ -272,28 +272,36 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
             models={name: describe(est) for name, est in jobs},
             splits=splits_fingerprint(splits), random_state=describe(random_state),
             metric=describe(metric), tune=describe(tuning)))
-    results, todo = {}, []
-    for split, (_, train, rows) in enumerate(splits):
-        for k, (name, est) in enumerate(jobs):
-            kept = None if store is None else store.get(name, split)
-            if kept is not None:
-                results[split, k] = kept
-            elif tuning is None:
-                todo.append(((split, k), delayed(_stored)(
-                    store, _fit_and_score, name, est, X, Y, train, rows, split, metric,
-                    targets.names_, return_estimators, group_values, sample_weight,
-                    conditional)))
-            else:
-                # Each study gets its own seed: reproducible from random_state, different per
-                # split and model (randomizing the search is part of the variance the test sees).
-                seed = None if random_state is None else _derived_seed(
-                    random_state, 1_000 * (split + 1) + k)
-                todo.append(((split, k), delayed(_stored)(
-                    store, _tune_fit_and_score, name, est, X, Y, train, rows, split, metric,
-                    targets.names_, return_estimators, group_values, sample_weight, tuning, seed,
-                    None if store is None else store.studies_url, conditional)))
-    fits_reused = len(results)
-    done = Parallel(n_jobs=n_jobs, verbose=verbose)(task for _, task in todo)
+    # Each study gets its own seed, different per split and model, reproducible from
+    # random_state; without one, from the user's sampler, so that a seeded sampler copied into
+    # every study does not replay one search in all of them.
+    study_seed = random_state
+    if study_seed is None and tuning is not None and tuning.get("sampler") is not None:
+        study_seed = seed_of(tuning["sampler"])
+    try:
+        results, todo = {}, []
+        for split, (_, train, rows) in enumerate(splits):
+            for k, (name, est) in enumerate(jobs):
+                kept = None if store is None else store.get(name, split)
+                if kept is not None:
+                    results[split, k] = kept
+                elif tuning is None:
+                    todo.append(((split, k), delayed(_stored)(
+                        store, _fit_and_score, name, est, X, Y, train, rows, split, metric,
+                        targets.names_, return_estimators, group_values, sample_weight,
+                        conditional)))
+                else:
+                    seed = None if study_seed is None else _derived_seed(
+                        study_seed, 1_000 * (split + 1) + k)
+                    todo.append(((split, k), delayed(_stored)(
+                        store, _tune_fit_and_score, name, est, X, Y, train, rows, split, metric,
+                        targets.names_, return_estimators, group_values, sample_weight, tuning, seed,
+                        None if store is None else store.studies_url, conditional)))
+        fits_reused = len(results)
+        done = Parallel(n_jobs=n_jobs, verbose=verbose)(task for _, task in todo)
+    finally:
+        if store is not None:
+            store.close()
     results.update({key: r for (key, _), r in zip(todo, done)})
     results = [results[key] for key in sorted(results)]
     for r in results:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import numbers
 import time
+from collections import Counter
 from itertools import combinations
 
 import numpy as np
@@ -96,7 +97,7 @@ def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names,
 
 # tune=dict: the arguments of sklearn_mtl.tuning.tune that a nested study takes ("space" is
 # its search_space, one per model name).
-TUNE_KEYS = ("n_trials", "timeout", "cv", "sampler", "pruner", "space")
+TUNE_KEYS = ("n_trials", "timeout", "cv", "sampler", "pruner", "space", "allow_untuned")
 
 
 def _check_tune(tune, names) -> dict | None:
@@ -124,11 +125,19 @@ def _check_tune(tune, names) -> dict | None:
     if timeout is not None and not in_range(timeout, low=0, low_open=True):
         raise ValueError(f"tune['timeout']={timeout!r} is not valid: use a number of seconds > 0 "
                          "or None.")
+    if not isinstance(settings.get("allow_untuned", False), bool):
+        raise ValueError(f"tune['allow_untuned']={settings['allow_untuned']!r} is not valid: use "
+                         "True or False.")
     space = settings.get("space") or {}
     if not isinstance(space, dict) or set(space) - set(names):
         raise ValueError(f"tune['space']={space!r} is not valid: use a dict {{model name: search "
                          f"space}} naming models among {list(names)}.")
     return settings
+
+
+def _shown(tuning: dict) -> dict:
+    """The user's tune= settings (without the ones compare_transfer adds)."""
+    return {k: v for k, v in tuning.items() if k in TUNE_KEYS}
 
 
 def _stored(store, job, *args):
@@ -147,23 +156,33 @@ def _tune_fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_n
     The study sees ``X[train]`` alone (its own hold-out or inner folds are drawn from them), so
     no test row of the split reaches a trial or the refit.
     """
+    from optuna.trial import TrialState
+
     from ..tuning import tune
+    from ..tuning._study import fail_running_trials
+
+    finished = (TrialState.COMPLETE, TrialState.PRUNED)
 
     start = time.perf_counter()
     n_trials, study = tuning.get("n_trials"), {}
     if studies is not None:
-        # A study kept in the storage continues where it stopped: only the missing trials run.
+        # A study kept in the storage continues where it stopped: only the trials it has not
+        # finished run (a trial whose process was killed is redone with its parameters).
         import optuna
 
         study = dict(storage=studies, study_name=f"{name} | split {fold}", load_if_exists=True)
         try:
-            finished = [t for t in optuna.load_study(study_name=study["study_name"],
-                                                     storage=studies).trials
-                        if t.state.is_finished()]
+            kept = optuna.load_study(study_name=study["study_name"], storage=studies)
         except KeyError:  # not created yet
-            finished = []
+            kept = None
+        done = 0
+        if kept is not None:
+            # The comparison holds the storage's lock and this job alone runs this study: a
+            # trial still RUNNING was killed with its process, and tune() redoes it.
+            fail_running_trials(kept, "its comparison was stopped during the trial")
+            done = len(kept.get_trials(deepcopy=False, states=finished))
         if n_trials is not None:
-            n_trials = max(0, n_trials - len(finished))
+            n_trials = max(0, n_trials - done)
     result = tune(
         _reseeded(estimator, fold), _safe_indexing(X, train), _safe_indexing(Y, train),
         n_trials=n_trials, timeout=tuning.get("timeout"), cv=tuning.get("cv"),
@@ -174,12 +193,27 @@ def _tune_fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_n
         sample_weight=None if sample_weight is None else sample_weight[train],
     )
     seconds = time.perf_counter() - start
+    trials = result.study.get_trials(deepcopy=False)
+    tuned = result.best_trial_ is not None
+    if not tuned and not tuning.get("allow_untuned", False):
+        states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(
+            Counter(t.state.name for t in trials if t.state != TrialState.WAITING).items())
+        ) or "no trial started"
+        raise ValueError(
+            f"the study of model {name!r} in split {fold} finished no trial ({states}; "
+            f"tune={_shown(tuning)}): its score would be the defaults', reported as tuned. Give "
+            "the studies more time or trials, or tune={..., 'allow_untuned': True} to score "
+            "such fits with their defaults, marked untuned in report.tuning.")
     best = dict(result.best_params_ or {})
-    tuned = clone(estimator).set_params(**best)
-    out = _fit_and_score(name, tuned, X, Y, train, test, fold, metric, task_names, keep, groups,
+    refit = clone(estimator).set_params(**best)
+    out = _fit_and_score(name, refit, X, Y, train, test, fold, metric, task_names, keep, groups,
                          sample_weight, conditional)
-    states = [t.state.name for t in result.study.trials]
-    out["tuning"] = dict(model=name, split=fold, n_trials=len(states),
+    states = [t.state.name for t in trials]
+    out["tuning"] = dict(model=name, split=fold, n_trials=states.count("COMPLETE")
+                         + states.count("PRUNED"),
                          n_complete=states.count("COMPLETE"), n_pruned=states.count("PRUNED"),
-                         best_params=best, best_value=result.best_score_, seconds=seconds)
+                         tuned=tuned, best_params=best,
+                         default_value=result.default_score_,
+                         best_value=result.best_score_ if tuned else float("nan"),
+                         seconds=seconds)
     return out

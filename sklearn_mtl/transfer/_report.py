@@ -21,8 +21,8 @@ from ._stats import (
 )
 
 REFERENCE = "reference"
-TUNING_COLUMNS = ["model", "split", "n_trials", "n_complete", "n_pruned", "best_params",
-                  "best_value", "seconds"]
+TUNING_COLUMNS = ["model", "split", "n_trials", "n_complete", "n_pruned", "tuned",
+                  "best_params", "default_value", "best_value", "seconds"]
 _CONFLICT_COLUMNS = ["model", "fold", "epoch", "pair", "task_a", "task_b", "cosine"]
 _AFFINITY_COLUMNS = ["model", "fold", "epoch", "source", "target", "affinity"]
 
@@ -64,9 +64,13 @@ class TransferReport:
         says so.
     tuning : DataFrame or None
         With ``compare_transfer(tune=...)``: one row per (model, split) study, with ``model``
-        (the reference is ``"reference"``), ``split``, ``n_trials`` (run), ``n_complete``,
-        ``n_pruned``, ``best_params``, ``best_value`` (the best trial's mean signed
-        validation score) and ``seconds``; None without nested tuning. ``repr`` and
+        (the reference is ``"reference"``), ``split``, ``n_trials`` (finished: complete or
+        pruned), ``n_complete``, ``n_pruned``, ``tuned`` (False for a study that finished no
+        trial, scored with its defaults under ``tune={..., "allow_untuned": True}``),
+        ``best_params`` (``{}`` when the defaults won), ``default_value`` (the inner
+        validation score of the study's first trial, the estimator's own parameters),
+        ``best_value`` (the best trial's mean signed validation score, never below
+        ``default_value``) and ``seconds``; None without nested tuning. ``repr`` and
         :meth:`to_markdown` state the budget in one line.
     fits_reused : int
         With ``compare_transfer(storage=...)``: how many (model, split) fits were taken from

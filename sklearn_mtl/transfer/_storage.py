@@ -13,10 +13,13 @@ two comparisons in one report.
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import hashlib
 import json
 import os
 import tempfile
+import types
 from pathlib import Path
 
 import numpy as np
@@ -24,47 +27,111 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # What a stored fit depends on, in the order a refusal names them.
-IDENTITY = ("data", "models", "splits", "random_state", "metric", "tune")
+IDENTITY = ("data", "sample_weight", "groups", "models", "splits", "random_state", "metric",
+            "tune", "versions")
+_WHAT = {"data": "the data (X or Y, values or dtypes)", "sample_weight": "sample_weight",
+         "groups": "groups", "splits": "the folds (cv, n_repeats)", "random_state": "random_state",
+         "metric": "the metric", "tune": "the tuning settings (tune=)",
+         "format_version": "the storage format"}
+# The libraries whose versions change a fit or a score.
+LIBRARIES = ("sklearn-mtl", "torch", "skorch", "lightgbm", "scikit-learn", "optuna", "numpy",
+             "pandas")
 
 
 def fingerprint(*parts) -> str:
-    """A short digest of arrays, sparse matrices and DataFrames (values, not the index)."""
+    """A short digest of arrays, sparse matrices and DataFrames: values and dtypes (an int64
+    column and the same numbers as a category are different data to a model), not the index."""
     digest = hashlib.sha256()
     for part in parts:
         if sp.issparse(part):
             part = part.tocsr()
+            digest.update(str(part.dtype).encode())
             for array in (part.data, part.indices, part.indptr):
                 digest.update(np.ascontiguousarray(array).tobytes())
             continue
         frame = part if isinstance(part, pd.DataFrame) else pd.DataFrame(np.asarray(part))
         digest.update(str(list(frame.columns)).encode())
+        digest.update(str([str(t) for t in frame.dtypes]).encode())
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
-def describe(value):
-    """A JSON-able, stable description of a parameter value: estimators by class and parameters,
-    other objects (callbacks, samplers) by class only, since their repr may hold an address."""
+def seed_of(value) -> int:
+    """A 32-bit seed that depends only on ``describe(value)`` (stable across processes)."""
+    text = json.dumps(describe(value), sort_keys=True, default=str)
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+def versions() -> dict:
+    """``{library: version}`` of the libraries a stored fit depends on (None if absent)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def describe(value, _seen=None):
+    """A JSON-able, stable description of a parameter value, deep enough that a change of
+    anything that can change a fit changes it: estimators by class and parameters, functions
+    by their code, constants and closure, other objects (callbacks, samplers, pruners) by
+    class and attributes (a random state by its state), never by their repr or address."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (np.integer, np.floating, np.bool_)):
         return value.item()
+    seen = set() if _seen is None else _seen
+    if id(value) in seen:  # a cycle (a callback holding its net)
+        return {"cycle": type(value).__qualname__}
+    seen = seen | {id(value)}
     if isinstance(value, (list, tuple)):
-        return [describe(v) for v in value]
+        return [describe(v, seen) for v in value]
     if isinstance(value, dict):
-        return {str(k): describe(v) for k, v in value.items()}
+        return {str(k): describe(v, seen) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted((describe(v, seen) for v in value), key=str)
     if isinstance(value, BaseEstimator):
         return {"class": type(value).__qualname__,
-                "params": describe(value.get_params(deep=False))}
-    if isinstance(value, np.ndarray):
+                "params": describe(value.get_params(deep=False), seen)}
+    if isinstance(value, (np.ndarray, pd.DataFrame, pd.Series)) or sp.issparse(value):
         return fingerprint(value)
     if isinstance(value, np.random.RandomState):  # its state decides the draws, not its class
         return {"RandomState": fingerprint(value.get_state()[1])}
     if isinstance(value, np.random.Generator):
-        return {"Generator": describe(value.bit_generator.state)}
-    return {"class": f"{type(value).__module__}.{type(value).__qualname__}"}
+        return {"Generator": describe(value.bit_generator.state, seen)}
+    if isinstance(value, (types.FunctionType, types.MethodType)):
+        return _describe_function(value, seen)
+    if isinstance(value, type):
+        return {"type": f"{value.__module__}.{value.__qualname__}"}
+    state = getattr(value, "__dict__", None)
+    out = {"class": f"{type(value).__module__}.{type(value).__qualname__}"}
+    if state is not None:
+        out["state"] = {k: describe(v, seen) for k, v in sorted(state.items())
+                        if not callable(getattr(v, "acquire", None))}  # not locks
+    elif isinstance(value, functools.partial):
+        out["state"] = describe([value.func, value.args, value.keywords], seen)
+    return out
+
+
+def _describe_function(fn, seen) -> dict:
+    """A function by its name, code, constants, defaults and closure values: editing its body
+    or the values it closes over changes the description."""
+    if isinstance(fn, types.MethodType):
+        return {"method": _describe_function(fn.__func__, seen),
+                "self": describe(fn.__self__, seen)}
+    code = fn.__code__
+    consts = [describe(c, seen) if not isinstance(c, types.CodeType)
+              else hashlib.sha256(c.co_code).hexdigest()[:16] for c in code.co_consts]
+    closure = [describe(cell.cell_contents, seen) for cell in (fn.__closure__ or ())]
+    return {"function": f"{fn.__module__}.{fn.__qualname__}",
+            "code": hashlib.sha256(code.co_code).hexdigest()[:16], "consts": consts,
+            "defaults": describe(fn.__defaults__, seen), "closure": closure}
 
 
 def splits_fingerprint(splits) -> str:
@@ -81,31 +148,78 @@ class FitStore:
     """The directory of one comparison's finished fits (see the module docstring)."""
 
     def __init__(self, path, identity: dict):
+        if str(path).strip() == "":
+            raise ValueError(f"storage={path!r} is not valid: give a directory (it is created if "
+                             "missing) or None to keep nothing.")
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"storage={str(path)!r} is a file: use a directory (it is created "
                              "if missing), where each finished fit is kept.")
         self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = None
+        self._acquire()
+        try:
+            self._check(identity)
+        except BaseException:
+            self.close()
+            raise
+        self.fits = self.path / "fits"
+        self.fits.mkdir(exist_ok=True)
+
+    def _acquire(self) -> None:
+        """Hold the directory for this comparison: a second process running a comparison on
+        it at the same time would split the studies' budgets between them unevenly. The lock
+        is the operating system's, so a killed process releases it."""
+        handle = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise ValueError(
+                f"storage={str(self.path)!r} is in use by {holder}, running a comparison on it: "
+                "wait for it to finish (then the same call resumes from its fits), or use "
+                "another directory.") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}")
+        handle.flush()
+        self._lock = handle
+
+    def close(self) -> None:
+        """Release the directory (the end of the comparison)."""
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    def __getstate__(self):
+        # A copy sent to a worker writes fits; the lock stays with the comparison's process.
+        state = dict(self.__dict__)
+        state["_lock"] = None
+        return state
+
+    def _check(self, identity: dict) -> None:
         manifest = self.path / "comparison.json"
-        mine = {"format_version": FORMAT_VERSION, **identity}
+        mine = json.loads(json.dumps({"format_version": FORMAT_VERSION, **identity,
+                                      "versions": versions()}, default=str))
         if manifest.exists():
             try:
                 stored = json.loads(manifest.read_text())
             except ValueError:
-                raise ValueError(f"storage={str(path)!r}: comparison.json is not JSON; it was not "
-                                 "written by compare_transfer.") from None
+                raise ValueError(f"storage={str(self.path)!r}: comparison.json is not JSON; it "
+                                 "was not written by compare_transfer.") from None
             changed = [key for key in ("format_version", *IDENTITY)
-                       if stored.get(key) != mine[key]]
+                       if stored.get(key) != mine.get(key)]
             if changed:
                 raise ValueError(
-                    f"storage={str(path)!r} holds the fits of another comparison: "
+                    f"storage={str(self.path)!r} holds the fits of another comparison: "
                     f"{self._what_changed(changed, stored, mine)} differ from this call's. Use "
                     "another directory for this comparison, or delete that one to start again."
                 )
         else:
             _write_atomic(manifest, json.dumps(mine, indent=1))
-        self.fits = self.path / "fits"
-        self.fits.mkdir(exist_ok=True)
 
     @staticmethod
     def _what_changed(changed, stored, mine) -> str:
@@ -115,11 +229,13 @@ class FitStore:
                 theirs, ours = stored.get("models") or {}, mine["models"]
                 names = sorted({n for n in {*theirs, *ours} if theirs.get(n) != ours.get(n)})
                 parts.append(f"the parameters of {names}")
+            elif key == "versions":
+                theirs, ours = stored.get("versions") or {}, mine["versions"]
+                parts.append("the versions of " + ", ".join(
+                    f"{n} ({theirs.get(n)} -> {ours.get(n)})" for n in ours
+                    if theirs.get(n) != ours.get(n)))
             else:
-                parts.append({"data": "the data (X or Y)", "splits": "the folds (cv, n_repeats)",
-                              "random_state": "random_state", "metric": "the metric",
-                              "tune": "the tuning settings (tune=)",
-                              "format_version": "the storage format"}[key])
+                parts.append(_WHAT[key])
         return ", ".join(parts)
 
     @property
@@ -134,7 +250,14 @@ class FitStore:
         file = self._file(name, split)
         if not file.exists():
             return None
-        result = json.loads(file.read_text())
+        try:
+            result = json.loads(file.read_text())
+            result["scores"]  # noqa: B018 (a fit file without scores is not one)
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise ValueError(
+                f"storage={str(self.path)!r}: the fit file {file} is corrupt or truncated (not "
+                "the JSON compare_transfer writes); delete it and run the same call again to "
+                "refit that one (model, split).") from None
         # Task names keep their type (JSON object keys would all become strings).
         result["scores"] = None if result["scores"] is None else dict(map(tuple, result["scores"]))
         if result.get("tuning"):

@@ -12,9 +12,10 @@ _TEST_NAMES = {"corrected": "corrected resampled t-test", "ttest": "paired t-tes
 _P_NAMES = {"bonferroni": "Bonferroni p", None: "p"}
 _UNITS = {"r2": "R²", "roc_auc": "AUC", "gauc": "GAUC", "average_precision": "AP",
           "accuracy": "accuracy", "log_loss": "log loss", "rmse": "RMSE", "mae": "MAE"}
-# Metrics whose deltas cannot exceed 1 in size (R² can, downwards, but a loss of 1 is already
-# the whole explained variance): an interval reaching past that sizes nothing.
-_UNIT_RANGE = {"r2", "roc_auc", "gauc", "average_precision", "accuracy"}
+# Metrics scored in [0, 1], whose deltas lie in [-1, 1]: an interval reaching past that sizes
+# nothing, and its bounds are not printed. R² can fall below -1, so its bounds are printed, but
+# an interval that spans 0 and a loss of 1 (the whole explained variance) sizes nothing either.
+_UNIT_RANGE = {"roc_auc", "gauc", "average_precision", "accuracy"}
 
 
 def _number(x: float) -> str:
@@ -31,6 +32,16 @@ def _unit(metric: str) -> str:
 
 def _bounded(metric: str) -> bool:
     return metric in _UNIT_RANGE or metric.startswith("ndcg")
+
+
+def _percent(x: float) -> str:
+    """``x`` as a percentage with the decimals it needs (95%, 98.75%, 99.9%, 99.17%), never
+    rounded up to 100% below 1."""
+    value = 100 * x
+    digits = next((d for d in range(3) if abs(round(value, d) - value) < 1e-9), 2)
+    while value < 100 and float(f"{value:.{digits}f}") >= 100 and digits < 9:
+        digits += 1
+    return f"{value:.{digits}f}%"
 
 
 def _nan_note(report) -> str:
@@ -56,11 +67,12 @@ def protocol(report, alpha, test, correction) -> str:
     n_tests = int(summary["p_value"].notna().sum())
     level = summary.attrs["interval_level"]
     if correction and n_tests > 1:
-        adjusted = (f", {n_tests} intervals at {level:.2%} each, simultaneous (Bonferroni): "
-                    f"all verdicts hold together with {1 - alpha:.0%} confidence")
+        adjusted = (f", {n_tests} intervals at {_percent(level)} each, simultaneous "
+                    f"(Bonferroni): all verdicts hold together with {_percent(1 - alpha)} "
+                    "confidence")
     else:
-        adjusted = f", {level:.0%} intervals" + ("" if correction or n_tests <= 1 else
-                                                 ", no multiplicity correction")
+        adjusted = f", {_percent(level)} intervals" + ("" if correction or n_tests <= 1 else
+                                                       ", no multiplicity correction")
     return (f"{resampling}, {named}, against the single-task reference ({_TEST_NAMES[test]}"
             f"{adjusted}){_cascade_note(report)}{_nan_note(report)}")
 
@@ -98,19 +110,20 @@ def _task_phrase(report, task, row, settings) -> str:
     metric = report.metric[task]
     if row["note"]:
         return f"{task}: untested ({row['note']})"
-    said = f"{task}: {row['verdict']}, {_interval(row, metric)}"
+    loss = _worst_loss(row, report.greater_is_better[task])
+    # An interval past a [0, 1] metric's range of deltas: its bounds would be numbers no delta
+    # can reach, so only the delta is printed.
+    beyond = _bounded(metric) and not (-1 <= row["ci_low"] and row["ci_high"] <= 1)
+    shown = f"{_number(row['delta'])} {_unit(metric)}" if beyond else _interval(row, metric)
+    said = f"{task}: {row['verdict']}, {shown}"
     if row["verdict"] in ("worse", "worse within margin"):
         said += f" (margin {row['margin']:.3g})"
-    if row["verdict"] in ("worse", "inconclusive") or (
-            row["verdict"] == "better" and not row["non_inferior"]):
-        loss = _worst_loss(row, report.greater_is_better[task])
-        if loss > row["margin"]:
-            if _bounded(metric) and loss >= 1:
-                said += (f", too noisy to size a loss (the interval is wider than {_unit(metric)}'s "
-                         "range)")
-            elif row["verdict"] == "inconclusive":
-                said += (f", could still hide a loss of up to {_amount(loss, metric)} "
-                         f"(margin {row['margin']:.3g})")
+    if beyond or (metric == "r2" and row["verdict"] == "inconclusive" and loss >= 1):
+        said += (f", too noisy to size a {'gain' if row['verdict'] == 'better' else 'loss'} "
+                 f"(the interval is wider than {_unit(metric)}'s range)")
+    elif row["verdict"] == "inconclusive" and loss > row["margin"]:
+        said += (f", could still hide a loss of up to {_amount(loss, metric)} "
+                 f"(margin {row['margin']:.3g})")
     return said
 
 
@@ -155,10 +168,19 @@ def tuning_line(report) -> str | None:
     budget = f"{trials.iloc[0]} trials" if trials.nunique() == 1 else (
         f"{trials.min()}-{trials.max()} trials")
     models = ", ".join(map(str, dict.fromkeys(studies["model"])))
-    return (f"tuning: each model ({models}) had its own study of {budget} in each of "
-            f"{studies['split'].nunique()} splits, on the split's training rows only "
-            f"({int(studies['n_pruned'].sum())} of {int(trials.sum())} trials pruned; median "
-            f"{studies['seconds'].median():.1f} s a study)")
+    line = (f"tuning: each model ({models}) had its own study of {budget} in each of "
+            f"{studies['split'].nunique()} splits, on the split's training rows only, the first "
+            f"trial its own defaults ({int(studies['n_pruned'].sum())} of {int(trials.sum())} "
+            f"trials pruned; median {studies['seconds'].median():.1f} s a study)")
+    if "best_params" in studies:
+        kept = int(sum(not p for p in studies["best_params"]))
+        line += f"; the defaults stayed best in {kept} of {len(studies)} studies"
+    if "tuned" in studies and not studies["tuned"].all():
+        untuned = studies[~studies["tuned"].astype(bool)]
+        line += (f"; {len(untuned)} studies finished no trial and were scored with their "
+                 "defaults, untuned: " + ", ".join(
+                     f"{m} in split {s}" for m, s in zip(untuned["model"], untuned["split"])))
+    return line
 
 
 def _cell(value, column) -> str:

@@ -11,6 +11,7 @@ from sklearn.base import clone
 
 from .._routing import fit_params_for
 from ._spaces import decode_params
+from ._study import DEFAULTS_ATTR
 
 
 class TuneResult:
@@ -33,6 +34,10 @@ class TuneResult:
     best_score_ : float, tuple or None
         ``best_trial_``'s value (single objective: mean signed score, greater is better) or
         values (one per task, raw metric).
+    default_score_ : float
+        The value of the study's first trial, the estimator with its own parameters
+        (``tune(start_from_defaults=True)``); NaN when it did not complete or the study is
+        multi-objective. ``best_score_`` is never below it.
     best_estimator_ : estimator or None
         A clone of the estimator with ``best_params_``, fitted on all of ``X``, ``Y`` (when
         ``refit=True``).
@@ -68,6 +73,11 @@ class TuneResult:
             values = self.best_trial_.values
             self.best_score_ = tuple(values) if self.multi_objective_ else values[0]
         self.best_estimator_ = None
+        # The first trial's score: the estimator as given (tune(start_from_defaults=True)).
+        firsts = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                  if t.user_attrs.get(DEFAULTS_ATTR)]
+        self.default_score_ = (float("nan") if not firsts or self.multi_objective_
+                               else firsts[0].value)
 
     def _pick_best(self) -> FrozenTrial | None:
         complete = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -91,6 +101,8 @@ class TuneResult:
         derives (rather than samples) come back too.
         """
         trial = self._trial(trial) if not isinstance(trial, FrozenTrial) else trial
+        if trial.user_attrs.get(DEFAULTS_ATTR):
+            return {}  # the estimator as given
         try:
             return self._space(FixedTrial(trial.params, number=trial.number))
         except (ValueError, KeyError):

@@ -201,9 +201,21 @@ def fail_dead_trials(study) -> int:
             continue
         # Optuna has no public call to finish another process's trial; its storage does it.
         storage, trial_id = study._storage, trial._trial_id
-        storage.set_trial_user_attr(trial_id, "failed_because",
+        storage.set_trial_user_attr(trial_id, DEAD_ATTR,
                                     f"its worker {name}:{pid} stopped during the trial")
         storage.set_trial_state_values(trial_id, TrialState.FAIL)
+        marked += 1
+    return marked
+
+
+def fail_running_trials(study, why: str) -> int:
+    """Mark FAIL every RUNNING trial of ``study``, for a caller that knows no other process
+    runs it (``compare_transfer`` holds its storage's lock and runs each study in one job):
+    a trial killed before it could record its worker is then redone like any other."""
+    marked = 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        study._storage.set_trial_user_attr(trial._trial_id, DEAD_ATTR, why)
+        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
         marked += 1
     return marked
 
@@ -243,3 +255,104 @@ class ProgressLog:
         except ValueError:  # no complete trial yet
             return "no complete trial yet"
         return f"best: trial {best.number} {best.value:.4f}"
+
+
+# User attribute of the trial that fits the estimator as given (the study's first).
+DEFAULTS_ATTR = "defaults"
+# User attribute of a trial that redoes one whose worker died (its number).
+REDO_ATTR = "redo_of"
+# What fail_dead_trials writes on a trial whose worker died.
+DEAD_ATTR = "failed_because"
+
+
+def is_dead(trial) -> bool:
+    """A trial failed because its worker stopped (not because the objective raised)."""
+    return trial.state == TrialState.FAIL and DEAD_ATTR in trial.user_attrs
+
+
+def logical_index(study, number: int) -> int:
+    """The position of trial ``number`` in the study's history as if no worker had died: the
+    trials before it, less those whose worker died (each is redone by a later trial, which
+    takes its position)."""
+    return sum(1 for t in study.get_trials(deepcopy=False)
+               if t.number < number and not is_dead(t))
+
+
+def _random_states(obj, depth: int = 2) -> list:
+    """The (owner, attribute) pairs holding the random states of a sampler and of the samplers
+    it holds (TPE's fallback RandomSampler), in a fixed order."""
+    from optuna.samplers._lazy_random_state import LazyRandomState
+
+    found = []
+    for name, value in sorted(vars(obj).items()):
+        if isinstance(value, LazyRandomState):
+            found.append((value, "_rng"))
+        elif isinstance(value, np.random.RandomState):
+            found.append((obj, name))
+        elif depth and isinstance(value, optuna.samplers.BaseSampler):
+            found += _random_states(value, depth - 1)
+    return found
+
+
+class TrialSeededSampler(optuna.samplers.BaseSampler):
+    """A sampler whose draws for a trial depend on the study's seed and the trial's place in
+    the history only, not on what ran before in this process.
+
+    Before each trial the wrapped sampler's random states are reseeded from ``(seed, logical
+    index)``, so a study resumed after a kill draws what the uninterrupted one drew (given
+    the same finished trials, which TPE reads from the storage), and two studies with other
+    seeds never replay one search, even when built from one seeded sampler.
+    """
+
+    def __init__(self, sampler: optuna.samplers.BaseSampler, seed: int):
+        self.sampler = sampler
+        self.seed = int(seed)
+        self._states = _random_states(sampler)
+
+    @property
+    def reseedable(self) -> bool:
+        return bool(self._states)
+
+    def before_trial(self, study, trial) -> None:
+        index = logical_index(study, trial.number)
+        for k, (owner, name) in enumerate(self._states):
+            state = np.random.SeedSequence([self.seed, index, k]).generate_state(1)[0]
+            setattr(owner, name, np.random.RandomState(int(state)))
+        self.sampler.before_trial(study, trial)
+
+    def infer_relative_search_space(self, study, trial):
+        return self.sampler.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study, trial, search_space):
+        return self.sampler.sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        return self.sampler.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(self, study, trial, state, values) -> None:
+        self.sampler.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self.sampler.reseed_rng()
+
+
+def prepare_trials(study, defaults: bool = True) -> None:
+    """Queue what a (re)started study must run first: the estimator's own parameters when the
+    study has no trial yet, and a redo, with the same parameters, of each trial whose worker
+    died (``fail_dead_trials``) and that no trial redoes yet."""
+    trials = study.get_trials(deepcopy=False)
+    if defaults and not trials:
+        study.enqueue_trial({}, user_attrs={DEFAULTS_ATTR: True})
+    redone = {t.user_attrs.get(REDO_ATTR) for t in trials}
+    for trial in trials:
+        if is_dead(trial) and trial.number not in redone:
+            attrs = {REDO_ATTR: trial.number}
+            if trial.user_attrs.get(DEFAULTS_ATTR):
+                attrs[DEFAULTS_ATTR] = True
+            study.enqueue_trial(dict(trial.params), user_attrs=attrs)
+
+
+def n_finished(study) -> int:
+    """Trials that count towards a budget: complete or pruned (not failed, not running)."""
+    return len(study.get_trials(deepcopy=False,
+                                states=(TrialState.COMPLETE, TrialState.PRUNED)))

@@ -23,12 +23,15 @@ from ._pruning import pruner_is_explicit, pruning_fit, resolve_pruner
 from ._result import TuneResult
 from ._spaces import SearchSpace, final_estimator
 from ._study import (
+    DEFAULTS_ATTR,
     ProgressLog,
+    TrialSeededSampler,
     create_study,
     directions_for,
     fail_dead_trials,
     make_storage,
     objective_value,
+    prepare_trials,
     resolve_objectives,
     worker_name,
 )
@@ -84,12 +87,15 @@ class _Objective:
 
     def __call__(self, trial) -> float | tuple:
         trial.set_user_attr("worker", self.worker)
-        params = self.space(trial)
+        # The study's first trial fits the estimator as given, so that the best trial is never
+        # worse than its defaults on these validation rows; it is never pruned.
+        defaults = bool(trial.user_attrs.get(DEFAULTS_ATTR))
+        params = {} if defaults else self.space(trial)
         fold_scores, epochs = [], 0
         for fold, (train, valid) in enumerate(self.splits):
             model = clone(self.estimator).set_params(**params)
             fit_params = {}
-            if self.prune_steps:
+            if self.prune_steps and not defaults:
                 fit_params, why_not = pruning_fit(model, trial)
                 if why_not and self.warn_unprunable:
                     self.warn_unprunable = False
@@ -103,7 +109,7 @@ class _Objective:
                                      groups=None if self.groups is None else self.groups[valid])
             fold_scores.append({str(k): float(v) for k, v in scores.items()})
             epochs += getattr(final_estimator(model)[0], "n_epochs_", 0)
-            if self.prune_folds:
+            if self.prune_folds and not defaults:
                 self._report_fold(trial, fold, _mean(fold_scores))
         trial.set_user_attr("scores", _mean(fold_scores))
         if epochs:
@@ -151,6 +157,7 @@ def tune(
     random_state: int | np.random.RandomState | None = None,
     show_progress_bar: bool = False,
     verbose: int = 0,
+    start_from_defaults: bool = True,
 ) -> TuneResult:
     """Tune a multi-task estimator's hyper-parameters with an Optuna study.
 
@@ -165,8 +172,9 @@ def tune(
     Y : array-like or DataFrame of shape (n_samples, n_tasks)
         Targets, NaN for a missing label. The tasks are its columns (known before any fit).
     n_trials : int or None, default=50
-        Trials this call runs (each worker sharing a study runs its own ``n_trials``).
-        ``None`` runs until ``timeout``.
+        Trials this call runs (each worker sharing a study runs its own ``n_trials``),
+        the estimator's own parameters first (``start_from_defaults``). ``None`` runs until
+        ``timeout``.
     timeout : float or None, default=None
         Stop starting new trials after this many seconds.
     search_space : None, dict or callable, default=None
@@ -214,7 +222,11 @@ def tune(
     load_if_exists : bool, default=True
         Continue the study ``study_name`` if the storage has it.
     sampler : optuna sampler or None, default=None
-        ``None``: ``TPESampler(seed=random_state)``. Give each parallel worker its own seed.
+        ``None``: ``TPESampler``. With an int ``random_state`` the sampler (yours too) is
+        reseeded before every trial from ``random_state`` and the trial's place in the study,
+        so that a study resumed after a kill draws what an uninterrupted one would have
+        (with ``n_jobs=1``), and two calls with different ``random_state`` never replay one
+        search. Samplers without a NumPy random state (none of Optuna's own) keep theirs.
     pruner : "median", "hyperband", "successive_halving", optuna pruner or None, default="median"
         Single objective only. ``"median"`` is ``MedianPruner(n_startup_trials=5,
         n_warmup_steps=2)``. Multi-objective studies never prune; an explicit pruner there
@@ -230,6 +242,13 @@ def tune(
     verbose : int, default=0
         ``1`` prints one line per finished trial (state, per-task scores, best so far);
         ``2`` adds the trial's parameters and Optuna's own log.
+    start_from_defaults : bool, default=True
+        The study's first trial fits ``estimator`` with its own parameters (its
+        ``params`` are empty, its user attribute ``"defaults"`` is True, and it is never
+        pruned), so that the best trial is at least as good as the defaults on the
+        validation rows: with small budgets the best of a few random configurations is often
+        worse than the defaults. A trial whose worker died (a killed run) is redone with its
+        parameters when the study is resumed.
 
     Returns
     -------
@@ -275,7 +294,9 @@ def tune(
     seed = random_state if isinstance(random_state, numbers.Integral) else (
         0 if random_state is None else int(rng.randint(2**31 - 1)))
     if sampler is None:
-        sampler = TPESampler(seed=int(rng.randint(2**31 - 1)) if random_state is not None else None)
+        sampler = TPESampler()
+    if random_state is not None:
+        sampler = TrialSeededSampler(sampler, int(rng.randint(2**31 - 1)))
     info = {"estimator": type(owner).__name__, "tasks": [str(n) for n in names],
             "metrics": metrics, "multi_objective": multi, "split_seed": int(seed)}
     _splits(cv, X, Y, int(seed), group_values)  # a bad cv fails here, before a study is created
@@ -288,6 +309,7 @@ def tune(
         study, info = create_study(make_storage(storage), study_name, load_if_exists, sampler,
                                    pruner_obj, directions, info)
         fail_dead_trials(study)
+        prepare_trials(study, defaults=start_from_defaults)
         objective = _Objective(
             estimator, X, Y, space,
             _splits(cv, X, Y, int(info.get("split_seed", seed)), group_values),
