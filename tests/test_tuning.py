@@ -109,9 +109,11 @@ def test_tune_ple_with_its_default_space(census_1500):
     X, Y = census_1500
     model = MultiTaskRecommender("ple", max_epochs=2, batch_size=256, random_state=0, device="cpu")
     result = tune(model, X.iloc[:600], Y.iloc[:600], n_trials=2, random_state=0)
-    assert {"n_levels", "n_shared_experts", "n_task_experts"} <= set(result.best_params_)
-    assert result.best_estimator_.n_levels == result.best_params_["n_levels"]
-    assert len(result.best_estimator_.gate_weights(X.iloc[:5])) == result.best_params_["n_levels"]
+    # Trial 0 is the defaults; trial 1 samples the default space.
+    assert {"n_levels", "n_shared_experts", "n_task_experts"} <= set(result.trial_params(1))
+    levels = result.best_params_.get("n_levels", model.n_levels)  # {} when the defaults won
+    assert result.best_estimator_.n_levels == levels
+    assert len(result.best_estimator_.gate_weights(X.iloc[:5])) == levels
 
 
 # ---------------------------------------------------------------- bad inputs
@@ -149,7 +151,8 @@ def test_objectives_must_match_the_tasks(small):
 def test_callable_space_is_checked(small):
     X, Y = small
     with pytest.raises(ValueError, match=r"\['layers'\].*PerTaskLGBM"):
-        tune(PerTaskLGBM(**LGBM), X, Y, n_trials=1,
+        # Trial 0 fits the defaults; the space is first read by trial 1.
+        tune(PerTaskLGBM(**LGBM), X, Y, n_trials=2,
              search_space=lambda trial: {"layers": trial.suggest_int("layers", 1, 3)})
 
 
@@ -217,7 +220,7 @@ def test_lgbm_trials_are_pruned_by_boosting_round(census_1500):
     space = {"learning_rate": CategoricalDistribution([1e-6, 0.2])}
     model = PerTaskLGBM(n_estimators=30, validation_fraction=0.2, n_jobs=1, random_state=0)
     result = tune(model, X, Y, n_trials=8, search_space=space, random_state=0,
-                  sampler=optuna.samplers.RandomSampler(seed=1),
+                  sampler=optuna.samplers.RandomSampler(seed=1), start_from_defaults=False,
                   pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=3))
     pruned = [t for t in result.study.trials if t.state == TrialState.PRUNED]
     assert pruned and all(t.params["learning_rate"] == 1e-6 for t in pruned)
@@ -229,7 +232,7 @@ def test_lgbm_trials_are_pruned_by_boosting_round(census_1500):
 def test_unprunable_configuration_warns_with_an_explicit_pruner(small):
     X, Y = small
     with pytest.warns(UserWarning, match="cannot be pruned during the fit.*validation_fraction"):
-        tune(PerTaskLGBM(**LGBM), X, Y, n_trials=1, search_space=LGBM_SPACE, refit=False,
+        tune(PerTaskLGBM(**LGBM), X, Y, n_trials=2, search_space=LGBM_SPACE, refit=False,
              pruner="hyperband")
 
 

@@ -264,8 +264,12 @@ def tune(
     >>> X, Y = make_multitask_data(n_samples=300, n_features=5, task_kinds="binary",
     ...                            random_state=0)
     >>> result = tune(PerTaskLGBM(n_estimators=20, n_jobs=1), X, Y, n_trials=3, random_state=0)
-    >>> len(result.study.trials), sorted(result.best_params_)[:2]
-    (3, ['colsample_bytree', 'learning_rate'])
+    >>> len(result.study.trials), result.study.trials[0].user_attrs["defaults"]
+    (3, True)
+    >>> sorted(result.trial_params(1))[:2]  # trial 1 is the first sampled one
+    ['colsample_bytree', 'learning_rate']
+    >>> bool(result.best_score_ >= result.default_score_)
+    True
     """
     _check_n_trials(n_trials, timeout)
     owner, _ = final_estimator(estimator)
