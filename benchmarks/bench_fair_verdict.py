@@ -65,48 +65,70 @@ def reference(seed: int):
 def rows_of(report, protocol: str) -> list[dict]:
     summary = report.summary()
     return [dict(protocol=protocol, model=model, task=task, mean=r["mean"],
-                 reference_mean=r["reference_mean"], delta=r["delta"], mde=r["mde"],
-                 verdict=r["verdict"]) for (model, task), r in summary.iterrows()]
+                 reference_mean=r["reference_mean"], delta=r["delta"], ci_low=r["ci_low"],
+                 ci_high=r["ci_high"], mde=r["mde"], verdict=r["verdict"])
+            for (model, task), r in summary.iterrows()]
 
 
-def run(data: str, names, rows: int, trials: int, seed: int, quick: bool = False) -> pd.DataFrame:
+def run(data: str, names, rows: int, trials: int, seed: int, quick: bool = False,
+        protocols: str = "abc", save: str | None = None) -> pd.DataFrame:
     X, Y = load(data, rows, seed)
     common = dict(cv=3, n_repeats=1 if quick else 2, random_state=seed)
     out = []
-    start = time.perf_counter()
-    out += rows_of(compare_transfer(models(names, seed), X, Y, **common), "a: defaults")
-    print(f"  {data} (a) defaults: {time.perf_counter() - start:.0f} s", flush=True)
 
-    start = time.perf_counter()
-    leaky = {}
-    for name, est in [*models(names, seed).items(), ("reference", reference(seed))]:
-        best = tune(est, X, Y, n_trials=trials, random_state=seed, refit=False).best_params_
-        leaky[name] = est.set_params(**(best or {}))
-    ref = leaky.pop("reference")
-    out += rows_of(compare_transfer(leaky, X, Y, reference=ref, **common),
-                   "b: tune on all rows")
-    print(f"  {data} (b) tune on all rows: {time.perf_counter() - start:.0f} s", flush=True)
+    def keep(report, protocol):
+        # The scores and studies, so that the table can be rebuilt without refitting.
+        if save:
+            os.makedirs(save, exist_ok=True)
+            stem = os.path.join(save, f"{data}_{protocol[0]}")
+            report.scores.to_csv(f"{stem}_scores.csv", index=False)
+            if report.tuning is not None:
+                report.tuning.to_csv(f"{stem}_tuning.csv", index=False)
+        return rows_of(report, protocol)
 
-    start = time.perf_counter()
-    nested = compare_transfer(models(names, seed), X, Y, reference=reference(seed),
-                              tune=trials, **common)
-    out += rows_of(nested, "c: nested")
-    print(f"  {data} (c) nested, {trials} trials a study: {time.perf_counter() - start:.0f} s",
-          flush=True)
+    if "a" in protocols:
+        start = time.perf_counter()
+        out += keep(compare_transfer(models(names, seed), X, Y, reference=reference(seed),
+                                     **common), "a: defaults")
+        print(f"  {data} (a) defaults: {time.perf_counter() - start:.0f} s", flush=True)
+    if "b" in protocols:
+        start = time.perf_counter()
+        leaky = {}
+        for name, est in [*models(names, seed).items(), ("reference", reference(seed))]:
+            best = tune(est, X, Y, n_trials=trials, random_state=seed, refit=False).best_params_
+            leaky[name] = est.set_params(**(best or {}))
+        ref = leaky.pop("reference")
+        out += keep(compare_transfer(leaky, X, Y, reference=ref, **common), "b: tune on all rows")
+        print(f"  {data} (b) tune on all rows: {time.perf_counter() - start:.0f} s", flush=True)
+    if "c" in protocols:
+        start = time.perf_counter()
+        nested = compare_transfer(models(names, seed), X, Y, reference=reference(seed),
+                                  tune=trials, **common)
+        out += keep(nested, "c: nested")
+        studies = nested.tuning
+        print(f"  {data} (c) nested, {trials} trials a study: {time.perf_counter() - start:.0f} s;"
+              f" the defaults stayed best in {int(sum(not p for p in studies['best_params']))} of "
+              f"{len(studies)} studies; best minus defaults on the inner validation: median "
+              f"{(studies['best_value'] - studies['default_value']).median():+.4f}", flush=True)
     frame = pd.DataFrame(out)
     frame.insert(0, "data", data)
     return frame
 
 
 def table(frame: pd.DataFrame) -> str:
-    lines = ["| data | model | task | (a) delta, verdict | (b) delta, verdict | (c) delta, "
-             "verdict | optimism of (b) over (c) |", "|---|---|---|---|---|---|---|"]
+    protocols = list(dict.fromkeys(frame["protocol"]))
+    lines = ["| data | model | task | " + " | ".join(f"({p[0]}) delta, verdict" for p in protocols)
+             + (" | optimism of (b) over (c) |" if {"b: tune on all rows", "c: nested"} <= set(
+                 protocols) else " |"),
+             "|---|---|---|" + "---|" * (len(protocols) + ("b: tune on all rows" in protocols
+                                                          and "c: nested" in protocols))]
     for (data, model, task), block in frame.groupby(["data", "model", "task"], sort=False):
         by = block.set_index("protocol")
-        cells = [f"{by.loc[p, 'delta']:+.4f}, {by.loc[p, 'verdict']}"
-                 for p in ("a: defaults", "b: tune on all rows", "c: nested")]
-        optimism = by.loc["b: tune on all rows", "mean"] - by.loc["c: nested", "mean"]
-        lines.append(f"| {data} | {model} | {task} | " + " | ".join(cells) + f" | {optimism:+.4f} |")
+        cells = [f"{by.loc[p, 'delta']:+.4f} [{by.loc[p, 'ci_low']:+.4f}, {by.loc[p, 'ci_high']:+.4f}]"
+                 f", {by.loc[p, 'verdict']}" for p in protocols]
+        if {"b: tune on all rows", "c: nested"} <= set(protocols):
+            cells.append(f"{by.loc['b: tune on all rows', 'mean'] - by.loc['c: nested', 'mean']:+.4f}")
+        lines.append(f"| {data} | {model} | {task} | " + " | ".join(cells) + " |")
     refs = frame.groupby(["data", "task", "protocol"], sort=False)["reference_mean"].first()
     lines.append("")
     lines.append("Reference (single-task net) mean test score per protocol: " + "; ".join(
@@ -121,11 +143,16 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", type=int, default=3000)
     parser.add_argument("--trials", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--models", default="hard,mmoe,ple,lgbm")
+    parser.add_argument("--protocols", default="abc", help="a: defaults, b: tuned on all rows, "
+                        "c: nested (e.g. 'ac' for untuned and nested side by side)")
+    parser.add_argument("--save", default=None, help="folder for each report's scores and "
+                        "studies (CSV)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=UserWarning)
-    names = ["hard", "lgbm"] if args.quick else ["hard", "mmoe", "ple", "lgbm"]
+    names = ["hard", "lgbm"] if args.quick else args.models.split(",")
     datasets = ["census"] if args.quick else (
         ["census", "movielens"] if args.data == "all" else [args.data])
     rows, trials = (600, 2) if args.quick else (args.rows, args.trials)
@@ -136,7 +163,8 @@ def main(argv=None) -> int:
         repeats = 1 if args.quick else 2
         print(f"== {data}: {rows} rows (seed {args.seed}), 3 folds x {repeats} repeats, models "
               f"{names}, {trials} trials a study", flush=True)
-        frames.append(run(data, names, rows, trials, args.seed, args.quick))
+        frames.append(run(data, names, rows, trials, args.seed, args.quick, args.protocols,
+                          args.save))
     print(table(pd.concat(frames, ignore_index=True)))
     return 0
 
