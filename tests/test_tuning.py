@@ -476,3 +476,16 @@ def test_optuna_search_cv(small, estimator, space):
                             scoring=make_multitask_scorer(), error_score="raise").fit(X, Y)
     assert np.isfinite(search.best_score_)
     assert search.predict(X[:3]).shape == (3, 2)
+
+
+@pytest.mark.parametrize("sampler, hint", [("tpe", r"such as optuna\.samplers\.TPESampler"),
+                                           (optuna.samplers.TPESampler, r"TPESampler\(seed=0\)")])
+def test_a_sampler_name_or_class_is_refused_with_how_to_make_one(small, sampler, hint):
+    from sklearn_mtl import compare_transfer
+
+    X, Y = small
+    with pytest.raises(ValueError, match=rf"sampler=.* is not valid: .*{hint}"):
+        tune(PerTaskLGBM(**LGBM), X, Y, n_trials=1, sampler=sampler)
+    with pytest.raises(ValueError, match=rf"tune\['sampler'\]=.* is not valid: .*{hint}"):
+        compare_transfer({"lgbm": PerTaskLGBM(**LGBM)}, X, Y, reference=PerTaskLGBM(**LGBM),
+                         cv=2, tune={"n_trials": 1, "sampler": sampler})

@@ -125,6 +125,15 @@ def _check_tune(tune, names) -> dict | None:
     if timeout is not None and not in_range(timeout, low=0, low_open=True):
         raise ValueError(f"tune['timeout']={timeout!r} is not valid: use a number of seconds > 0 "
                          "or None.")
+    sampler = settings.get("sampler")
+    if sampler is not None:
+        from optuna.samplers import BaseSampler
+
+        if not isinstance(sampler, BaseSampler):
+            example = (f"{sampler.__name__}(seed=0)" if isinstance(sampler, type)
+                       else "optuna.samplers.TPESampler(seed=0)")
+            raise ValueError(f"tune['sampler']={sampler!r} is not valid: use None (TPE) or an "
+                             f"Optuna sampler instance such as {example}.")
     if not isinstance(settings.get("allow_untuned", False), bool):
         raise ValueError(f"tune['allow_untuned']={settings['allow_untuned']!r} is not valid: use "
                          "True or False.")
@@ -159,7 +168,6 @@ def _tune_fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_n
     from optuna.trial import TrialState
 
     from ..tuning import tune
-    from ..tuning._study import fail_running_trials
 
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
 
@@ -172,15 +180,13 @@ def _tune_fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_n
 
         study = dict(storage=studies, study_name=f"{name} | split {fold}", load_if_exists=True)
         try:
-            kept = optuna.load_study(study_name=study["study_name"], storage=studies)
+            done = len(optuna.load_study(study_name=study["study_name"], storage=studies)
+                       .get_trials(deepcopy=False, states=finished))
         except KeyError:  # not created yet
-            kept = None
-        done = 0
-        if kept is not None:
-            # The comparison holds the storage's lock and this job alone runs this study: a
-            # trial still RUNNING was killed with its process, and tune() redoes it.
-            fail_running_trials(kept, "its comparison was stopped during the trial")
-            done = len(kept.get_trials(deepcopy=False, states=finished))
+            done = 0
+        # The comparison holds the storage's lock and this job alone runs this study: a trial
+        # still RUNNING was killed with its process, and tune() redoes it.
+        study["exclusive"] = True
         if n_trials is not None:
             n_trials = max(0, n_trials - done)
     result = tune(

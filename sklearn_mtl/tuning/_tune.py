@@ -29,6 +29,7 @@ from ._study import (
     create_study,
     directions_for,
     fail_dead_trials,
+    fail_running_trials,
     make_storage,
     objective_value,
     prepare_trials,
@@ -61,6 +62,19 @@ def _splits(cv, X, Y, seed: int, groups=None) -> list[tuple[np.ndarray, np.ndarr
         raise ValueError(f"cv={cv!r} splits by groups: pass groups= (the user of each row).")
     return [(np.asarray(a), np.asarray(b)) for a, b in
             splitter.split(X, Y, groups if uses_groups(splitter) else None)]
+
+
+def check_sampler(sampler, name: str = "sampler") -> None:
+    """Raise ``ValueError`` unless ``sampler`` is None or an Optuna sampler instance (a name or
+    the class itself fails deep inside Optuna otherwise)."""
+    if sampler is None or isinstance(sampler, BaseSampler):
+        return
+    if isinstance(sampler, type) and issubclass(sampler, BaseSampler):
+        hint = f"an instance: {sampler.__name__}(seed=0)"
+    else:
+        hint = "an instance such as optuna.samplers.TPESampler(seed=0)"
+    raise ValueError(f"{name}={sampler!r} is not valid: use None (TPE) or an Optuna sampler, "
+                     f"{hint}.")
 
 
 def _check_n_trials(n_trials, timeout) -> None:
@@ -158,6 +172,7 @@ def tune(
     show_progress_bar: bool = False,
     verbose: int = 0,
     start_from_defaults: bool = True,
+    exclusive: bool = False,
 ) -> TuneResult:
     """Tune a multi-task estimator's hyper-parameters with an Optuna study.
 
@@ -249,6 +264,11 @@ def tune(
         validation rows: with small budgets the best of a few random configurations is often
         worse than the defaults. A trial whose worker died (a killed run) is redone with its
         parameters when the study is resumed.
+    exclusive : bool, default=False
+        This call is the only process working on the study (no other worker): a trial it
+        finds ``RUNNING`` was left by a killed run, so it is marked ``FAIL`` at once and redone,
+        whichever machine ran it (otherwise only trials of gone processes of this machine are,
+        and others wait for Optuna's heartbeat). ``compare_transfer(storage=...)`` sets it.
 
     Returns
     -------
@@ -272,6 +292,7 @@ def tune(
     True
     """
     _check_n_trials(n_trials, timeout)
+    check_sampler(sampler)
     owner, _ = final_estimator(estimator)
     if not hasattr(estimator, "get_params"):
         raise ValueError(f"estimator={estimator!r} is not a scikit-learn estimator.")
@@ -312,7 +333,10 @@ def tune(
     try:
         study, info = create_study(make_storage(storage), study_name, load_if_exists, sampler,
                                    pruner_obj, directions, info)
-        fail_dead_trials(study)
+        if exclusive:
+            fail_running_trials(study, "a run of this study was stopped during the trial")
+        else:
+            fail_dead_trials(study)
         prepare_trials(study, defaults=start_from_defaults)
         objective = _Objective(
             estimator, X, Y, space,
