@@ -16,11 +16,11 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from skorch.history import History
 
+from .._cascade import cascade_links
 from ..affinity import TaskAffinity
 from ..diagnostics import GradientConflict
 from ..losses import MultiTaskLoss, TaskWeightHistory
 from ..nets import build_module
-from ._cascade import cascade_links
 from ._params import check_task_weights
 from ._skorch import (
     IdDropoutLoader,

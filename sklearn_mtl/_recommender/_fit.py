@@ -18,11 +18,11 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length
 
+from .._cascade import apply_cascade_labels, cascade_links, check_debias, resolve_cascade
 from ..affinity import task_affinity_matrix
 from ..features import FeatureEncoder, describe_columns
 from ..tasks import TargetEncoder, check_task_sample_weight
 from ._assembly import make_callbacks, make_net, split_validation
-from ._cascade import apply_cascade_labels, cascade_links, check_debias, resolve_cascade
 from ._distributed import check_devices, fit_distributed, rebuild_net
 from ._params import check_sample_weight, check_task_weights, resolve_batch_size, resolve_device
 from ._skorch import MultiTaskDataset

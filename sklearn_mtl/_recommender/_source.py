@@ -18,9 +18,9 @@ from sklearn.utils import check_random_state
 from skorch.helper import predefined_split
 from torch.utils.data import Dataset
 
+from .._cascade import apply_cascade_labels
 from .._streaming import FeatureStatistics, TargetStatistics
 from ._assembly import make_callbacks, make_net
-from ._cascade import apply_cascade_labels
 from ._fit import check_schema, input_schema, record_fit, record_history, resolve_links
 from ._params import check_task_weights, resolve_batch_size, resolve_device
 from ._predict import task_outputs

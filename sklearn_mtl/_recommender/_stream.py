@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from .._cascade import cascade_links
 from ..features import FeatureEncoder
 from ..tasks import TargetEncoder, check_classes
 from ._assembly import make_callbacks, make_net
-from ._cascade import cascade_links
 from ._fit import (
     check_schema,
     encode_targets,

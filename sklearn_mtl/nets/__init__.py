@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .._architectures import ARCHITECTURES, CHAIN_ARCHITECTURES, EXPERT_ARCHITECTURES
 from .aitm import AITMNet
 from .blocks import (
     MLP,
@@ -20,12 +21,6 @@ from .omoe import OMoENet
 from .per_task import PerTaskNet
 from .ple import PLENet
 from .shared_bottom import SharedBottomNet
-
-ARCHITECTURES = ("hard", "soft", "mmoe", "single", "omoe", "cgc", "ple", "esmm", "aitm")
-# Architectures that chain binary tasks by themselves (cascade=None chains the tasks of Y).
-CHAIN_ARCHITECTURES = ("esmm", "aitm")
-# Architectures whose tasks read a mixture of experts: their experts need a hidden layer.
-EXPERT_ARCHITECTURES = ("mmoe", "omoe", "cgc", "ple")
 
 __all__ = [
     "AITMNet",

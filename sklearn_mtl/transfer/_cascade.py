@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from .._recommender._cascade import resolve_cascade
+from .._cascade import resolve_cascade
 from ..tasks import as_target_frame
 from ._reference import _final_step
 

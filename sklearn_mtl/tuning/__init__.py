@@ -8,10 +8,25 @@ default search space of each estimator, pruning after every epoch, one objective
 See ``docs/tuning.md``.
 """
 
-from ._pruning import LGBMTaskPruningCallback, NetPruningCallback
+from typing import TYPE_CHECKING
+
+from ._pruning import LGBMTaskPruningCallback
 from ._result import TuneResult
 from ._spaces import decode_units, default_search_space, encode_units
 from ._tune import tune
+
+if TYPE_CHECKING:
+    from ._net_pruning import NetPruningCallback
+
+
+def __getattr__(name: str):
+    # The skorch callback loads torch: only when asked for.
+    if name == "NetPruningCallback":
+        from ._net_pruning import NetPruningCallback
+
+        return NetPruningCallback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "LGBMTaskPruningCallback",

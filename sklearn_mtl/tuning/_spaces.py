@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 
@@ -14,7 +15,6 @@ from optuna.distributions import (
 )
 
 from .._lgbm import PerTaskLGBM
-from .._recommender import MultiTaskRecommender
 
 # Parameters whose values are tuples of layer widths. Optuna's categorical choices must be
 # None, bool, int, float or str (they are stored in the study), so spaces spell them "64-32".
@@ -137,7 +137,7 @@ def default_search_space(estimator) -> dict[str, BaseDistribution]:
     ['batch_size', 'dropout', 'gradient_method', 'hidden_units']
     """
     owner, prefix = final_estimator(estimator)
-    if isinstance(owner, MultiTaskRecommender):
+    if is_recommender(owner):
         space = _net_space(owner.architecture)
     elif isinstance(owner, PerTaskLGBM):
         space = _lgbm_space()
@@ -147,6 +147,19 @@ def default_search_space(estimator) -> dict[str, BaseDistribution]:
             "(a dict of optuna distributions or a function of the trial)."
         )
     return {prefix + name: dist for name, dist in space.items()}
+
+
+def is_recommender(estimator) -> bool:
+    """Whether ``estimator`` is a ``MultiTaskRecommender``, without importing torch: one can only
+    exist once its module has been imported."""
+    module = sys.modules.get("sklearn_mtl._recommender._estimator")
+    return module is not None and isinstance(estimator, module.MultiTaskRecommender)
+
+
+def _recommender_params() -> set[str]:
+    from .._recommender import MultiTaskRecommender
+
+    return set(MultiTaskRecommender().get_params())
 
 
 def _lightgbm_names() -> set[str]:
@@ -179,7 +192,7 @@ def _check_names(estimator, names) -> None:
     cls = type(owner).__name__
     others = {
         "PerTaskLGBM": set(PerTaskLGBM().get_params()) | _lightgbm_names(),
-        "MultiTaskRecommender": set(MultiTaskRecommender().get_params()),
+        "MultiTaskRecommender": _recommender_params(),
     }
     hints = [
         f"{name!r} is a {other} parameter"
@@ -199,7 +212,7 @@ def _check_names(estimator, names) -> None:
 
 def _check_architecture(estimator, names) -> None:
     owner, prefix = final_estimator(estimator)
-    if not isinstance(owner, MultiTaskRecommender) or prefix + "architecture" in names:
+    if not is_recommender(owner) or prefix + "architecture" in names:
         return
     for name, architectures in _ARCHITECTURE_PARAMS.items():
         if prefix + name in names and owner.architecture not in architectures:

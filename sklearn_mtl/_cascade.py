@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..nets import CHAIN_ARCHITECTURES
+from ._architectures import CHAIN_ARCHITECTURES
 
 
 def resolve_cascade(cascade, architecture: str, names, kinds) -> dict:
