@@ -3,13 +3,15 @@
 Three experiments on ``make_multitask_data`` (two regression tasks, R²), every seed fixed:
 
 - **A/A**: a hard-sharing net against a clone of itself with another ``random_state`` as the
-  reference. Nothing differs, so every "worse" or "better" verdict is false: the rate should
-  stay at or below alpha (0.05).
+  reference. Nothing differs, so every "worse", "worse within margin" or "better" verdict is
+  false: the rate should stay at or below alpha (0.05). (``benchmarks/bench_calibration.py``
+  measures the default's calibration under a null with data variance.)
 - **planted**: a one-unit shared bottom, ``task_weights=[1, 10]``, task correlation 0, against
   the default per-task reference: task_0 (weight 1) must lose. Detection = its verdict is "worse".
 - **flip** (subtler): the same one-unit bottom with equal weights: both tasks lose on average,
   but which one loses changes between splits, so per-task tests lose power; the per-model
-  "any task" line (mean over tasks per split) is what should detect it.
+  mean over tasks per split (``report.overall()``, a check beside the per-task verdicts, not
+  the ship decision) is what should detect it.
 - **mde** (no fits): does the summary's minimum detectable effect mean what it says? Per-split
   differences are drawn as ``delta + sqrt(r) * z0 + z_j`` (one shared draw z0 per replicate and
   one per split, ``r = n_test / n_train``), whose mean has exactly the variance the corrected
@@ -82,7 +84,7 @@ def _new_protocol(report: TransferReport, max_repeats: int) -> list[dict]:
         sub = _first_repeats(report, r)
         for label, kwargs in (("new test, no correction", dict(correction=None)),
                               ("naive t on reseeded splits", dict(test="ttest", correction=None)),
-                              ("new default (corrected + Holm)", {})):
+                              ("new default (corrected + Bonferroni)", {})):
             summary, overall = sub.summary(**kwargs), sub.overall(**kwargs)
             rows.append(dict(protocol=label, n_repeats=r,
                              verdicts=summary["verdict"].to_dict(),
@@ -141,9 +143,10 @@ def table(results: pd.DataFrame) -> str:
     out = ["| experiment | protocol | n_repeats | tests | per-task rate | any-task line rate |",
            "|---|---|---|---|---|---|"]
     for (kind, protocol, r), block in results.groupby(["kind", "protocol", "n_repeats"], sort=False):
-        if kind == "aa":  # false verdicts: any worse or better
-            rate = block["verdict"].isin(["worse", "better"]).mean()
-            line = block.drop_duplicates("seed")["overall"].isin(["worse", "better"]).mean()
+        if kind == "aa":  # false verdicts: any worse (within the margin or not) or better
+            false = ["worse", "worse within margin", "better"]
+            rate = block["verdict"].isin(false).mean()
+            line = block.drop_duplicates("seed")["overall"].isin(false).mean()
             what = "false worse/better"
         elif kind == "planted":  # task_0 (weight 1) must be worse
             rate = (block[block["task"] == "task_0"]["verdict"] == "worse").mean()

@@ -22,11 +22,12 @@ from PIL import Image
 import sklearn_mtl
 from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM, TransferReport, compare_transfer
 from sklearn_mtl.datasets import make_multitask_data
+from sklearn_mtl.transfer._stats import VERDICTS
 
 matplotlib.use("Agg")
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-SECTIONS = ["Verdicts", "Per task", "Per model", "Deltas against the reference",
+SECTIONS = ["Can each model ship?", "Per task", "Per model", "Deltas against the reference",
             "Gradient cosine between tasks", "Task affinity", "Settings", "Versions"]
 
 
@@ -95,13 +96,20 @@ def test_html_report_has_every_section_and_loads_nothing_from_elsewhere(fitted):
     # Settings: the caller's first, then what the report knows; and the versions.
     assert "<th>data</th><td>make_multitask_data</td>" in text and "<th>rows</th><td>300</td>" in text
     assert "2 folds × 1 repeat (2 train/test splits)" in text
-    assert "<th>test</th><td>corrected</td>" in text and "<th>correction</th><td>holm</td>" in text
+    assert "<th>test</th><td>corrected</td>" in text and "<th>correction</th><td>bonferroni</td>" in text
     assert f"<th>sklearn-mtl</th><td>{sklearn_mtl.__version__}</td>" in text
     assert f"<th>numpy</th><td>{np.__version__}</td>" in text
     assert f"<th>torch</th><td>{metadata.version('torch')}</td>" in text
-    # Every (model, task) row of the summary, its verdict cell carrying its colour class.
-    verdicts = re.findall(r'<td class="(worse|better|equivalent|inconclusive)">\1</td>', text)
-    assert len(verdicts) == len(report.summary()) + len(report.overall()) + 4  # + the legend
+    # Every (model, task) row of the summary, its verdict cell carrying its colour class (the
+    # verdict's words joined by hyphens).
+    cells = re.findall(r'<td class="([a-z-]+)">([a-z ]+)</td>', text)
+    verdicts = [said for css, said in cells if said in VERDICTS and css == said.replace(" ", "-")]
+    assert len(verdicts) == len(report.summary()) + len(report.overall()) + 5  # + the legend
+    assert ('<td class="worse-within-margin">worse within margin</td><td>below 0 but above '
+            '−margin: real, too small to matter</td>') in text
+    # 2 folds: fewer than 3 pairs, nothing tested, so no family to spread alpha over.
+    assert report.summary()["p_value"].isna().all()
+    assert "its interval (95%), the adjusted p-value (Bonferroni p)" in text
     assert "<th>grad cosine</th>" in text  # the summary's column, since cosines were recorded
 
 
@@ -112,7 +120,8 @@ def test_html_report_colours_each_verdict_and_escapes_every_name(tmp_path):
                                     "models": {"<b>hard & co</b>": "lr='<3e-3>'"}})
     text = path.read_text(encoding="utf-8")
     assert path == tmp_path / "sub" / "page.html"
-    assert '<td class="worse">worse</td>' in text  # hard is 0.048 AUC worse, Holm p = 0.007
+    assert '<td class="worse">worse</td><td>ctr</td>' in text  # hard is 0.048 AUC worse
+    assert "its interval (95%), the adjusted p-value (Bonferroni p)" in text  # one test
     assert "<b>" not in text and "<i>" not in text and "<img src=x" not in text
     assert "&lt;b&gt;hard &amp; co&lt;/b&gt;" in text and "&lt;i&gt;clicks&lt;/i&gt;" in text
     assert "lr=&#x27;&lt;3e-3&gt;&#x27;" in text
@@ -126,14 +135,16 @@ def test_html_report_uses_the_settings_given_and_states_the_tuning_budget(tmp_pa
                            "best_params": [{"lr": 0.01}] * 8, "best_value": 0.7, "seconds": 1.5})
     report = _hand_made(tuning=tuning)
     text = report.to_html(tmp_path / "page.html", alpha=0.001, correction=None).read_text("utf-8")
-    assert "no multiplicity correction, alpha=0.001" in text
+    assert "(corrected resampled t-test, 99.9% intervals)</p>" in text
+    assert "its interval (99.9%), the adjusted p-value (p)" in text
+    assert "simultaneous over" not in text
     assert "<th>alpha</th><td>0.001</td>" in text and "<th>correction</th><td>none</td>" in text
     # At alpha=0.001 unadjusted (p = 0.007) hard is no longer worse, in every table.
     assert text.count('<td class="worse">worse</td>') == 1  # the legend's
     assert '<td class="inconclusive">inconclusive</td><td>ctr</td>' in text
     assert ("<th>nested tuning</th><td>each model (hard, reference) had its own study of 5 trials "
             "in each of 4 splits, on the split&#x27;s training rows only") in text
-    assert report.alpha == 0.05 and report.correction == "holm"  # the report itself is unchanged
+    assert report.alpha == 0.05 and report.correction == "bonferroni"  # the report is unchanged
 
 
 @pytest.fixture(scope="session")  # set up before the module's fitted report, so a skip is quick

@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM, TransferReport, compare_transfer
 from sklearn_mtl.datasets import make_multitask_data
 from sklearn_mtl.transfer._folds import _splits
-from sklearn_mtl.transfer._stats import adjust_p_values, paired_test
+from sklearn_mtl.transfer._stats import VERDICTS, adjust_p_values, paired_test
 
 matplotlib.use("Agg")
 
@@ -65,7 +65,7 @@ def test_report_scores_and_summary(report):
     assert row["p_value"] == pytest.approx(2 * stats.t.sf(abs(t), df=2))
     assert report.summary(test="ttest").loc[("mmoe", "income"), "p_value"] == pytest.approx(
         stats.ttest_rel(mine, ref).pvalue)
-    assert row["n_pairs"] == 3 and row["verdict"] in ("worse", "better", "equivalent", "inconclusive")
+    assert row["n_pairs"] == 3 and row["verdict"] in VERDICTS
     # Census' categories differ a little between folds, and so do the embeddings: the mean.
     assert row["n_params"] == pytest.approx(np.mean([report.estimators[("mmoe", f)].n_params_
                                                      for f in range(3)]))
@@ -96,7 +96,9 @@ def test_markdown_csv_plot_and_repr(report, tmp_path):
     plt.close(ax.figure)
     text = repr(report)
     assert text.startswith("TransferReport: 3-fold CV, metric roc_auc, against the single-task "
-                           "reference (corrected resampled t-test, Holm over 4 tests, alpha=0.05)")
+                           "reference (corrected resampled t-test, 4 intervals at 98.75% each, "
+                           "simultaneous (Bonferroni): all verdicts hold together with 95% "
+                           "confidence)\n")
     assert "never_married" in text and "trainable parameters: mmoe " in text
 
 
@@ -118,10 +120,19 @@ def test_verdict_follows_the_metric_direction():
     assert summary.loc[("higher", "err"), "delta"] == pytest.approx(0.054)  # raw: model - reference
     assert np.isnan(summary.loc[("equal", "auc"), "p_value"])  # every difference 0: undefined
     assert not summary.loc[("equal", "auc"), "negative_transfer"]
-    # Two-sided Wilcoxon with 5 folds all of one sign: its floor, 2 / 2**5.
+    # Two-sided Wilcoxon with 5 folds all of one sign: its floor, 2 / 2**5. Its own interval
+    # (which the outcome is read off) cannot reach 1 - alpha/m: unbounded, so no verdict.
     wilcoxon = report.summary(test="wilcoxon")
     assert wilcoxon.loc[("lower", "auc"), "p_value"] == pytest.approx(0.0625)
+    assert wilcoxon.loc[("lower", "auc"), "p_adjusted"] == pytest.approx(6 * 0.0625)
+    assert np.isinf(wilcoxon.loc[("lower", "auc"), ["ci_low", "ci_high"]]).all()
     assert not wilcoxon["negative_transfer"].any()
+    assert (wilcoxon["verdict"] == "inconclusive").all()
+    line = report.verdict_lines(test="wilcoxon")[0]
+    assert line == ("lower: undecided. auc: inconclusive, −0.046 AUC, too few pairs for an interval "
+                    "at this level (5): it is unbounded; err: inconclusive, −0.046 RMSE, too few "
+                    "pairs for an interval at this level (5): it is unbounded. To settle it: more "
+                    "repeats (more pairs) would give it a bounded interval.")
     ax = report.plot()
     hatched = [p for p in ax.patches if p.get_hatch() == "//"]
     assert len(hatched) == 2
@@ -145,13 +156,18 @@ def test_a_model_that_shares_nothing_is_worse_not_negative_transfer(report):
     assert summary["significantly_worse"].all()
     assert summary["negative_transfer"].tolist() == [True, False]
     text = repr(rep)
-    assert "\nhard hurts ctr: −0.053 AUC [" in text
-    assert "\nlgbm scores below the single-task reference on ctr: −0.053 AUC [" in text
+    # Neither can replace the single-task model; only hard's loss is negative transfer.
+    assert "\nhard: cannot ship. ctr: worse, −0.053 AUC [−0.061, −0.045] (margin 0.005).\n" in text
+    assert text.endswith("\nlgbm: cannot ship. ctr: worse, −0.053 AUC [−0.061, −0.045] "
+                         "(margin 0.005).")
     header = rep.to_markdown().splitlines()[0]
     assert "| significantly_worse | negative_transfer |" in header
     ax = rep.plot()
     assert [p.get_hatch() for p in ax.patches] == ["//", ".."]
-    assert "worse, shares nothing (adjusted p < 0.05)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "hard: cannot ship (ctr)", "lgbm: cannot ship (ctr)",
+        "negative transfer (a loss that may exceed\nthe margin; 97.5% interval below 0)",
+        "worse, shares nothing (not transfer)", "−margin: a loss that matters"]
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="shared"):
         TransferReport(pd.DataFrame(rows), metric={"ctr": "roc_auc"}, n_folds=4,
@@ -456,9 +472,12 @@ def test_degenerate_comparisons_are_inconclusive_with_their_reason():
     assert summary["n_pairs"].tolist() == [5, 2, 3]
     assert not summary["negative_transfer"].any()
     lines = report.verdict_lines()
-    assert lines[0].endswith("; untested: ctr (zero variance: every difference is -0.05)")
-    assert lines[1].endswith("; untested: ctr (fewer than 3 usable pairs (2))")
+    # Untested is not non-inferior: the ship decision stays open, and the line says why.
+    assert lines[0] == "hard: undecided. ctr: untested (zero variance: every difference is -0.05)."
+    assert lines[1] == "soft: undecided. ctr: untested (fewer than 3 usable pairs (2))."
     assert "untested" not in lines[2]  # three pairs: testable
+    assert report.ship()["decision"].tolist() == ["undecided"] * 3
+    assert np.isnan(report.ship().loc["hard", "worst_loss"])
 
 
 def test_nan_fold_scores_are_counted_warned_and_named():
@@ -478,7 +497,9 @@ def test_nan_fold_scores_are_counted_warned_and_named():
     assert repr(rep).startswith("TransferReport: 3-fold CV, metrics task_0: r2, task_1: roc_auc, ")
     assert "; NaN fold scores left out: lgbm on task_1 (1 of 3), reference on task_1 (1 of 3)\n" \
         in repr(rep)
-    assert "untested: task_1 (fewer than 3 usable pairs (2))" in repr(rep)
+    # The untested task decides the line (it keeps the decision open), so it comes first.
+    assert ("\nlgbm: undecided. task_1: untested (fewer than 3 usable pairs (2)); task_0: "
+            in repr(rep))
 
 
 def test_x_and_y_must_have_the_same_rows(census_1500):
@@ -488,26 +509,44 @@ def test_x_and_y_must_have_the_same_rows(census_1500):
         compare_transfer({"lgbm": PerTaskLGBM(**LGBM)}, X, Y.iloc[:-5], reference=PerTaskLGBM(**LGBM))
 
 
-def test_multiplicity_corrections():
+def test_bonferroni_makes_the_intervals_simultaneous():
     p = [0.01, 0.04, 0.03, np.nan, 0.5]
-    # Holm by hand, m = 4: sorted 0.01, 0.03, 0.04, 0.5 times 4, 3, 2, 1 -> 0.04, 0.09, 0.08, 0.5,
-    # then the running maximum -> 0.04, 0.09, 0.09, 0.5.
-    np.testing.assert_allclose(adjust_p_values(p, "holm"), [0.04, 0.09, 0.09, np.nan, 0.5])
-    # BH: p * m / rank -> 0.04, 0.06, 0.053, 0.5, then the running minimum from the top.
-    np.testing.assert_allclose(adjust_p_values(p, "bh"), [0.04, 0.0533333, 0.0533333, np.nan, 0.5],
-                               rtol=1e-5)
+    # Bonferroni by hand, m = 4 finite p-values: 4 p, capped at 1.
+    np.testing.assert_allclose(adjust_p_values(p), [0.04, 0.16, 0.12, np.nan, 1.0])
+    np.testing.assert_allclose(adjust_p_values(p, "bonferroni"), adjust_p_values(p))
     np.testing.assert_array_equal(adjust_p_values(p, None), p)
-    with pytest.raises(ValueError, match="correction='bonferroni' is not valid"):
-        adjust_p_values(p, "bonferroni")
+    for removed in ("holm", "bh"):  # no intervals to print beside them: removed
+        with pytest.raises(ValueError, match=re.escape(
+                f"correction={removed!r} is not valid: use one of ['bonferroni', None]")):
+            adjust_p_values(p, removed)
     rng = np.random.default_rng(1)
     scores = _scores({(m, t): rng.normal(-0.02, 0.02, size=10) for m in ("a", "b") for t in ("x", "y")})
+    with pytest.raises(ValueError, match="correction='holm' is not valid"):
+        TransferReport(scores, metric={"x": "r2", "y": "r2"}, n_folds=10, correction="holm")
     report = TransferReport(scores, metric={"x": "r2", "y": "r2"}, n_folds=10)
+    assert report.correction == "bonferroni"
     summary = report.summary()
-    np.testing.assert_allclose(summary["p_adjusted"], adjust_p_values(summary["p_value"], "holm"))
-    bh = report.summary(correction="bh")
-    assert (bh["p_adjusted"] <= summary["p_adjusted"]).all()
-    assert (report.summary(correction=None)["p_adjusted"] == summary["p_value"]).all()
-    assert "Holm over 4 tests" in repr(report) and "BH over 4" in report._protocol(correction="bh")
+    np.testing.assert_allclose(summary["p_adjusted"], np.minimum(1, 4 * summary["p_value"]))
+    assert summary.attrs["interval_level"] == pytest.approx(1 - 0.05 / 4)
+    # Each interval is the paired test's at alpha / m, and p_adjusted < alpha exactly when it
+    # leaves out 0.
+    diffs = report._differences()
+    for (model, task), row in summary.iterrows():
+        own = paired_test(diffs[(model, task)], test_train_ratio=report.test_train_ratio,
+                          alpha=0.05 / 4)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((own["ci_low"], own["ci_high"]))
+        assert (row["p_adjusted"] < 0.05) == (row["ci_low"] > 0 or row["ci_high"] < 0)
+    plain = report.summary(correction=None)
+    assert (plain["p_adjusted"] == summary["p_value"]).all()
+    assert plain.attrs["interval_level"] == pytest.approx(0.95)
+    assert ((plain["ci_high"] - plain["ci_low"]) < (summary["ci_high"] - summary["ci_low"])).all()
+    assert ("4 intervals at 98.75% each, simultaneous (Bonferroni): all verdicts hold together "
+            "with 95% confidence" in repr(report))
+    assert report._protocol(correction=None).endswith(
+        "(corrected resampled t-test, 95% intervals, no multiplicity correction)")
+    assert report._protocol(alpha=0.001, correction=None).endswith(
+        "(corrected resampled t-test, 99.9% intervals, no multiplicity correction)")
+    assert "4 intervals at 99.38% each" in report._protocol(alpha=0.025)
 
 
 def test_the_four_verdicts_and_the_margin():
@@ -541,8 +580,9 @@ def test_the_four_verdicts_and_the_margin():
         TransferReport(scores, metric=metric, n_folds=10, test="z")
 
 
-def test_overall_line_keeps_power_when_the_losing_task_moves():
-    """One task or the other loses 0.4 in alternate splits: per task nothing is sure."""
+def test_the_mean_over_tasks_is_a_check_not_the_decision():
+    """One task or the other loses 0.4 in alternate splits: per task nothing is sure. The mean
+    over tasks is (overall()), but the ship line reads the per-task intervals only."""
     rng = np.random.default_rng(0)
     flip = np.tile([1.0, 0.0], 5)
     scores = _scores({("hard", "a"): -0.4 * flip + 0.01 * rng.normal(size=10),
@@ -551,11 +591,15 @@ def test_overall_line_keeps_power_when_the_losing_task_moves():
     assert (report.summary()["verdict"] == "inconclusive").all()
     overall = report.overall().loc["hard"]
     assert overall["verdict"] == "worse" and overall["mean_delta"] == pytest.approx(-0.2, abs=0.01)
+    ship = report.ship().loc["hard"]
+    assert ship["decision"] == "undecided" and ship["tasks"] == ["a", "b"]
+    assert ship["worst_loss"] == pytest.approx(-report.summary()["ci_low"].min())
     line = report.verdict_lines()[0]
-    assert line.startswith("hard hurts the tasks on average (mean Δ over tasks −0.20")
-    assert "no single task is significant; an effect smaller than " in line
-    assert line.endswith("could hide here (no number of repeats gets below 0.216 R² and 0.212 R²; "
-                         "more rows would)")
+    assert line.startswith("hard: undecided. a: inconclusive, −0.199 R² [−0.458, +0.060], could "
+                           "still hide a loss of up to 0.458 R² (margin 0.01); b: inconclusive, "
+                           "−0.205 R² [−0.459, +0.050], could still hide a loss of up to 0.459 R² "
+                           "(margin 0.01). To settle it: more rows")
+    assert "on average" not in line and "mean" not in line
     assert f"- {line}" in report.to_markdown() and line in repr(report)
 
 
@@ -688,7 +732,8 @@ def test_a_report_of_nan_scores_prints_and_says_nothing_could_be_tested():
             {"lgbm": PerTaskLGBM(**LGBM, min_child_samples=1)}, X[["a"]], Y,
             reference=PerTaskLGBM(**LGBM, min_child_samples=1), cv=12, n_repeats=1)
     text = repr(report)
-    assert "lgbm: nothing could be tested, no split has a score for every task" in text
+    assert text.endswith("\nlgbm: undecided. dwell: untested (fewer than 3 usable pairs (0)); "
+                         "click: untested (fewer than 3 usable pairs (0)).")
     assert "fewer than 3 usable pairs (0)" in report.to_markdown()
     assert report.overall().loc["lgbm", "worst_task"] is None
 
@@ -705,7 +750,7 @@ def test_per_user_nan_scores_say_every_user_had_a_single_class():
 # ---------------------------------------------------------------- minimum detectable effect
 
 
-def _noisy_report(test="corrected", correction="holm", n_folds=5, n_repeats=2, seed=0):
+def _noisy_report(test="corrected", correction="bonferroni", n_folds=5, n_repeats=2, seed=0):
     rng = np.random.default_rng(seed)
     rows = []
     for fold in range(n_folds * n_repeats):
@@ -725,7 +770,7 @@ def test_summary_states_the_minimum_detectable_effect_of_its_own_test():
     diffs = report._differences()[("hard", "ctr")].dropna().to_numpy()
     j, ratio = len(diffs), 1 / 4
     se = np.sqrt((1 / j + ratio) * diffs.var(ddof=1))
-    level = 0.05 / 2  # Holm over the report's two tests: its strictest step
+    level = 0.05 / 2  # the intervals' level: Bonferroni over the report's two tests
     expected = (st.t.ppf(1 - level / 2, j - 1) + st.t.ppf(0.8, j - 1)) * se
     assert summary.loc[("hard", "ctr"), "mde"] == pytest.approx(expected)
     plain = report.summary(correction=None).loc[("hard", "ctr"), "mde"]
@@ -733,20 +778,29 @@ def test_summary_states_the_minimum_detectable_effect_of_its_own_test():
     assert (summary["verdict"] == "inconclusive").all()
 
 
-def test_an_inconclusive_sentence_says_how_large_an_effect_could_hide():
-    corrected = _noisy_report().verdict_lines()[0]
-    assert re.search(r"an effect smaller than [0-9.]+ AUC on ctr and [0-9.]+ AUC on cvr could hide "
-                     r"here \(no number of repeats gets below [0-9.]+ AUC and [0-9.]+ AUC; more "
-                     r"rows would\)", corrected), corrected
+def test_an_inconclusive_task_says_how_large_a_loss_could_hide_and_what_would_settle_it():
+    report = _noisy_report()
+    summary = report.summary().loc["hard"]
+    corrected = report.verdict_lines()[0]
+    for task in ("ctr", "cvr"):  # the loss the interval still allows, in AUC, and the margin
+        assert (f"{task}: inconclusive, {summary.loc[task, 'delta']:+.3f} AUC".replace("-", "−")
+                in corrected)
+        assert (f"could still hide a loss of up to {-summary.loc[task, 'ci_low']:.3f} AUC (margin "
+                "0.005)") in corrected
+    assert corrected.startswith("hard: undecided. ctr: inconclusive, ")
+    assert corrected.endswith(" To settle it: more rows would narrow the interval (more repeats "
+                              "cannot: the corrected test's variance has a floor with overlapping "
+                              "training sets).")
     plain = _noisy_report(test="ttest").verdict_lines()[0]
-    assert re.search(r"could hide here \(about \d+ more repeats would halve that\)", plain), plain
+    assert re.search(r" To settle it: about \d+ more repeats would halve the interval\.$", plain), plain
 
 
 def test_no_mde_where_nothing_was_tested():
     report = _noisy_report(n_folds=2, n_repeats=1)  # 2 pairs: fewer than 3, untested
     summary = report.summary()
     assert summary["mde"].isna().all()
-    assert "could hide" not in report.verdict_lines()[0]
+    assert report.verdict_lines() == ["hard: undecided. ctr: untested (fewer than 3 usable pairs "
+                                      "(2)); cvr: untested (fewer than 3 usable pairs (2))."]
 
 
 # ---------------------------------------------------------------- nested tuning
@@ -992,6 +1046,8 @@ def test_the_figure_keeps_title_and_legend_inside_and_off_the_bars():
     # Beside the axes: no bar and no error bar under the legend.
     assert legend_box.x0 >= ax.get_window_extent(renderer).x1
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[0] == "hard: hurts on average, Holm p < 0.001"
-    assert labels[1].startswith("mmoe: no clear effect, Holm p = ")
+    # One entry per model, its ship decision and the tasks that decide it; never a mean.
+    assert labels == ["hard: cannot ship (ctr, cvr)", "mmoe: undecided (ctr, cvr)",
+                      "negative transfer (a loss that may exceed\nthe margin; 98.75% interval "
+                      "below 0)", "−margin: a loss that matters"]
     plt.close(fig)

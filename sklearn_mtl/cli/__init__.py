@@ -136,9 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="per-task scores of multi-task models against the single-task reference",
         description="Train every model and the single-task reference on the same repeated folds; "
-        "print per task the delta against the reference with its confidence interval, the "
-        "Holm-adjusted p-value of the corrected resampled t-test and a verdict (worse, better, "
-        "equivalent, inconclusive), then one sentence per model; write summary.csv, "
+        "print per task the delta against the reference with its interval (simultaneous "
+        "over the report's tests, Bonferroni), the adjusted p-value of the corrected resampled "
+        "t-test and the verdict read off the interval (worse, worse within margin, better, "
+        "equivalent, inconclusive), then one line per model: can ship, cannot ship or "
+        "undecided, with every task's outcome; write summary.csv, "
         "overall.csv, scores.csv and negative_transfer.png into --out. With no --data, runs "
         "the built-in generator twice: related tasks (correlation 0.9) and unrelated tasks "
         "(correlation 0.0) through a one-unit shared bottom.",

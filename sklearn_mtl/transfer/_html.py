@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._text import _P_NAMES, summary_columns, tuning_line
+from ._text import _P_NAMES, _percent, summary_columns, tuning_line
 
 # The libraries a verdict's numbers depend on; read from the installed distributions, so that
 # writing the page imports none of them (torch least of all).
@@ -203,6 +203,10 @@ def render_html(report, path, *, title: str | None = None, settings: dict | None
     table = summary.reset_index()
     heading = "Negative transfer" if title is None else f"Negative transfer: {title}"
     p_name = _P_NAMES[report.correction]
+    level = _percent(summary.attrs["interval_level"])
+    # Simultaneous only where a correction spreads alpha over more than one tested row.
+    level = (f"simultaneous over the table's tested rows, {level} each"
+             if report.correction and summary["p_value"].notna().sum() > 1 else level)
     legend = "".join(f'<td class="{v.replace(" ", "-")}">{v}</td><td>{_e(text)}</td>'
                      for v, text in _LEGEND.items())
     overall_columns = ["model", "mean_delta", "ci_low", "ci_high", "p_adjusted", "n_pairs",
@@ -215,9 +219,8 @@ def render_html(report, path, *, title: str | None = None, settings: dict | None
         '<ul class="verdicts">' + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>",
         "<h2>Per task</h2>",
         f"<p>Each model against the single-task reference on each task: delta = model − "
-        f"reference (raw metric difference), its interval (simultaneous over the table's rows, "
-        f"{summary.attrs['interval_level']:.2%} each), the adjusted p-value ({_e(p_name)}) and "
-        f"the verdict read off the interval.</p>",
+        f"reference (raw metric difference), its interval ({_e(level)}), the adjusted p-value "
+        f"({_e(p_name)}) and the verdict read off the interval.</p>",
         _table(table, summary_columns(table), "summary"),
         f'<table class="legend"><tbody><tr>{legend}</tr></tbody></table>',
         "<h2>Per model</h2>",

@@ -7,6 +7,8 @@ import textwrap
 
 import numpy as np
 
+from ._text import _percent
+
 # The legend names each model's ship decision: one per model, never a mean over tasks that
 # may be scored in different units.
 _SHIP_WORDS = {"can ship": "can ship", "cannot ship": "cannot ship",
@@ -61,12 +63,15 @@ def plot_deltas(report, ax=None, alpha=None, test=None, title=None):
             f" ({', '.join(map(str, decision['tasks']))})" if decision["tasks"] else "")
         handles.append(Patch(facecolor=bars[0].get_facecolor(), label=f"{model}: {said}"))
     level = summary.attrs.get("interval_level", 1 - alpha)
-    handles.append(Patch(facecolor="white", edgecolor="red", hatch="//",
-                         label=f"negative transfer (a loss that may exceed the margin; "
-                               f"{level:.1%} interval below 0)"))
+    # Only the hatches drawn get an entry, each on two lines: a wide legend squeezes the axes
+    # until the task names under them overlap.
+    if summary["negative_transfer"].any():
+        handles.append(Patch(facecolor="white", edgecolor="red", hatch="//",
+                             label=f"negative transfer (a loss that may exceed\nthe margin; "
+                                   f"{_percent(level)} interval below 0)"))
     if (summary["verdict"] == "worse within margin").any():
         handles.append(Patch(facecolor="white", edgecolor="darkorange", hatch="\\\\",
-                             label="worse within margin (real, too small to matter)"))
+                             label="worse within margin\n(real, too small to matter)"))
     if (summary["significantly_worse"] & ~summary["shares_parameters"]).any():
         handles.append(Patch(facecolor="white", edgecolor="dimgrey", hatch="..",
                              label="worse, shares nothing (not transfer)"))

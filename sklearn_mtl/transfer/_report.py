@@ -428,7 +428,9 @@ class TransferReport:
                             worst_loss=float(np.max(worst)) if np.isfinite(worst).all() else np.nan))
         table = pd.DataFrame(out, columns=["model", "decision", "tasks", "worst_loss"])
         table = table.set_index("model")
-        table["line"] = [ship_line(self, model, table.loc[model], summary.loc[model])
+        # The line's advice (more repeats or more rows) depends on the test asked for here.
+        settings = self._settings(alpha, test, correction, margin)
+        table["line"] = [ship_line(self, model, table.loc[model], summary.loc[model], settings)
                          for model in table.index]
         return table
 

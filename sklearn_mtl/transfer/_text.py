@@ -111,14 +111,19 @@ def _task_phrase(report, task, row, settings) -> str:
     if row["note"]:
         return f"{task}: untested ({row['note']})"
     loss = _worst_loss(row, report.greater_is_better[task])
-    # An interval past a [0, 1] metric's range of deltas: its bounds would be numbers no delta
-    # can reach, so only the delta is printed.
-    beyond = _bounded(metric) and not (-1 <= row["ci_low"] and row["ci_high"] <= 1)
+    # An interval past a [0, 1] metric's range of deltas (its bounds would be numbers no delta
+    # can reach), or unbounded (the signed-rank test's, where its few pairs cannot reach the
+    # level): only the delta is printed.
+    unbounded = not (np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"]))
+    beyond = unbounded or (_bounded(metric) and not (-1 <= row["ci_low"] and row["ci_high"] <= 1))
     shown = f"{_number(row['delta'])} {_unit(metric)}" if beyond else _interval(row, metric)
     said = f"{task}: {row['verdict']}, {shown}"
     if row["verdict"] in ("worse", "worse within margin"):
         said += f" (margin {row['margin']:.3g})"
-    if beyond or (metric == "r2" and row["verdict"] == "inconclusive" and loss >= 1):
+    if unbounded:
+        said += (f", too few pairs for an interval at this level ({int(row['n_pairs'])}): it is "
+                 "unbounded")
+    elif beyond or (metric == "r2" and row["verdict"] == "inconclusive" and loss >= 1):
         said += (f", too noisy to size a {'gain' if row['verdict'] == 'better' else 'loss'} "
                  f"(the interval is wider than {_unit(metric)}'s range)")
     elif row["verdict"] == "inconclusive" and loss > row["margin"]:
@@ -129,6 +134,8 @@ def _task_phrase(report, task, row, settings) -> str:
 
 def _what_would_help(report, row, settings) -> str:
     _, test, _, _ = settings
+    if not (np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"])):
+        return ": more repeats (more pairs) would give it a bounded interval"
     more = repeats_to_halve(int(row["n_pairs"]), report.n_folds, report.test_train_ratio, test)
     if more is not None:
         return f": about {more} more repeats would halve the interval"
@@ -136,10 +143,11 @@ def _what_would_help(report, row, settings) -> str:
             "variance has a floor with overlapping training sets)")
 
 
-def ship_line(report, model, decision, rows: pd.DataFrame) -> str:
+def ship_line(report, model, decision, rows: pd.DataFrame, settings=None) -> str:
     """A model's one-line answer: the ship decision, then every task's outcome with its
-    interval, the tasks that decide it first."""
-    settings = (report.alpha, report.test, report.correction, report.margin)
+    interval, the tasks that decide it first. ``settings``: (alpha, test, correction, margin)
+    of ``rows``, the report's own by default."""
+    settings = settings or (report.alpha, report.test, report.correction, report.margin)
     what = decision["decision"]
     head = {"can ship": "can ship — no task loses more than its margin",
             "cannot ship": "cannot ship", "undecided": "undecided"}[what]
