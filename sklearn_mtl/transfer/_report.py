@@ -343,13 +343,15 @@ class TransferReport:
         or the other); the per-task tests then lose power while the mean over tasks of each
         split's deltas keeps it. The deltas are oriented (positive = better, so rmse counts
         with its sign flipped) and averaged on the metrics' own scales; only splits where every
-        task has a score count. The tests are adjusted over the models with ``correction``.
+        task has a score count. The intervals are simultaneous over the models with
+        ``correction`` (Bonferroni: each at ``1 - alpha / n_models``).
 
         Returns
         -------
         DataFrame indexed by model: ``mean_delta`` (oriented), ``ci_low``, ``ci_high``,
         ``p_value``, ``p_adjusted``, ``n_pairs``, ``margin`` (mean of the tasks' margins),
-        ``verdict`` (``"worse"``, ``"better"``, ``"equivalent"``, ``"inconclusive"``),
+        ``verdict`` (read off the interval as in :meth:`summary`: ``"worse"``, ``"worse within
+        margin"``, ``"better"``, ``"equivalent"``, ``"inconclusive"``),
         ``worst_task`` (lowest oriented mean delta), ``shares_parameters``. The mean is over
         the tasks' own scales: with tasks scored by different metrics (AUC and R²) it mixes
         units, so the report's sentences and figure use :meth:`ship` and the per-task rows,
@@ -497,7 +499,8 @@ class TransferReport:
                 settings: dict | None = None) -> Path:
         """Write the report as one self-contained HTML page, for a browser or a colleague.
 
-        The page holds the per-model sentences (:meth:`verdict_lines`), the summary table with
+        The page holds the per-model lines (:meth:`verdict_lines`: each model's ship decision
+        and every task's outcome), the summary table with
         each verdict coloured, the per-model table (:meth:`overall`), the deltas figure
         (:meth:`plot`), the gradient-cosine and affinity heat maps when they were recorded, then
         the settings and the versions of the package and its libraries. It opens offline: the
@@ -509,7 +512,7 @@ class TransferReport:
         path : str or Path
             The file to write (its folder is created if needed).
         alpha, test, correction, margin : optional
-            Override the report's settings, as in :meth:`summary`; the tables, sentences and
+            Override the report's settings, as in :meth:`summary`; the tables, lines and
             figure all use them.
         title : str, optional
             Named in the page's heading and the figure's title.
