@@ -414,3 +414,48 @@ def test_progress_in_a_log_file_is_one_line_per_fit_not_redraws(events_csv, tmp_
     assert re.search(r"net fits: 4/4 done \(reference\), \d+ s, about 0 s left", lines[-1])
     assert b"\r" in log_of("--progress", "bar")
     assert b"net fits" not in log_of("--progress", "none")
+
+
+def _hostile_names_csv(tmp_path):
+    """Events whose target columns are a spreadsheet formula and a mathtext command."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x1": rng.normal(size=200), "x2": rng.normal(size=200)})
+    frame['=HYPERLINK("http://evil")'] = (frame["x1"] > 0).astype(int)
+    frame[r"cost $\badcommand$"] = frame["x2"] + rng.normal(size=200)
+    path = tmp_path / "events.csv"
+    frame.to_csv(path, index=False)
+    return path, ['=HYPERLINK("http://evil")', r"cost $\badcommand$"]
+
+
+def test_names_reach_csv_as_text_and_figures_as_text(tmp_path):
+    path, targets = _hostile_names_csv(tmp_path)
+    out = tmp_path / "out"
+    assert main(["compare", "--data", str(path), "--targets", ",".join(targets), "--models",
+                 "hard", "--max-epochs", "1", "--cv", "2", "--repeats", "1", "--out",
+                 str(out), "--quiet"]) == 0
+    # OWASP: a leading quote makes a spreadsheet read the cell as text, not run it.
+    for name in ("summary.csv", "scores.csv"):
+        cells = pd.read_csv(out / name, dtype=str)["task"]
+        assert """'=HYPERLINK("http://evil")""" in set(cells)
+        assert r"cost $\badcommand$" in set(cells)
+        assert not cells.str.startswith("=").any()
+    assert (out / "negative_transfer.png").stat().st_size > 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert r"cost $\badcommand$" in page and "=HYPERLINK(&quot;http://evil&quot;)" in page
+
+
+def test_a_figure_that_cannot_be_drawn_fails_before_any_fit(tmp_path, capsys, monkeypatch):
+    from sklearn_mtl.transfer import TransferReport
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("no font for these names")
+
+    monkeypatch.setattr(TransferReport, "plot", broken)
+    path, targets = _hostile_names_csv(tmp_path)
+    assert main(["compare", "--data", str(path), "--targets", ",".join(targets), "--models",
+                 "hard", "--max-epochs", "1", "--cv", "2", "--repeats", "1", "--out",
+                 str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    assert ("the report's figure cannot draw the models ['hard'] and tasks "
+            """['=HYPERLINK("http://evil")', 'cost $\\\\badcommand$']: no font""") in captured.err
+    assert "net fits" not in captured.err and not (tmp_path / "out").exists()

@@ -7,6 +7,7 @@ import time
 import warnings
 from pathlib import Path
 
+from .._csv import write_csv
 from ._data import _categorical, _check_out_folder, _load, describe_schema
 
 
@@ -177,6 +178,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, **ne
         extra = {"metric": _grouped_metric(Y, tasks), "groups": args.group_by}
         print(f"  binary tasks scored by per-user AUC (gauc) over {args.group_by!r}", flush=True)
     reference = _reference(tasks, max_epochs, args.seed, categorical, params, progress, **net)
+    _check_drawable(title, list(models), Y, tasks)
     start = time.perf_counter()
     try:
         report = compare_transfer(
@@ -194,11 +196,11 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, **ne
     print(f"   done in {time.perf_counter() - start:.0f} s{reused}\n")
     print(report)
     out.mkdir(parents=True, exist_ok=True)
-    report.summary().to_csv(out / f"{stem}summary.csv")
-    report.overall().to_csv(out / f"{stem}overall.csv")
-    report.scores.to_csv(out / f"{stem}scores.csv", index=False)
+    write_csv(report.summary(), out / f"{stem}summary.csv")
+    write_csv(report.overall(), out / f"{stem}overall.csv")
+    write_csv(report.scores, out / f"{stem}scores.csv", index=False)
     if report.tuning is not None:
-        report.tuning.to_csv(out / f"{stem}tuning.csv", index=False)
+        write_csv(report.tuning, out / f"{stem}tuning.csv", index=False)
     ax = report.plot(title=title)
     ax.figure.savefig(out / f"{stem}negative_transfer.png", dpi=120, bbox_inches="tight")
     import matplotlib.pyplot as plt
@@ -216,6 +218,33 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, **ne
     report.to_html(out / f"{stem}report.html", title=title,
                    settings=_html_settings(data, X, schema, models, reference, args, tune))
     return report
+
+
+def _check_drawable(title: str, models: list, Y, tasks) -> None:
+    """Draw the report's figure for these model and task names on placeholder scores, so that a
+    name the figure cannot take fails now, not after every fit has run."""
+    import io
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from ..tasks import TargetEncoder
+    from ..transfer import TransferReport
+
+    names = list(TargetEncoder(tasks).fit(Y).names_)
+    rows = [{"model": model, "task": task, "fold": fold, "score": 0.5 + 0.01 * fold + 0.001 * i}
+            for i, model in enumerate([*models, "reference"]) for task in names
+            for fold in range(3)]
+    report = TransferReport(pd.DataFrame(rows), metric=dict.fromkeys(names, "roc_auc"), n_folds=3)
+    try:
+        ax = report.plot(title=title)
+        try:
+            ax.figure.savefig(io.BytesIO(), format="png")
+        finally:
+            plt.close(ax.figure)
+    except Exception as exc:  # whatever matplotlib raises, say which names before any fit
+        raise ValueError(f"the report's figure cannot draw the models {models} and tasks "
+                         f"{names}: {exc}") from exc
 
 
 def _grouped_metric(Y, tasks) -> dict:

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from .._csv import write_csv
 from ._data import _categorical, _check_out_folder, _load, describe_schema
 
 
@@ -62,7 +63,7 @@ def cmd_tune(args) -> int:
         bars.close()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    result.study.trials_dataframe().to_csv(out / "trials.csv", index=False)
+    write_csv(result.study.trials_dataframe(), out / "trials.csv", index=False)
     written = ["trials.csv"]
     if result.best_trial_ is None:
         print("\nno trial completed", file=sys.stderr)
@@ -72,7 +73,7 @@ def cmd_tune(args) -> int:
           + ", ".join(f"{n} {state.lower()}" for state, n in states.items()))
     if result.multi_objective_:
         front = result.pareto_front()
-        front.to_csv(out / "pareto_front.csv", index=False)
+        write_csv(front, out / "pareto_front.csv", index=False)
         written.append("pareto_front.csv")
         print(f"Pareto front ({len(front)} trials):")
         print(front.to_string(index=False))

@@ -86,17 +86,20 @@ def plot_deltas(report, ax=None, alpha=None, test=None, title=None):
                           label="−margin: a loss that matters"))
     ax.set_xticks(np.arange(len(tasks)))
     # Deltas are raw metric differences, so each tick says which way is better.
+    # Task and model names are text, not mathtext: "cost $\badcommand$" is drawn as written.
     ax.set_xticklabels([f"{t}\n{report.metric[t]}, {'↑' if report.greater_is_better[t] else '↓'} better"
-                        for t in tasks])
+                        for t in tasks], parse_math=False)
     ax.set_ylabel("model − single-task reference")
     names = sorted(set(report.metric.values()))
     text = (f"Δ {' / '.join(names)} against the single-task reference, {report.n_folds}-fold CV"
             + (f" × {report.n_repeats}" if report.n_repeats > 1 else ""))
     ax.set_title(_wrapped(text if title is None else f"{title}: {text}", ax), fontsize="medium",
-                 loc="left")
+                 loc="left", parse_math=False)
     # Beside the axes, never on a bar or an error bar.
-    ax.legend(handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0),
-              borderaxespad=0.0)
+    legend = ax.legend(handles=handles, fontsize="small", loc="upper left",
+                       bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    for label in legend.get_texts():
+        label.set_parse_math(False)
     return ax
 
 
@@ -112,9 +115,10 @@ def _heat_map(matrix, title, bound, ax=None):
         for j in range(values.shape[1]):
             if np.isfinite(values[i, j]):
                 ax.text(j, i, f"{values[i, j]:.2g}", ha="center", va="center", fontsize="small")
-    ax.set_xticks(range(len(matrix.columns)), [str(c) for c in matrix.columns], rotation=30)
-    ax.set_yticks(range(len(matrix.index)), [str(i) for i in matrix.index])
-    ax.set_title(title, fontsize="medium")
+    ax.set_xticks(range(len(matrix.columns)), [str(c) for c in matrix.columns], rotation=30,
+                  parse_math=False)
+    ax.set_yticks(range(len(matrix.index)), [str(i) for i in matrix.index], parse_math=False)
+    ax.set_title(title, fontsize="medium", parse_math=False)
     ax.figure.colorbar(image, ax=ax, shrink=0.8)
     return ax
 
