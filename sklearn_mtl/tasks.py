@@ -125,7 +125,8 @@ def _clean_labels(name, values: pd.Series) -> pd.Series:
     return values
 
 
-def _infer_kind(name, values: pd.Series, had_missing: bool = False) -> str:
+def _infer_kind(name, values: pd.Series, had_missing: bool = False,
+                from_array: bool = False) -> str:
     """Kind of a task under ``tasks="auto"``, from the dtype and the values of its labels.
 
     bool -> binary; float -> binary when its values are two whole numbers (0.0 / 1.0, an int
@@ -150,6 +151,19 @@ def _infer_kind(name, values: pd.Series, had_missing: bool = False) -> str:
                     f"Task {name!r} holds {n_distinct} whole numbers and missing labels in a float "
                     f"column: inferred as regression. If they are classes, pass tasks={{{name!r}: "
                     "'multiclass'} or give the column pandas' 'Int64' dtype.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            elif integral and from_array and n_distinct <= _MANY_CLASSES:
+                # A numpy Y is float as a whole as soon as one task is, so its class labels
+                # 0, 1, 2 arrive as floats, where a DataFrame would have kept an int column.
+                shown = ", ".join(f"{v:g}" for v in np.unique(arr)[:5])
+                warnings.warn(
+                    f"Task {name!r} holds {n_distinct} whole numbers ({shown}"
+                    f"{', ...' if n_distinct > 5 else ''}) in a float array: inferred as "
+                    f"regression. If they are classes, pass tasks={{{name!r}: 'multiclass'}} (or "
+                    "a list of kinds, one per column), or Y as a DataFrame with an integer "
+                    "column.",
                     UserWarning,
                     stacklevel=4,
                 )
@@ -341,7 +355,8 @@ class TargetEncoder:
                 self.kinds_.append(kind)
                 continue
             if kind is None:
-                kind = _infer_kind(name, values, had_missing)
+                kind = _infer_kind(name, values, had_missing,
+                                   from_array=not isinstance(Y, (pd.DataFrame, pd.Series)))
             if kind == "regression":
                 if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(
                     values.dtype

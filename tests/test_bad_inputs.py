@@ -286,3 +286,26 @@ def test_stratified_cv_when_every_task_has_missing_labels_says_what_to_do(census
                                          r"\('income' \(100\), 'never_married' \(50\)\); use KFold"):
         compare_transfer({"lgbm": PerTaskLGBM(**LGBM)}, X, Y, reference=PerTaskLGBM(**LGBM),
                          cv=StratifiedKFold(3))
+
+
+@pytest.mark.parametrize("model", both(), ids=["net", "lgbm"])
+def test_numpy_class_labels_in_a_float_array_warn_and_say_how_to_declare(model):
+    import warnings
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    # numpy makes the whole Y float because one task is: the 0/1/2 genre arrives as 0.0/1.0/2.0.
+    Y = np.column_stack([X[:, 0] > 0, np.digitize(X[:, 1], [-0.5, 0.5]), X[:, 2]])
+    with pytest.warns(UserWarning, match=r"Task 'task_1' holds 3 whole numbers \(0, 1, 2\) in a "
+                                         r"float array: inferred as regression. If they are "
+                                         r"classes, pass tasks=\{'task_1': 'multiclass'\}"):
+        model.fit(X, Y)
+    assert model.tasks_ == ["binary", "regression", "regression"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model.set_params(tasks=["binary", "multiclass", "regression"]).fit(X, Y)
+        assert model.tasks_ == ["binary", "multiclass", "regression"]
+        # A DataFrame keeps the integer column: multiclass, nothing to doubt.
+        frame = pd.DataFrame({"a": Y[:, 0].astype(int), "b": Y[:, 1].astype(int), "c": Y[:, 2]})
+        model.set_params(tasks="auto").fit(X, frame)
+        assert model.tasks_ == ["binary", "multiclass", "regression"]
