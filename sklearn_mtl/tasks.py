@@ -417,9 +417,22 @@ class TargetEncoder:
                     values = (values - self.mean_[t]) / self.scale_[t]
                 out[mask, t] = values
             else:
-                codes = np.searchsorted(classes, values)
-                codes = np.clip(codes, 0, len(classes) - 1)
-                unknown = classes[codes] != values
+                numeric = [a.dtype.kind in "biuf" for a in (classes, values)]
+                try:
+                    if numeric[0] != numeric[1]:
+                        raise TypeError
+                    codes = np.searchsorted(classes, values)
+                    codes = np.clip(codes, 0, len(classes) - 1)
+                    unknown = classes[codes] != values
+                except TypeError:  # text labels against numeric classes, or the reverse
+                    label = values[0].item() if isinstance(values[0], np.generic) else values[0]
+                    raise ValueError(
+                        f"Task {self.names_[t]!r} has labels such as {label!r} "
+                        f"({type(values[0]).__name__}) but its classes, fixed by fit or the first "
+                        f"partial_fit, are {classes.tolist()[:10]} "
+                        f"({type(classes[0]).__name__}); give the labels in the classes' type, "
+                        "e.g. map 'yes'/'no' to 1/0."
+                    ) from None
                 if np.any(unknown):
                     raise ValueError(
                         f"Task {self.names_[t]!r} has labels {np.unique(values[unknown])[:10].tolist()} "

@@ -170,3 +170,17 @@ def test_a_dask_dataframe_streamed_partition_by_partition(census_small):
         model.partial_fit(*dask.compute(X_part, Y_part))
     assert model.n_epochs_ == 3
     assert model.score(X.iloc[3000:], Y.iloc[3000:]) > 0.85
+
+
+def test_labels_of_another_type_than_the_first_chunk_name_the_task_and_both_types(chunks):
+    parts, _ = chunks
+    X, Y = parts[0]
+    Y = Y.astype(int)
+    model = MultiTaskRecommender("hard", **SMALL).partial_fit(X, Y)
+    words = Y.copy()
+    words["income"] = np.where(Y["income"] == 1, "yes", "no")
+    with pytest.raises(ValueError, match=r"Task 'income' has labels such as '(yes|no)' \(str\) but "
+                                         r"its classes, fixed by fit or the first partial_fit, are "
+                                         r"\[0, 1\] \(int64\); give the labels in the classes' "
+                                         r"type"):
+        model.partial_fit(X, words)
