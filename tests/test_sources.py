@@ -256,3 +256,45 @@ def test_sources_that_cannot_be_scored_are_refused_naming_what(cascade_files, tm
     lgbm = PerTaskLGBM(n_estimators=5, verbose=-1).fit(frame[features], frame[tasks])
     with pytest.raises(TypeError, match="PerTaskLGBM cannot take a ParquetSource here"):
         lgbm.score(source)
+
+
+def test_a_hive_partitioned_layout_is_refused_naming_the_folder_column(census_files, tmp_path):
+    _, frame, _ = census_files
+    for region, part in (("a", frame.iloc[:500]), ("b", frame.iloc[500:1000])):
+        (tmp_path / f"region={region}").mkdir()
+        part.to_parquet(tmp_path / f"region={region}" / "part.parquet")
+    # pandas reads the folder names as a column; the source must not drop it without a word.
+    assert "region" in pd.read_parquet(tmp_path).columns
+    with pytest.raises(ValueError, match=r"ParquetSource: .*region=a.part.parquet is in a "
+                                         r"partitioned \(Hive\) layout: its folder 'region=a' "
+                                         r"holds column 'region', which is in no file"):
+        ParquetSource(tmp_path, targets=TASKS).files()
+    # The files themselves, named on purpose, are read without the folder column.
+    files = sorted(str(p) for p in tmp_path.rglob("*.parquet"))
+    assert ParquetSource(files, targets=TASKS).n_rows == 1000
+
+
+def test_an_integer_column_with_missing_values_in_one_file_is_read_as_nullable_int(
+        census_files, tmp_path):
+    _, frame, _ = census_files
+    first, second = frame.iloc[:500].copy(), frame.iloc[500:1000].copy()
+    column = next(c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c].dtype)
+                  and c not in TASKS)
+    second[column] = second[column].astype("Int64")
+    second.iloc[3, second.columns.get_loc(column)] = pd.NA
+    first.to_parquet(tmp_path / "part-0.parquet")
+    second.to_parquet(tmp_path / "part-1.parquet")
+    source = ParquetSource(tmp_path, targets=TASKS, batch_rows=200)
+    assert {str(f[column].dtype) for _, f in source.iter_frames()} == {"Int64"}
+    model = MultiTaskRecommender("hard", **{**SMALL, "max_epochs": 1}).fit(source)
+    assert model.predict(source).shape == (1000, 2)
+
+
+def test_per_task_lgbm_says_it_trains_in_memory_and_how(census_files):
+    folder, _, _ = census_files
+    with pytest.raises(TypeError, match=r"PerTaskLGBM trains in memory, as LightGBM does: it "
+                                        r"does not read ParquetSource\(.*\) batch by batch. "
+                                        r"Read its rows into a DataFrame .*pd.read_parquet"):
+        PerTaskLGBM().fit(ParquetSource(folder, targets=TASKS))
+    with pytest.raises(ValueError, match="requires y to be passed, but the target y is None"):
+        PerTaskLGBM().fit(np.zeros((5, 2)))

@@ -22,6 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .._base import MultiTaskEstimator
 from .._checks import explain_non_numeric
 from ..features import categorical_columns
+from ..sources import ParquetSource
 from ..tasks import TargetEncoder, check_task_sample_weight
 from ._data import (
     center_target,
@@ -268,7 +269,7 @@ class PerTaskLGBM(MultiTaskEstimator):
             )
         return encode_frame(X, self._fit_columns, self.categories_)
 
-    def fit(self, X, y, sample_weight=None, callbacks=None) -> PerTaskLGBM:
+    def fit(self, X, y=None, sample_weight=None, callbacks=None) -> PerTaskLGBM:
         """Fit one LightGBM model per task on the rows that have that task's label.
 
         Parameters
@@ -289,6 +290,14 @@ class PerTaskLGBM(MultiTaskEstimator):
         -------
         self : PerTaskLGBM
         """
+        if isinstance(X, ParquetSource):
+            raise TypeError(
+                f"PerTaskLGBM trains in memory, as LightGBM does: it does not read {X!r} batch "
+                "by batch. Read its rows into a DataFrame and pass the features and targets, "
+                "e.g. frame = pd.read_parquet(path); PerTaskLGBM().fit(frame.drop(columns="
+                "targets), frame[targets]); MultiTaskRecommender is the estimator that streams "
+                "a ParquetSource."
+            )
         self._check_params()
         if callbacks is not None and (
             not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks)

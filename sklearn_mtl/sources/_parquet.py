@@ -49,16 +49,56 @@ def _lost_categoricals(schema) -> list:
             and not str(schema.field(c["name"]).type).startswith("dictionary")]
 
 
-def _to_frame(batch, start: int, categorical) -> pd.DataFrame:
-    """A record batch as a DataFrame indexed by row position, category columns restored."""
+def _to_frame(batch, start: int, categorical, casts=None) -> pd.DataFrame:
+    """A record batch as a DataFrame indexed by row position, category columns restored and
+    the columns that files store differently read with one dtype (``casts``)."""
     # split_blocks: each column its own block, taken over from Arrow without the copy that
     # consolidating same-dtype columns into one 2-D block makes.
     frame = batch.to_pandas(split_blocks=True)
     for c in categorical:
         if c in frame:
             frame[c] = frame[c].astype("category")
+    for c, dtype in (casts or {}).items():
+        if c in frame and frame[c].dtype != dtype:
+            frame[c] = frame[c].astype(dtype)
     frame.index = pd.RangeIndex(start, start + len(frame))
     return frame
+
+
+def _refuse_partitions(root: str, files: list) -> None:
+    """A Hive layout (``region=a/part.parquet``) keeps a column in its folder names, which
+    pandas and pyarrow read as a column; reading the files alone would drop it without a word."""
+    for f in files:
+        keys = [part for part in f.relative_to(root).parent.parts if "=" in part]
+        if keys:
+            column = keys[0].partition("=")[0]
+            raise ValueError(
+                f"ParquetSource: {f} is in a partitioned (Hive) layout: its folder {keys[0]!r} "
+                f"holds column {column!r}, which is in no file and which ParquetSource does not "
+                "read from folder names. Write the column into the files (e.g. "
+                "pd.read_parquet(path).to_parquet(folder, partition_cols=None)), or drop it on "
+                "purpose by passing the files themselves (a list or a glob) as path."
+            )
+
+
+def _common_dtype(column: str, seen: dict):
+    """The pandas dtype every batch of ``column`` is read as, when files disagree.
+
+    pandas reads an int64 column as ``int64`` from a file written without missing values and
+    as the nullable ``Int64`` from one written with them: every batch gets ``Int64`` then (an
+    integer and a float column: float64), as one frame of all the rows would hold them.
+    """
+    dtypes = list(seen)
+    if all(pd.api.types.is_integer_dtype(d) for d in dtypes):
+        return pd.Int64Dtype()
+    if all(pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d)
+           for d in dtypes):
+        return np.dtype("float64")
+    (first, first_file), (other, other_file) = list(seen.items())[:2]
+    raise ValueError(
+        f"ParquetSource: files disagree on column {column!r}: pandas reads it as {first} from "
+        f"{first_file} but as {other} from {other_file}. Write it with one dtype in every file."
+    )
 
 
 class ParquetSource:
@@ -146,7 +186,9 @@ class ParquetSource:
         for p in paths:
             p = os.fspath(p)
             if os.path.isdir(p):
-                found += sorted(Path(p).rglob("*.parquet"))
+                inside = sorted(Path(p).rglob("*.parquet"))
+                _refuse_partitions(p, inside)
+                found += inside
             elif os.path.isfile(p):
                 found.append(Path(p))
             else:
@@ -166,6 +208,7 @@ class ParquetSource:
         files = self.files()
         targets = self.target_columns
         first_names, first_schema = None, None
+        dtypes: dict = {}  # column -> {pandas dtype: first file read that way}
         groups = []  # (file, row group, first row position, rows)
         position = 0
         for f in files:
@@ -198,6 +241,10 @@ class ParquetSource:
                             f"ParquetSource: files disagree on column {field.name!r}: it is "
                             f"{field.type} in {f} but {other} in {first_file}."
                         )
+            # The dtypes pandas gives this file's batches (its pandas metadata included).
+            for name, dtype in schema.empty_table().to_pandas().dtypes.items():
+                if pd.api.types.is_numeric_dtype(dtype):
+                    dtypes.setdefault(name, {}).setdefault(dtype, f)
             for g in range(meta.num_row_groups):
                 rows = meta.row_group(g).num_rows
                 groups.append((f, g, position, rows))
@@ -223,8 +270,11 @@ class ParquetSource:
             )
         if not features:
             raise ValueError(f"ParquetSource: {files[0]} has no feature column besides the targets.")
+        casts = {name: _common_dtype(name, seen) for name, seen in dtypes.items()
+                 if len(seen) > 1}
         self._checked = {"features": features, "groups": groups, "n_rows": position,
-                         "names": first_names, "categorical": _lost_categoricals(first_schema)}
+                         "names": first_names, "categorical": _lost_categoricals(first_schema),
+                         "casts": casts}
         return self._checked
 
     def check_columns(self, columns, why: str = ", which the model was fitted on,") -> None:
@@ -278,7 +328,7 @@ class ParquetSource:
             for batch in handle.iter_batches(batch_size=int(self.batch_rows), row_groups=[group],
                                              columns=columns, use_pandas_metadata=True):
                 rows = batch.num_rows
-                frame = [_to_frame(batch, start, checked["categorical"])]
+                frame = [_to_frame(batch, start, checked["categorical"], checked["casts"])]
                 del batch
                 # Popped as it is yielded: this generator keeps no reference to the frame (nor
                 # to its Arrow buffers) while the caller works on it, which may mean training
