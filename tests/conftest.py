@@ -42,6 +42,12 @@ def census_file(data_home) -> Path:
 
 
 @pytest.fixture(scope="session")
+def clothing_file(data_home) -> Path:
+    """The Women's E-Commerce Clothing Reviews as the shared folder keeps them (reviews.parquet)."""
+    return _require(data_home / "womens-clothing-reviews" / "reviews.parquet")
+
+
+@pytest.fixture(scope="session")
 def census(data_home):
     """The census frame (99,762 rows of the test split): (X DataFrame, Y DataFrame)."""
     from sklearn_mtl.datasets import fetch_census_income

@@ -27,7 +27,8 @@ def _page(path: Path):
 
 # A page whose code reads the real data (../shared/data) asks for its fixture, which skips the page
 # with the missing path as the reason.
-DATA_FIXTURES = {"fetch_census_income": "census_file", "fetch_movielens_100k": "movielens"}
+DATA_FIXTURES = {"fetch_census_income": "census_file", "fetch_movielens_100k": "movielens",
+                 "fetch_womens_clothing_reviews": "clothing_file"}
 
 
 @pytest.mark.parametrize("page", [_page(p) for p in PAGES if python_blocks(p)])

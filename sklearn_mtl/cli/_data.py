@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-BUILTIN_DATA = ("census", "movielens")
+BUILTIN_DATA = ("census", "movielens", "clothing")
 
 
 def _load(args):
     """(X, Y, tasks) for --data; OSError when files are missing."""
     import numpy as np
 
-    from ..datasets import fetch_census_income, fetch_movielens_100k, make_multitask_data
+    from ..datasets import (
+        fetch_census_income,
+        fetch_movielens_100k,
+        fetch_womens_clothing_reviews,
+        make_multitask_data,
+    )
 
     if args.data == "census":
         X, Y = fetch_census_income(args.data_home, download_if_missing=args.download, return_X_y=True)
@@ -20,6 +25,13 @@ def _load(args):
     elif args.data == "movielens":
         X, Y = fetch_movielens_100k(args.data_home, download_if_missing=args.download, return_X_y=True)
         tasks = ["binary", "regression"]
+    elif args.data == "clothing":
+        X, Y = fetch_womens_clothing_reviews(args.data_home, download_if_missing=args.download,
+                                             return_X_y=True)
+        # The commands feed X to the estimators as it is, with no vectorizer: each review would
+        # become an embedded id of its own. The text is left to a Pipeline (docs/datasets.md).
+        X = X.drop(columns=["title", "review_text"])
+        tasks = "auto"
     elif args.data == "synthetic":
         X, Y = make_multitask_data(n_samples=4000, n_features=20, task_correlation=0.5,
                                    random_state=args.seed)
@@ -29,13 +41,13 @@ def _load(args):
         if path.is_dir():
             raise OSError(
                 f"--data {args.data!r} is a directory ({path.resolve()}); give the path of one CSV "
-                "file (with --targets), or synthetic, census or movielens (their files are read "
-                "from --data-home)"
+                "file (with --targets), or synthetic, census, movielens or clothing (their files "
+                "are read from --data-home)"
             )
         if not path.is_file():
             raise OSError(
                 f"--data {args.data!r}: no such file {path.resolve()}; give synthetic, census, "
-                "movielens or the path of a CSV file with --targets"
+                "movielens, clothing or the path of a CSV file with --targets"
             )
         if not args.targets:
             raise ValueError("--targets is required with a CSV file: the comma-separated target columns")

