@@ -236,3 +236,38 @@ def test_an_exception_that_cannot_be_rebuilt_is_named_with_its_message(tmp_path)
     assert isinstance(exc, RuntimeError)
     assert str(exc) == ("test_an_exception_that_cannot_be_rebuilt_is_named_with_its_message."
                         "<locals>.Unbuildable on data-parallel rank 1: the message")
+
+
+def test_a_script_without_a_main_guard_fits_and_a_script_class_is_named_first(tmp_path):
+    # The ranks never import the caller's script: no `if __name__ == "__main__":` is needed, as
+    # for scikit-learn's n_jobs. Only a class defined in the script cannot reach them.
+    body = """
+        import numpy as np
+        from skorch.callbacks import Callback
+        from sklearn_mtl import MultiTaskRecommender
+
+        class Mine(Callback):
+            pass
+
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(400, 3))
+        Y = np.column_stack([X[:, 0] > 0, X[:, 1]])
+        model = MultiTaskRecommender("hard", max_epochs=2, devices=2, device="cpu",
+                                     random_state=0, callbacks={callbacks})
+        print("fitted", model.fit(X, Y).predict(X).shape)
+    """
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for callbacks in ("None", "[Mine()]"):
+        script = tmp_path / f"train_{len(callbacks)}.py"
+        script.write_text(textwrap.dedent(body.replace("{callbacks}", callbacks)))
+        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                             cwd=tmp_path, env=env, timeout=240)
+        if callbacks == "None":
+            assert out.returncode == 0, out.stderr
+            assert "fitted (400, 2)" in out.stdout
+        else:
+            assert out.returncode == 1
+            last = out.stderr.strip().splitlines()[-1]
+            assert last.startswith("TypeError: devices=2: the ranks cannot rebuild the model "
+                                   "because it holds an object whose class is defined in your "
+                                   "script (__main__)"), last

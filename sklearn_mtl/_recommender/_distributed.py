@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime
 import os
 import socket
+import sys
 import tempfile
 from pathlib import Path
 
@@ -162,7 +163,19 @@ class AverageOverRanks(Callback):
 
 def _train_rank(rank: int, world: int, payload_path: str, port: int | None, result_path: str):
     """One rank's training (a spawned process, or this one inside a torchrun launch)."""
-    payload = torch.load(payload_path, weights_only=False)
+    try:
+        payload = torch.load(payload_path, weights_only=False)
+    except (AttributeError, ModuleNotFoundError) as exc:
+        # pickle looks the caller's script classes up in this process's __main__: the entry
+        # module for a rank (its repr in the message), __main__ under a launcher.
+        if "__main__" not in str(exc) and repr(sys.modules["__main__"]) not in str(exc):
+            raise
+        # The ranks import the library, never the caller's script (see _spawn.run_ranks).
+        raise TypeError(
+            f"devices={world}: the ranks cannot rebuild the model because it holds an object "
+            "whose class is defined in your script (__main__), which the ranks do not import; "
+            f"define it in a module of its own and import it from there ({exc})."
+        ) from exc
     est, device = payload["est"], payload["device"]
     timeout = payload["timeout"]
     started_here = not dist.is_initialized()

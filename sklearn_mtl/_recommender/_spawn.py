@@ -12,12 +12,10 @@ when the calling process goes away, so none is left behind.
 
 from __future__ import annotations
 
-import io
-import multiprocessing
-import multiprocessing.connection
 import os
 import pickle
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -31,45 +29,65 @@ _GRACE_S = 5.0
 
 
 def run_ranks(fn, world: int, args: tuple, *, workdir: str) -> None:
-    """Run ``fn(rank, world, *args)`` in ``world`` spawned processes and wait for them all.
+    """Run ``fn(rank, world, *args)`` in ``world`` new processes and wait for them all.
 
     On the first failure the other ranks are stopped (and reaped) and the failure is raised
     here. ``workdir`` is an existing private directory; ``fn`` and ``args`` must pickle.
+
+    Each rank is a fresh interpreter running ``python -m sklearn_mtl._recommender._rank_entry``
+    on a pickled task file, not a ``multiprocessing`` spawn: spawn re-imports the caller's
+    script in every child, so a script without ``if __name__ == "__main__":`` would start the
+    fit again there and fail. The ranks never import the caller's script, so, as for scikit-
+    learn's ``n_jobs``, the guard is not needed.
     """
     error_dir = Path(workdir) / "errors"
     error_dir.mkdir()
-    context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_rank_main, name=f"sklearn_mtl-rank{rank}",
-                                 args=(fn, rank, world, args, str(error_dir), os.getpid()))
-                 for rank in range(world)]
+    task = Path(workdir) / "rank_task.pkl"
+    with open(task, "wb") as out:
+        # sys.path first: the child sets it before unpickling what may live on it.
+        pickle.dump(list(sys.path), out)
+        pickle.dump({"fn": fn, "world": world, "args": args, "error_dir": str(error_dir),
+                     "parent": os.getpid()}, out)
     failed = {}  # rank -> exit code
+    processes = []
 
     def look():
         for rank, p in enumerate(processes):
-            if p.exitcode not in (None, 0):
-                failed.setdefault(rank, p.exitcode)
+            if p.poll() not in (None, 0):
+                failed.setdefault(rank, p.returncode)
 
     try:
-        for p in processes:
-            p.start()
+        for rank in range(world):
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "sklearn_mtl._recommender._rank_entry", str(task),
+                 str(rank)], stdin=subprocess.DEVNULL))
         while True:
             look()
             if failed or any(error_dir.glob("*.error")):
                 break
-            alive = [p.sentinel for p in processes if p.exitcode is None]
-            if not alive:
+            if all(p.poll() is not None for p in processes):
                 return
-            # Wakes at a rank's exit; the timeout is for a rank that wrote its error but is
-            # slow to exit.
-            multiprocessing.connection.wait(alive, timeout=0.2)
+            time.sleep(0.05)
         look()  # a rank that died before another's error was written
     finally:
         _stop(processes)
     _raise_first_failure(error_dir, failed, world)
 
 
+def rank_entry(task: str, rank: int) -> None:
+    """The body of a rank process started by :func:`run_ranks` (never returns)."""
+    with open(task, "rb") as f:
+        sys.path[:] = pickle.load(f)
+        try:
+            spec = pickle.load(f)
+        except Exception as exc:  # the caller's objects cannot be rebuilt here
+            write_error(os.path.join(os.path.dirname(task), "errors"), rank, exc)
+            os._exit(1)
+    _rank_main(spec["fn"], rank, spec["world"], spec["args"], spec["error_dir"], spec["parent"])
+
+
 def _rank_main(fn, rank: int, world: int, args: tuple, error_dir: str, parent: int):
-    """A spawned rank: ``fn``, its exception written for the caller, no interpreter shutdown."""
+    """A rank process: ``fn``, its exception written for the caller, no interpreter shutdown."""
 
     def watch():
         # A caller killed outright (SIGKILL) cannot stop its ranks: they stop themselves.
@@ -113,18 +131,11 @@ class _RemoteTraceback(Exception):
         return self.text
 
 
-class _Unpickler(pickle.Unpickler):
-    # An exception class defined in the user's script lives in __main__ here and was pickled
-    # from __mp_main__, the name a spawned process imports the script under.
-    def find_class(self, module, name):
-        return super().find_class("__main__" if module == "__mp_main__" else module, name)
-
-
 def write_error(error_dir: str, rank: int, exc: BaseException) -> None:
     """``exc`` as a record the calling process reads (atomically: never half a file)."""
     try:
         blob = pickle.dumps(exc)
-        _Unpickler(io.BytesIO(blob)).load()  # an exception whose __init__ cannot take its args
+        pickle.loads(blob)  # an exception whose __init__ cannot take its args
     except Exception:
         blob = None
     record = {"time": time.time(), "rank": rank, "type": type(exc).__qualname__,
@@ -144,7 +155,7 @@ def read_error(path: Path, world: int) -> tuple[float, bool, BaseException]:
     exc = None
     if record["exception"] is not None:
         try:
-            exc = _Unpickler(io.BytesIO(record["exception"])).load()
+            exc = pickle.loads(record["exception"])
         except Exception:
             exc = None
     if exc is None:
@@ -175,22 +186,21 @@ def _raise_first_failure(error_dir: Path, failed: dict, world: int):
         )
     raise RuntimeError(
         f"Data-parallel rank {rank} of {world} exited with code {code} before it could report "
-        "an exception (its output above says why: e.g. an error while the spawned process "
-        "imported your script); the other ranks were stopped."
+        "an exception (its output above says why); the other ranks were stopped."
     )
 
 
 def _stop(processes) -> None:
     """End the ranks still running: SIGTERM, then SIGKILL after a grace period; reap them all."""
-    running = [p for p in processes if p.exitcode is None and p.pid is not None]
+    running = [p for p in processes if p.poll() is None]
     for p in running:
         p.terminate()
     deadline = time.monotonic() + _GRACE_S
     for p in running:
-        p.join(max(0.0, deadline - time.monotonic()))
-        if p.exitcode is None:
+        try:
+            p.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
             p.kill()
-            p.join()
+            p.wait()
     for p in processes:
-        if p.pid is not None:
-            p.join()
+        p.wait()
