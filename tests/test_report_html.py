@@ -193,3 +193,16 @@ def test_html_report_renders_in_headless_chromium_without_console_errors(browser
     # The embedded deltas figure decoded and drawn: its first model's bars (matplotlib's C0).
     blue = np.abs(pixels - [31, 119, 180]).max(axis=1) <= 12
     assert blue.sum() > 300
+
+
+def test_names_with_mathtext_are_drawn_as_text(tmp_path):
+    import io
+
+    report = _hand_made(model=r"cost $\badcommand$")
+    ax = report.plot(title=r"run $\alpha$")
+    ax.figure.savefig(io.BytesIO(), format="png")  # mathtext raised ParseFatalException here
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(label.startswith(r"cost $\badcommand$: ") for label in labels)
+    plt.close(ax.figure)
+    page = report.to_html(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert r"cost $\badcommand$" in page
