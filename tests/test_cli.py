@@ -80,21 +80,60 @@ def test_unknown_data_file(argv, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
+def named_files(stdout: str, out) -> list[str]:
+    """The files the last lines of ``compare`` name, after checking they name ``out``."""
+    head, _, listing = stdout.rpartition("\nwrote ")
+    count, _, rest = listing.partition(" files into ")
+    folder, _, names = rest.partition(":\n")
+    assert head and folder == str(out.resolve()), stdout[-500:]
+    named = names.split()
+    assert len(named) == int(count)
+    return named
+
+
 def test_compare_on_the_generator_writes_table_csv_and_png(tmp_path):
+    results = tmp_path / "out"
+    # A data folder without census: the generator's two settings run, the census one says why not.
+    env = {**os.environ, "SKLEARN_MTL_DATA": str(tmp_path / "no-data")}
     out = run("compare", "--n-rows", "600", "--max-epochs", "3", "--cv", "2", "--models", "hard,lgbm",
-              "--out", str(tmp_path))
+              "--out", str(results), env=env)
     assert out.returncode == 0, out.stderr
     assert "correlation 0.9" in out.stdout and "correlation 0.0" in out.stdout
+    assert out.stdout.count("Why lgbm trails here") == 2  # said where lgbm's R² is printed
+    assert "== census: skipped, its files are not in the data folder" in out.stdout
+    assert str(tmp_path / "no-data" / "census-income-kdd") in out.stdout
+    # The last lines name every file written, and only those.
+    assert sorted(named_files(out.stdout, results)) == sorted(
+        p.name for p in results.iterdir())
     assert "verdict" in out.stdout and "\nIn short\n" in out.stdout
     assert "one-unit shared bottom:\n  hard" in out.stdout  # one sentence per model
     for stem in ("related_", "unrelated_"):
-        summary = pd.read_csv(tmp_path / f"{stem}summary.csv")
+        summary = pd.read_csv(results / f"{stem}summary.csv")
         assert set(summary["model"]) == {"hard", "lgbm"}
         assert set(summary["verdict"]) <= {"worse", "better", "equivalent", "inconclusive"}
-        assert list(pd.read_csv(tmp_path / f"{stem}overall.csv")["model"]) == ["hard", "lgbm"]
-        assert (tmp_path / f"{stem}scores.csv").exists()
-        assert (tmp_path / f"{stem}negative_transfer.png").stat().st_size > 5000
-        assert "task_correlation=" in (tmp_path / f"{stem}report.html").read_text("utf-8")
+        assert list(pd.read_csv(results / f"{stem}overall.csv")["model"]) == ["hard", "lgbm"]
+        assert (results / f"{stem}scores.csv").exists()
+        assert (results / f"{stem}negative_transfer.png").stat().st_size > 5000
+        assert "task_correlation=" in (results / f"{stem}report.html").read_text("utf-8")
+
+
+def test_compare_with_no_data_ends_on_census_where_lgbm_is_at_home(data_home, tmp_path):
+    env = {**os.environ, "SKLEARN_MTL_DATA": str(data_home)}
+    out = run("compare", "--n-rows", "400", "--max-epochs", "2", "--cv", "2", "--repeats", "1",
+              "--models", "hard,lgbm", "--out", str(tmp_path), env=env)
+    assert out.returncode == 0, out.stderr
+    census = out.stdout.split("== census income (KDD)")[1]
+    assert "400 rows" in census and "tasks: income=binary, never_married=binary" in census
+    assert "Why lgbm trails" not in census
+    assert "census income (KDD): income > 50K and never married:\n  hard" in out.stdout
+    named = named_files(out.stdout, tmp_path)
+    assert [n for n in named if n.startswith("census_")] == [
+        "census_summary.csv", "census_overall.csv", "census_scores.csv",
+        "census_negative_transfer.png", "census_report.html"]
+    assert sorted(named) == sorted(p.name for p in tmp_path.iterdir())
+    assert set(pd.read_csv(tmp_path / "census_summary.csv")["task"]) == {"income", "never_married"}
+    page = (tmp_path / "census_report.html").read_text("utf-8")
+    assert "fetch_census_income" in page and "400 rows drawn at random with seed 0" in page
 
 
 def test_compare_on_a_csv_file(tmp_path, capsys):
@@ -110,7 +149,11 @@ def test_compare_on_a_csv_file(tmp_path, capsys):
     assert code == 0
     summary = pd.read_csv(tmp_path / "out" / "summary.csv")
     assert list(summary["task"]) == ["click", "dwell"]
-    assert "negative_transfer.png and report.html files to" in capsys.readouterr().out
+    stdout = capsys.readouterr().out
+    assert named_files(stdout, tmp_path / "out") == [
+        "summary.csv", "overall.csv", "scores.csv", "negative_transfer.png", "report.html"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        named_files(stdout, tmp_path / "out"))
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert f"<th>data</th><td>{path.resolve()} (targets click,dwell)</td>" in page
     assert "<th>rows</th><td>400 rows, 3 feature columns</td>" in page
