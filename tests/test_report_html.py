@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -206,3 +207,53 @@ def test_names_with_mathtext_are_drawn_as_text(tmp_path):
     plt.close(ax.figure)
     page = report.to_html(tmp_path / "r.html").read_text(encoding="utf-8")
     assert r"cost $\badcommand$" in page
+
+
+def _layout(browser, page, tmp_path, name, width):
+    """[(table class, box width, content width) for each scrolling table box, ('page', ...)] of
+    ``page`` laid out in a ``width`` px headless Chromium window.
+
+    The page runs no script (its policy forbids it), so a copy without the policy carries a small
+    one that writes the measures into the DOM, which ``--dump-dom`` prints after the layout.
+    """
+    probe = ("<script>const out = [...document.querySelectorAll('div.wide')].map(d => "
+             "[d.firstElementChild.className, d.clientWidth, d.scrollWidth]); const e = "
+             "document.documentElement; out.push(['page', e.clientWidth, e.scrollWidth]); "
+             "document.body.dataset.layout = JSON.stringify(out);</script>")
+    text = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "",
+                  page.read_text(encoding="utf-8"))
+    copy = tmp_path / f"{name}.html"
+    copy.write_text(text.replace("</body>", probe + "</body>"), encoding="utf-8")
+    done = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-extensions",
+         "--no-first-run", f"--user-data-dir={tmp_path / f'{name}-profile'}", "--hide-scrollbars",
+         f"--window-size={width},1000", "--dump-dom", copy.resolve().as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'data-layout="([^"]*)"', done.stdout)
+    assert found, done.stdout[-2000:]
+    return [tuple(row) for row in json.loads(html.unescape(found.group(1)))]
+
+
+def test_html_tables_fit_a_1280_px_window_whole(browser, tmp_path):
+    # The widest per-task table the command writes: three models (one sharing nothing, so the
+    # 'significantly worse' column), parameter counts, gradient cosines, long task names and
+    # intervals with numbers (three folds).
+    X, Y = make_multitask_data(n_samples=300, n_features=5, random_state=0)
+    Y = pd.DataFrame(np.asarray(Y), columns=["never_married", "income_over_50k"])
+    net = dict(hidden_units=(8,), tower_units=(4,), max_epochs=2, random_state=0,
+               track_gradient_conflict=True)
+    report = compare_transfer(
+        {"hard": MultiTaskRecommender("hard", **net), "mmoe": MultiTaskRecommender("mmoe", **net),
+         "lgbm": PerTaskLGBM(n_estimators=10, n_jobs=1, verbose=-1, random_state=0)},
+        X, Y, cv=3, n_repeats=1, random_state=0)
+    path = report.to_html(tmp_path / "report.html", title="three models")
+    columns = re.search(r'<table class="summary"><thead><tr>(.*?)</tr>', path.read_text("utf-8"))
+    assert {"<th>n params</th>", "<th>grad cosine</th>", "<th>significantly worse</th>"} <= set(
+        re.findall(r"<th>[^<]*</th>", columns.group(1)))
+    layout = _layout(browser, path, tmp_path, "wide", 1280)
+    assert [row[0] for row in layout] == ["summary", "overall", "page"]
+    assert all(content <= box for _, box, content in layout), layout
+    # The measure sees an overflow where there is one: a 900 px window scrolls the summary.
+    narrow = dict((row[0], row[1:]) for row in _layout(browser, path, tmp_path, "narrow", 900))
+    assert narrow["summary"][1] > narrow["summary"][0] and narrow["page"][0] == 900

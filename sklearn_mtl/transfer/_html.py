@@ -23,14 +23,18 @@ _LIBRARIES = ["numpy", "pandas", "scipy", "scikit-learn", "torch", "skorch", "li
 # The page may load nothing but its own inline styles and data: images: a browser then refuses,
 # and logs, any reference to a file or a server, and runs no script at all.
 _POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+# The page is 1240 px wide at most (prose 1100 px), so that the per-task table, 16 columns at
+# 0.8em with long task names, fits a 1280 px window whole (tests/test_report_html.py measures
+# it); narrower windows scroll it inside div.wide.
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
-       max-width: 1100px; margin: 2em auto; padding: 0 1em; line-height: 1.45; }
+       max-width: 1240px; margin: 2em auto; padding: 0 1em; line-height: 1.45; }
+p, ul { max-width: 1100px; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.2em; margin-top: 1.8em; border-bottom: 1px solid #d0d7de; }
 p.protocol { color: #57606a; }
-table { border-collapse: collapse; font-size: 0.9em; margin: 0.6em 0; }
-th, td { border: 1px solid #d0d7de; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; font-size: 0.8em; margin: 0.6em 0; }
+th, td { border: 1px solid #d0d7de; padding: 0.25em 0.4em; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.worse { background: #f8d7da; color: #842029; font-weight: 600; }
