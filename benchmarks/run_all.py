@@ -21,6 +21,7 @@ SCRIPTS = [
     "bench_lgbm_ids.py",
     "bench_correlation.py",
     "bench_verdict.py",
+    "bench_calibration.py",
     "bench_fair_verdict.py",
     "bench_tuning.py",
     "bench_balancing.py",
