@@ -8,7 +8,6 @@ import time
 import warnings
 from pathlib import Path
 
-from .._csv import write_csv
 from ._data import _categorical, _check_out_folder, _load, describe_schema
 
 
@@ -130,6 +129,7 @@ def _html_settings(data: str, X, schema: str, models: dict, reference, args, tun
 
 def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, *,
                  default_epochs: int, note: str | None = None, **net):
+    from .._csv import write_csv
     from ..transfer import compare_transfer
 
     max_epochs = args.max_epochs or default_epochs
@@ -272,7 +272,7 @@ def _grouped_metric(Y, tasks) -> dict:
 def _data_description(args) -> str:
     if args.data == "synthetic":
         return "synthetic (make_multitask_data, the MMoE paper's generator)"
-    if args.data in ("census", "movielens"):
+    if args.data in ("census", "movielens", "clothing"):
         return f"{args.data} (from {args.data_home or '$SKLEARN_MTL_DATA'})"
     return f"{Path(args.data).resolve()} (targets {args.targets})"
 

@@ -6,7 +6,6 @@ import json
 import sys
 from pathlib import Path
 
-from .._csv import write_csv
 from ._data import _categorical, _check_out_folder, _load, describe_schema
 
 
@@ -63,6 +62,8 @@ def cmd_tune(args) -> int:
         bars.close()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    from .._csv import write_csv
+
     write_csv(result.study.trials_dataframe(), out / "trials.csv", index=False)
     written = ["trials.csv"]
     if result.best_trial_ is None:

@@ -477,21 +477,25 @@ class TransferReport:
         """Write ``scores.csv``, ``summary.csv``, ``overall.csv`` and, when recorded,
         ``gradient_conflict.csv`` and ``task_affinity.csv``.
 
-        ``directory`` is created if needed; returns the paths written.
+        ``directory`` is created if needed; returns the paths written. Text cells that a
+        spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``) get a
+        leading ``'`` (OWASP's advice).
         """
+        from .._csv import write_csv
+
         settings = self._settings(alpha, test, correction, margin)
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         paths = [directory / "scores.csv", directory / "summary.csv", directory / "overall.csv"]
-        self.scores.to_csv(paths[0], index=False)
-        self.summary(*settings).to_csv(paths[1])
-        self.overall(*settings).to_csv(paths[2])
+        write_csv(self.scores, paths[0], index=False)
+        write_csv(self.summary(*settings), paths[1])
+        write_csv(self.overall(*settings), paths[2])
         if len(self.gradient_conflict):
             paths.append(directory / "gradient_conflict.csv")
-            self.gradient_conflict.to_csv(paths[-1], index=False)
+            write_csv(self.gradient_conflict, paths[-1], index=False)
         if len(self.task_affinity):
             paths.append(directory / "task_affinity.csv")
-            self.task_affinity.to_csv(paths[-1], index=False)
+            write_csv(self.task_affinity, paths[-1], index=False)
         return paths
 
     def to_html(self, path, alpha: float | None = None, test: str | None = None,
