@@ -76,10 +76,10 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         for a splitter that does not shuffle or a list of folds. Every (repeat, fold)
         refits each model with its own seed, derived from the model's integer
         ``random_state`` parameters (models without one stay unseeded), so seed luck is part of
-        the noise the test sees, not a difference between models. The default 2 is the
-        smallest with no false verdict in the A/A calibration of
-        ``benchmarks/bench_verdict.py`` (0 of 40 tests; 1 of 40 with one repeat) and 10 of 10
-        planted "any task" losses found (docs/negative-transfer.md).
+        the noise the test sees, not a difference between models. The calibration of
+        ``benchmarks/bench_calibration.py`` (1,000 null data sets, 5 folds × 2 repeats) finds a
+        false outcome in 3.2 % [2.3, 4.5] of reports at alpha 0.05 (docs/negative-transfer.md,
+        "Calibration").
     metric : str, list or dict, default="auto"
         As in :func:`sklearn_mtl.metrics.per_task_scores`; resolved per task from the task
         kinds of the fitted models, which must agree.
