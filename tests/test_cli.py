@@ -105,8 +105,13 @@ def test_compare_on_the_generator_writes_table_csv_and_png(tmp_path):
     # The last lines name every file written, and only those.
     assert sorted(named_files(out.stdout, results)) == sorted(
         p.name for p in results.iterdir())
-    assert "verdict" in out.stdout and "\nIn short\n" in out.stdout
+    assert "verdict" in out.stdout and "\nIn short: can each model replace" in out.stdout
     assert "one-unit shared bottom:\n  hard" in out.stdout  # one sentence per model
+    # The closing block repeats no sentence: one decision per model, no intervals.
+    short = out.stdout.split("\nIn short: ")[1].split("\nwrote ")[0].splitlines()[1:]
+    decided = [line for line in short if line.startswith("  ")]
+    assert decided and all(re.match(r"  (hard|lgbm): (can ship|cannot ship|undecided)", line)
+                           and "[" not in line for line in decided)
     for stem in ("related_", "unrelated_"):
         summary = pd.read_csv(results / f"{stem}summary.csv")
         assert set(summary["model"]) == {"hard", "lgbm"}

@@ -261,6 +261,15 @@ def _check_drawable(title: str, models: list, Y, tasks) -> None:
                          f"{names}: {exc}") from exc
 
 
+def _ship_summary(report) -> list[str]:
+    """One short line per model for the closing block: its ship decision and the tasks that
+    decide it (the full lines, with every task's interval, are printed above it)."""
+    decisions = report.ship()
+    return [f"  {model}: {row['decision']}" + (f" ({', '.join(map(str, row['tasks']))})"
+                                               if row["tasks"] else "")
+            for model, row in decisions.iterrows()]
+
+
 def _grouped_metric(Y, tasks) -> dict:
     """gauc for every binary task, the default metric for the others."""
     from ..tasks import TargetEncoder
@@ -338,7 +347,7 @@ def cmd_compare(args) -> int:
             report = _compare_one(title, X, Y, "auto", args, out, stem, data, default_epochs=30,
                                   note=GENERATOR_NOTE if "lgbm" in args.models else None, **net)
             written.append(_written(out, stem, report, args))
-            verdicts += [f"{title}:", *(f"  {line}" for line in report.verdict_lines())]
+            verdicts += [f"{title}:", *_ship_summary(report)]
         # Then real data where trees and nets are both at home, when the data folder has it.
         census = _census_setting(args)
         if census is not None:
@@ -347,8 +356,9 @@ def cmd_compare(args) -> int:
             report = _compare_one(title, X, Y, tasks, args, out, "census_", data,
                                   default_epochs=20)
             written.append(_written(out, "census_", report, args))
-            verdicts += [f"{title}:", *(f"  {line}" for line in report.verdict_lines())]
-        print("\nIn short\n" + "\n".join(verdicts))
+            verdicts += [f"{title}:", *_ship_summary(report)]
+        print("\nIn short: can each model replace the single-task reference?\n"
+              + "\n".join(verdicts))
     else:
         X, Y, tasks = _load(args)
         report = _compare_one(f"{args.data}", X, Y, tasks, args, out, "", _data_description(args),
