@@ -8,7 +8,7 @@ import math
 import optuna
 from skorch.callbacks import Callback
 
-from ._pruning import _check_maximize
+from ._study import check_maximize
 
 
 class NetPruningCallback(Callback):
@@ -47,7 +47,7 @@ class NetPruningCallback(Callback):
 
     def initialize(self):
         self._pending = None
-        _check_maximize(self.trial)
+        check_maximize(self.trial)
         return self
 
     def on_epoch_begin(self, net, **kwargs):

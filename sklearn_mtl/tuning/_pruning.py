@@ -12,17 +12,9 @@ from sklearn.utils.metadata_routing import _routing_enabled
 
 from .._lgbm import PerTaskLGBM
 from ._spaces import final_estimator, is_recommender
+from ._study import check_maximize
 
 PRUNERS = ("median", "hyperband", "successive_halving")
-
-
-def _check_maximize(trial) -> None:
-    study = getattr(trial, "study", None)  # a FixedTrial has no study
-    if study is not None and study.direction != optuna.study.StudyDirection.MAXIMIZE:
-        raise ValueError(
-            "The pruning callbacks report scores where greater is better; the study must be "
-            "created with direction='maximize'."
-        )
 
 
 class LGBMTaskPruningCallback:
@@ -54,7 +46,7 @@ class LGBMTaskPruningCallback:
         self.trial = trial
         self.valid_name = valid_name
         self.task_ = -1
-        _check_maximize(trial)
+        check_maximize(trial)
 
     def __call__(self, env) -> None:
         if env.iteration == env.begin_iteration:

@@ -20,6 +20,17 @@ from ..metrics._scores import _resolve_metrics, greater_is_better
 STUDY_ATTR = "sklearn_mtl"
 
 
+def check_maximize(trial) -> None:
+    """Raise ``ValueError`` unless the trial's study maximizes, as the pruning callbacks
+    (LightGBM's and the nets') report greater-is-better scores."""
+    study = getattr(trial, "study", None)  # a FixedTrial has no study
+    if study is not None and study.direction != optuna.study.StudyDirection.MAXIMIZE:
+        raise ValueError(
+            "The pruning callbacks report scores where greater is better; the study must be "
+            "created with direction='maximize'."
+        )
+
+
 def resolve_objectives(objectives, metric, names: list, kinds: list) -> tuple[list[str], bool]:
     """One metric per task, and whether the study is multi-objective (one objective per task)."""
     if isinstance(objectives, str):
