@@ -22,6 +22,10 @@ DATA_HOME = Path(
 
 # A small, quick MultiTaskRecommender configuration for fits on a few thousand rows.
 FAST = dict(hidden_units=(16,), tower_units=(8,), n_experts=3, max_epochs=6, batch_size=256, lr=1e-2)
+# A tiny net and LightGBM for compare_transfer's cross-validated comparisons.
+TINY_NET = dict(hidden_units=(16,), tower_units=(8,), n_experts=2, lr=5e-3, max_epochs=3, random_state=0)
+# n_jobs=1: LightGBM's OpenMP threads crawl when the cores are busy with other processes.
+TINY_LGBM = dict(n_estimators=20, n_jobs=1, random_state=0, verbose=-1)
 
 
 def _require(path: Path) -> Path:
@@ -146,3 +150,19 @@ def small_net(architecture="hard", **params):
 def slow_except(values, keep):
     """Parametrize ``values``: those in ``keep`` run by default, the others only with ``-m slow``."""
     return [v if v in keep else pytest.param(v, marks=pytest.mark.slow) for v in values]
+
+
+def users_frame(n=120, seed=0):
+    """``n`` rows of one feature ``a`` and a ``user`` column (12 users); dwell and click tasks."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"a": rng.normal(size=n), "user": rng.integers(0, 12, n)})
+    Y = pd.DataFrame({"dwell": X["a"] + rng.normal(size=n), "click": (X["a"] > 0).astype(int)})
+    return X, Y
+
+
+def lgbm_compare(X, Y, **kwargs):
+    """compare_transfer of a ``TINY_LGBM`` PerTaskLGBM against another as the reference."""
+    from sklearn_mtl import PerTaskLGBM, compare_transfer
+
+    return compare_transfer({"lgbm": PerTaskLGBM(**TINY_LGBM)}, X, Y,
+                            reference=PerTaskLGBM(**TINY_LGBM), **kwargs)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY_LGBM, TINY_NET
 from optuna.distributions import IntDistribution
 from optuna.pruners import MedianPruner
 from optuna.samplers import RandomSampler, TPESampler
@@ -261,3 +262,115 @@ def test_a_tuned_compare_killed_anywhere_resumes_to_the_uninterrupted_report(tmp
         pd.testing.assert_frame_equal(got["tuning"], expected["tuning"], check_exact=True,
                                       obj=f"studies resumed from a kill {name}")
         pd.testing.assert_frame_equal(got["summary"], expected["summary"], check_exact=True)
+
+
+def _storage_models():
+    return ({"lgbm": PerTaskLGBM(**TINY_LGBM), "hard": MultiTaskRecommender("hard", **TINY_NET)},
+            MultiTaskRecommender("single", **TINY_NET))
+
+
+def test_storage_keeps_every_fit_and_a_second_call_refits_nothing(tmp_path):
+    X, Y = make_multitask_data(n_samples=300, n_features=5, random_state=0)
+    models, reference = _storage_models()
+    first = compare_transfer(models, X, Y, reference=reference, cv=3, random_state=0,
+                             storage=tmp_path / "run")
+    files = sorted((tmp_path / "run" / "fits").iterdir())
+    assert first.fits_reused == 0 and len(files) == 3 * 2 * 3  # splits x models+reference
+    stamps = [f.stat().st_mtime_ns for f in files]
+    second = compare_transfer(models, X, Y, reference=reference, cv=3, random_state=0,
+                              storage=tmp_path / "run")
+    assert second.fits_reused == 18 and [f.stat().st_mtime_ns for f in files] == stamps
+    pd.testing.assert_frame_equal(first.summary(), second.summary())
+    pd.testing.assert_frame_equal(first.scores, second.scores)
+    assert "storage: 18 of 18 fits taken from storage=" in repr(second)
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    (dict(random_state=1), r"the folds \(cv, n_repeats\), random_state differ"),
+    (dict(cv=2), r"the folds \(cv, n_repeats\) differ"),
+    (dict(models={"lgbm": PerTaskLGBM(**{**TINY_LGBM, "num_leaves": 7})}), r"the parameters of \['lgbm'\]"),
+    (dict(Y="scaled"), r"the data \(X or Y, values or dtypes\) differ"),
+    (dict(tune=2), r"the tuning settings \(tune=\) differ"),
+])
+def test_storage_written_by_other_arguments_is_refused_naming_what_changed(tmp_path, change, match):
+    X, Y = make_multitask_data(n_samples=200, n_features=4, random_state=0)
+    kwargs = dict(models={"lgbm": PerTaskLGBM(**TINY_LGBM)}, X=X, Y=Y, reference=PerTaskLGBM(**TINY_LGBM),
+                  cv=3, n_repeats=1, random_state=0, storage=tmp_path)
+    compare_transfer(**kwargs)
+    if change.get("Y") == "scaled":
+        change = dict(Y=Y * 2)
+    with pytest.raises(ValueError, match=rf"storage='{re.escape(str(tmp_path))}' holds the fits of "
+                                         rf"another comparison: {match}"):
+        compare_transfer(**{**kwargs, **change})
+
+
+def test_storage_that_is_a_file_or_with_return_estimators_is_refused(tmp_path):
+    X, Y = make_multitask_data(n_samples=200, n_features=4, random_state=0)
+    kwargs = dict(reference=PerTaskLGBM(**TINY_LGBM), cv=3, n_repeats=1)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match=r"storage='.*file' is a file: use a directory"):
+        compare_transfer({"lgbm": PerTaskLGBM(**TINY_LGBM)}, X, Y, storage=tmp_path / "file", **kwargs)
+    with pytest.raises(ValueError, match="return_estimators=True cannot be combined with storage="):
+        compare_transfer({"lgbm": PerTaskLGBM(**TINY_LGBM)}, X, Y, storage=tmp_path / "d",
+                         return_estimators=True, **kwargs)
+
+
+def test_nested_studies_are_kept_and_not_run_again(tmp_path):
+    import optuna
+
+    X, Y = make_multitask_data(n_samples=200, n_features=4, random_state=0)
+    kwargs = dict(reference=PerTaskLGBM(**TINY_LGBM), cv=3, n_repeats=1, random_state=0, tune=2,
+                  storage=tmp_path)
+    first = compare_transfer({"lgbm": PerTaskLGBM(**TINY_LGBM)}, X, Y, **kwargs)
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage=url))
+    assert names == sorted(f"{m} | split {k}" for m in ("lgbm", "reference") for k in range(3))
+    second = compare_transfer({"lgbm": PerTaskLGBM(**TINY_LGBM)}, X, Y, **kwargs)
+    assert second.fits_reused == 6
+    pd.testing.assert_frame_equal(first.tuning, second.tuning)
+    assert all(len(optuna.load_study(study_name=n, storage=url).trials) == 2 for n in names)
+
+
+def test_a_compare_killed_part_way_resumes_to_the_uninterrupted_report(tmp_path):
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, str(WORKER), str(killed)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    fits = killed / "fits"
+    try:
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            if fits.exists() and len(list(fits.glob("*.json"))) >= 3:
+                break
+            time.sleep(0.05)
+        running = process.poll() is None
+        if running:
+            process.send_signal(signal.SIGKILL)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        _, err = process.communicate()
+    assert running, f"the worker exited (code {process.returncode}) before the kill:\n{err}"
+    kept = {f.name: f.stat().st_mtime_ns for f in fits.glob("*.json")}
+    assert 3 <= len(kept) < 12  # killed part-way through the 2 x 6 fits
+
+
+    X, Y = make_multitask_data(n_samples=600, n_features=6, random_state=0)
+    net = dict(hidden_units=(16,), tower_units=(8,), max_epochs=15, early_stopping=False,
+               batch_size=32, random_state=0)
+    kwargs = dict(reference=MultiTaskRecommender("single", **net), cv=3, n_repeats=2,
+                  random_state=0)
+    models = {"hard": MultiTaskRecommender("hard", **net)}
+    resumed = compare_transfer(models, X, Y, storage=killed, **kwargs)
+    assert resumed.fits_reused == len(kept)
+    assert {f.name: f.stat().st_mtime_ns for f in fits.glob("*.json") if f.name in kept} == kept
+    whole = compare_transfer(models, X, Y, **kwargs)
+    pd.testing.assert_frame_equal(resumed.scores, whole.scores)
+    pd.testing.assert_frame_equal(resumed.summary(), whole.summary())
+
+
+def test_storage_identity_reads_the_state_of_a_random_state():
+    assert describe(np.random.RandomState(0)) == describe(np.random.RandomState(0))
+    assert describe(np.random.RandomState(0)) != describe(np.random.RandomState(1))
+    assert describe(np.random.default_rng(0)) != describe(np.random.default_rng(1))
+    net = MultiTaskRecommender("hard", random_state=np.random.RandomState(0))
+    assert describe(net) != describe(net.set_params(random_state=np.random.RandomState(1)))
