@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 import warnings
 from collections.abc import Callable, Mapping
@@ -19,6 +20,11 @@ from .._lgbm import PerTaskLGBM
 # Parameters whose values are tuples of layer widths. Optuna's categorical choices must be
 # None, bool, int, float or str (they are stored in the study), so spaces spell them "64-32".
 TUPLE_PARAMS = ("hidden_units", "tower_units")
+# A fixed weight per task, sampled as one float per task ("task_weights[0]", ...) and assembled
+# by decode_params into the list that task_weights takes: a tuned static weighting, the baseline
+# that loss-balancing and gradient methods must beat (Xin et al., NeurIPS 2022).
+WEIGHT_RANGE = (0.1, 10.0)
+_WEIGHT = re.compile(r"^(?P<base>.*task_weights)\[(?P<index>\d+)\]$")
 # Parameters that act only with one architecture: a space tuning them elsewhere wastes trials.
 _ARCHITECTURE_PARAMS = {
     "n_experts": ("mmoe", "omoe"),
@@ -92,7 +98,7 @@ def _lgbm_space() -> dict[str, BaseDistribution]:
     }
 
 
-def default_search_space(estimator) -> dict[str, BaseDistribution]:
+def default_search_space(estimator, n_tasks: int | None = None) -> dict[str, BaseDistribution]:
     """The search space :func:`tune` uses when ``search_space=None``.
 
     ``MultiTaskRecommender`` (every architecture):
@@ -104,7 +110,10 @@ def default_search_space(estimator) -> dict[str, BaseDistribution]:
     tower_units    categorical "8", "16", "32-16"
     dropout        float, uniform in [0, 0.5]
     weight_decay   float, log-uniform in [1e-6, 1e-3] (1e-6 is as good as none)
-    task_weights   categorical None (equal static weights), "uncertainty", "gradnorm", "dwa"
+    task_weights   categorical None (static weights), "uncertainty", "gradnorm", "dwa"
+    task_weights[k] float, log-uniform in [0.1, 10], one per task (with ``n_tasks >= 2``,
+                   which :func:`tune` passes): the static weights when ``task_weights`` is
+                   None, scaled to mean 1 (a tuned fixed weighting)
     gradient_method categorical None, "pcgrad", "cagrad" (architectures with shared parameters)
     n_experts      int in [2, 8] (``architecture="mmoe"`` or ``"omoe"`` only)
     n_shared_experts int in [1, 4] (``"cgc"``, ``"ple"`` only)
@@ -123,6 +132,15 @@ def default_search_space(estimator) -> dict[str, BaseDistribution]:
     ----------
     estimator : MultiTaskRecommender, PerTaskLGBM, or a Pipeline ending in one
         For a Pipeline the names carry the step prefix (``"model__lr"``).
+    n_tasks : int or None, default=None
+        The number of tasks (columns of ``Y``). With two or more, a net's space also tunes a
+        fixed weight per task, ``"task_weights[k]"``: :func:`tune` and the trials' parameters
+        turn them into ``task_weights=[w_0, ..., w_{T-1}]`` (mean 1) whenever the sampled
+        ``task_weights`` is None. To judge a loss-balancing or gradient method against the
+        tuned fixed weighting under one budget, tune the net with
+        ``{k: d for k, d in space.items() if k not in ("task_weights", "gradient_method")}``
+        and the remedy with the same space less the ``"task_weights[k]"`` entries
+        (docs/negative-transfer.md, "Against a tuned fixed weighting").
 
     Returns
     -------
@@ -139,6 +157,9 @@ def default_search_space(estimator) -> dict[str, BaseDistribution]:
     owner, prefix = final_estimator(estimator)
     if is_recommender(owner):
         space = _net_space(owner.architecture)
+        if n_tasks is not None and n_tasks >= 2:
+            space.update({f"task_weights[{k}]": FloatDistribution(*WEIGHT_RANGE, log=True)
+                          for k in range(int(n_tasks))})
     elif isinstance(owner, PerTaskLGBM):
         space = _lgbm_space()
     else:
@@ -177,6 +198,8 @@ def _lightgbm_names() -> set[str]:
 
 
 def _check_names(estimator, names) -> None:
+    # A per-task weight "task_weights[k]" is an entry of the parameter task_weights.
+    names = [_WEIGHT.sub(r"\g<base>", name) for name in names]
     owner, prefix = final_estimator(estimator)
     named = set(estimator.get_params(deep=True))
     lightgbm = _lightgbm_names() if isinstance(owner, PerTaskLGBM) else set()
@@ -237,12 +260,25 @@ def _suggest(trial, name: str, dist: BaseDistribution):
 
 
 def decode_params(params: Mapping) -> dict:
-    """Turn the string spelling of layer widths (``"64-32"``) back into tuples."""
-    out = {}
+    """Turn the string spelling of layer widths (``"64-32"``) back into tuples, and the
+    per-task weights ``"task_weights[k]"`` into one ``task_weights`` list (mean 1), used
+    where the sampled ``task_weights`` is None or not sampled."""
+    out, weights = {}, {}
     for name, value in params.items():
+        match = _WEIGHT.match(name)
+        if match:
+            weights.setdefault(match["base"], {})[int(match["index"])] = float(value)
+            continue
         if name.rsplit("__", 1)[-1] in TUPLE_PARAMS and isinstance(value, str):
             value = decode_units(value)
         out[name] = value
+    for name, entries in weights.items():
+        if sorted(entries) != list(range(len(entries))):
+            raise ValueError(f"search_space has per-task weights {name}{sorted(entries)}: give "
+                             f"one for every task, {name}[0] to {name}[n_tasks - 1].")
+        if out.get(name) is None:  # an adaptive method, when sampled, keeps its own weights
+            values = [entries[k] for k in range(len(entries))]
+            out[name] = [v * len(values) / sum(values) for v in values]
     return out
 
 
@@ -253,12 +289,12 @@ class SearchSpace:
     the estimator now; a function ``trial -> dict`` is checked on each dict it returns.
     """
 
-    def __init__(self, estimator, search_space=None):
+    def __init__(self, estimator, search_space=None, n_tasks: int | None = None):
         self.estimator = estimator
         self.function: Callable | None = None
         self.distributions: dict[str, BaseDistribution] | None = None
         if search_space is None:
-            self.distributions = default_search_space(estimator)
+            self.distributions = default_search_space(estimator, n_tasks)
         elif isinstance(search_space, Mapping):
             if not search_space:
                 raise ValueError("search_space is empty: give at least one parameter to tune.")
@@ -271,6 +307,10 @@ class SearchSpace:
                     )
             _check_names(estimator, list(search_space))
             _check_architecture(estimator, list(search_space))
+            weights = [name for name in search_space if _WEIGHT.match(name)]
+            if weights and n_tasks is not None and len(weights) != n_tasks:
+                raise ValueError(f"search_space has {len(weights)} per-task weights {weights} "
+                                 f"but Y has {n_tasks} tasks: give one per task.")
             self.distributions = dict(search_space)
         elif callable(search_space):
             self.function = search_space

@@ -193,7 +193,8 @@ def tune(
     timeout : float or None, default=None
         Stop starting new trials after this many seconds.
     search_space : None, dict or callable, default=None
-        ``None``: :func:`default_search_space` for the estimator and its architecture.
+        ``None``: :func:`default_search_space` for the estimator, its architecture and the
+        number of tasks (a net's space tunes a fixed weight per task).
         A dict ``{parameter: optuna distribution}`` (``"step__param"`` in a Pipeline; layer
         widths as strings such as ``"64-32"`` in a ``CategoricalDistribution``). A function
         ``trial -> {parameter: value}`` for conditional or derived parameters. A parameter the
@@ -311,7 +312,7 @@ def tune(
         warnings.warn(f"groups= is not used: cv={cv!r} does not split by groups and no metric "
                       "is scored per user (use cv=GroupKFold(k), or metric='gauc' or 'ndcg@k').",
                       UserWarning, stacklevel=2)
-    space = SearchSpace(estimator, search_space)
+    space = SearchSpace(estimator, search_space, n_tasks=len(names))
     directions = directions_for(metrics, multi)
     pruner_obj = resolve_pruner(pruner, multi)
 
