@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # the names below, for type checkers and documentation tools
     from ._lgbm import PerTaskLGBM
     from ._recommender import MultiTaskRecommender
     from .persistence import load
-    from .transfer import TransferReport, compare_transfer
+    from .transfer import TransferCurve, TransferReport, compare_transfer, transfer_curve
 
 __version__ = "0.1.0"
 
@@ -21,6 +21,8 @@ _LAZY = {
     "MultiTaskRecommender": "._recommender",
     "TransferReport": ".transfer",
     "compare_transfer": ".transfer",
+    "TransferCurve": ".transfer",
+    "transfer_curve": ".transfer",
     "load": ".persistence",
 }
 
@@ -42,8 +44,10 @@ def __dir__():
 __all__ = [
     "MultiTaskRecommender",
     "PerTaskLGBM",
+    "TransferCurve",
     "TransferReport",
     "compare_transfer",
+    "transfer_curve",
     "load",
     "__version__",
 ]

@@ -14,5 +14,6 @@ maps) and ``_html`` (its self-contained HTML page).
 
 from ._compare import compare_transfer
 from ._report import REFERENCE, TransferReport
+from ._sizes import TransferCurve, transfer_curve
 
-__all__ = ["REFERENCE", "TransferReport", "compare_transfer"]
+__all__ = ["REFERENCE", "TransferCurve", "TransferReport", "compare_transfer", "transfer_curve"]
