@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from ._report import (
     TUNING_COLUMNS,
     TransferReport,
 )
+from ._sequential import check_sequential, run_looks
 from ._stats import CORRECTIONS, TESTS
 from ._storage import FitStore, describe, fingerprint, seed_of, splits_fingerprint
 
@@ -45,7 +47,8 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                      alpha: float = 0.05, margin=None, n_jobs: int | None = None,
                      random_state=None, return_estimators: bool = False,
                      verbose: int = 0, groups=None, sample_weight=None, tune=None,
-                     storage=None, cascade_scoring: str = "entire_space") -> TransferReport:
+                     storage=None, cascade_scoring: str = "entire_space",
+                     sequential: bool | str = False) -> TransferReport:
     """Train every model and the single-task reference on the same folds and compare per task.
 
     Parameters
@@ -165,7 +168,24 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         parent's positive rows only (the naive conditional model). Labels are 0/1; rows whose
         parent label is missing keep the child's label as given. The report's header says
         which was used. Without a cascaded model the option changes nothing.
-
+    sequential : bool or {"obrien-fleming", "pocock"}, default=False
+        Add the repeats one at a time, up to ``n_repeats``, and stop as soon as no (model, task)
+        outcome is "inconclusive" (every ship line is then decided too): a clear effect or a
+        clear equivalence costs fewer fits. ``True`` is ``"obrien-fleming"``. Each look (the
+        end of a repeat) reads *repeated confidence intervals* (Jennison & Turnbull, JRSS B
+        1989): every interval is built at the nominal level a Lan–DeMets alpha-spending
+        function (O'Brien–Fleming- or Pocock-type) gives that look, so that each pair's
+        intervals cover its true delta at all looks at once with probability ``1 - alpha/m``,
+        and the report's outcomes, read at whatever look it stopped, keep a family-wise error
+        of at most ``alpha``. A look's information follows the corrected test's variance
+        ``(1/J + n_test/n_train) s²``: with 5 folds the first of 2 repeats holds 78 % of it,
+        so the intervals at the first look are a little wider than a fixed one-repeat
+        design's, and those after all repeats a little wider than the fixed design's
+        (``docs/negative-transfer.md``, "Sequential verdicts", has the design and its
+        simulation). ``report.scores`` holds the repeats that ran; ``report.sequential`` says
+        how many and why it stopped. The stopping look is a function of the scores, so a
+        compare resumed from ``storage=`` stops where an uninterrupted one does. Not with
+        ``test="wilcoxon"``.
     Returns
     -------
     TransferReport
@@ -216,6 +236,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha!r} is not valid: it must be in (0, 1).")
     tuning = _check_tune(tune, [*models, REFERENCE])
+    spending = check_sequential(sequential, test)
     frame, _ = as_target_frame(Y)
     n_x = _num_samples(X)
     if n_x != frame.shape[0]:
@@ -297,8 +318,19 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                         store, _tune_fit_and_score, name, est, X, Y, train, rows, split, metric,
                         targets.names_, return_estimators, group_values, sample_weight, tuning, seed,
                         None if store is None else store.studies_url, conditional)))
-        fits_reused = len(results)
-        done = Parallel(n_jobs=n_jobs, verbose=verbose)(task for _, task in todo)
+        if spending is None:
+            fits_reused = len(results)
+            done = Parallel(n_jobs=n_jobs, verbose=verbose)(task for _, task in todo)
+        else:  # repeat by repeat until every verdict is settled (_sequential.py)
+            looks = run_looks(results, todo, splits, Parallel(n_jobs=n_jobs, verbose=verbose),
+                              spending, partial(
+                                  TransferReport, test=test, correction=correction, alpha=alpha,
+                                  margin=margin, shared={name: _shares_parameters(est)
+                                                         for name, est in models.items()}),
+                              REFERENCE)
+            results, todo, done = looks["results"], [], []
+            fits_reused, splits = looks["fits_reused"], splits[:looks["n_splits"]]
+            n_repeats = looks["sequential"]["repeats_run"]
     finally:
         if store is not None:
             store.close()
@@ -348,6 +380,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         n_params={m: float(np.mean(v)) for m, v in n_params.items()},
         test=test, correction=correction, alpha=alpha, margin=margin,
         cascade=cascade, cascade_scoring=cascade_scoring,
+        sequential=None if spending is None else looks["sequential"],
     )
 
 

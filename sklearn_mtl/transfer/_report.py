@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import greater_is_better
+from ._sequential import interval_level
 from ._stats import (
     CORRECTIONS,
     TESTS,
@@ -72,6 +73,13 @@ class TransferReport:
         ``best_value`` (the best trial's mean signed validation score, never below
         ``default_value``) and ``seconds``; None without nested tuning. ``repr`` and
         :meth:`to_markdown` state the budget in one line.
+    sequential : dict or None
+        With ``compare_transfer(sequential=True)``: ``spending`` (the alpha-spending
+        function), ``max_repeats`` (the design's last look), ``repeats_run`` (the repeats in
+        ``scores``, also ``n_repeats``) and ``stop_reason`` (why it stopped: every verdict
+        settled, or all repeats ran with some still inconclusive). Every interval is then built
+        at the nominal level of the look it stopped at (``summary().attrs["interval_level"]``),
+        see :func:`compare_transfer`. None for the fixed design.
     fits_reused : int
         With ``compare_transfer(storage=...)``: how many (model, split) fits were taken from
         the storage instead of being fitted again (0 otherwise).
@@ -121,8 +129,10 @@ class TransferReport:
                  correction: str | None = "bonferroni", alpha: float = 0.05, margin=None,
                  task_affinity: pd.DataFrame | None = None, grouped: bool = False,
                  tuning: pd.DataFrame | None = None, fits_reused: int = 0,
-                 cascade: dict | None = None, cascade_scoring: str = "entire_space"):
+                 cascade: dict | None = None, cascade_scoring: str = "entire_space",
+                 sequential: dict | None = None):
         self.scores = scores
+        self.sequential = None if sequential is None else dict(sequential)
         self.metric = dict(metric)
         self.n_folds = n_folds
         self.n_repeats = n_repeats
@@ -280,8 +290,8 @@ class TransferReport:
         # hold together with probability >= 1 - alpha (see _stats.simultaneous_alpha).
         tests = [paired_test(diffs[key], test=test, alpha=alpha,
                              test_train_ratio=self.test_train_ratio) for key in diffs]
-        level = simultaneous_alpha(alpha, correction,
-                                   sum(np.isfinite(r["p_value"]) for r in tests))
+        level = interval_level(simultaneous_alpha(
+            alpha, correction, sum(np.isfinite(r["p_value"]) for r in tests)), self, test)
         out = []
         for task in self.metric:
             for model in self._models():
@@ -363,7 +373,7 @@ class TransferReport:
         sign = pd.Series({t: 1.0 if g else -1.0 for t, g in self.greater_is_better.items()})
         out = []
         models = self._models()
-        level = simultaneous_alpha(alpha, correction, len(models))
+        level = interval_level(simultaneous_alpha(alpha, correction, len(models)), self, test)
         for model in models:
             oriented = diffs[model][list(self.metric)] * sign
             r = paired_test(oriented.dropna().mean(axis=1), test=test, alpha=level,

@@ -63,6 +63,10 @@ def protocol(report, alpha, test, correction) -> str:
     resampling = f"{report.n_folds}-fold CV" + (" grouped by groups=" if report.grouped else "")
     if report.n_repeats > 1:
         resampling += f" × {report.n_repeats} repeats"
+    design = getattr(report, "sequential", None)
+    if design:  # compare_transfer(sequential=...): the intervals are the stopping look's
+        resampling += (f" (sequential, {design['spending']}-type alpha spending over at most "
+                       f"{design['max_repeats']} repeats: {design['stop_reason']})")
     summary = report.summary(alpha, test, correction)
     n_tests = int(summary["p_value"].notna().sum())
     level = summary.attrs["interval_level"]
