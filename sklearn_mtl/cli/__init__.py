@@ -20,7 +20,6 @@ import argparse
 import sys
 
 from ._compare import cmd_compare
-from ._curve import train_sizes
 from ._data import BUILTIN_DATA, describe_schema
 from ._datasets import cmd_datasets
 from ._tune import cmd_tune
@@ -160,12 +159,6 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--cv", type=_fold_count, default=3, help="number of folds (default: 3)")
     cmp.add_argument("--repeats", type=_positive_int, default=2,
                      help="repeats of the folds, each with new seeds (default: 2)")
-    cmp.add_argument("--train-sizes", type=train_sizes, default=None, metavar="SIZES",
-                     help="also the verdict at these training sizes, e.g. 2000,8000,32000 rows "
-                     "per split or 0.1,0.5,1 (fractions): each split's training rows "
-                     "subsampled, its test rows kept; prints where sharing stops paying and "
-                     "writes curve_summary.csv, crossover.csv, learning_curve.png and "
-                     "curve.html (transfer_curve)")
     cmp.add_argument("--sequential", action="store_true",
                      help="add the repeats one at a time (up to --repeats) and stop once every "
                      "verdict is settled; O'Brien-Fleming-type alpha spending keeps the "
@@ -178,20 +171,6 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--group-by", default=None, metavar="COLUMN",
                      help="score binary tasks by per-user AUC (gauc) over this column of X, "
                      "e.g. user_id; users with one class only are skipped")
-    cmp.add_argument("--segments", action="append", default=None, metavar="SEGMENTS",
-                     help="the verdict again per segment of the test rows: a column of X "
-                     "(education), COLUMN:N (a numeric column in N quantile bins, age:4), "
-                     "COLUMN:activity (cold / warm / heavy ids by their training rows, "
-                     "item_id:activity) or user_activity (the users of --group-by); repeat for "
-                     "several; writes segments.csv and segments.png")
-    cmp.add_argument("--fused", action="append", default=None, metavar="FORMULA",
-                     help="the served score, compared like a task: a product along a cascade "
-                     "(click*purchase, judged on the last task's label) or a weighted sum "
-                     "(click+2*like), scored per user of --group-by by GAUC (or FORMULA:ndcg@10)")
-    cmp.add_argument("--domains", default=None, metavar="COLUMN",
-                     help="one model for all domains against one model per domain (the first "
-                     "of --models cloned per value of COLUMN: the reference), per domain and task "
-                     "on the same folds")
     cmp.add_argument("--params", action="append", default=None, metavar="[MODEL=]FILE",
                      help="best_params.json written by 'sklearn-mtl tune' (its model is read "
                      "from the file, or given as MODEL=FILE); repeat for several models; "

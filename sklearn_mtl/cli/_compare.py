@@ -9,7 +9,6 @@ import warnings
 from pathlib import Path
 
 from ._data import _categorical, _check_out_folder, _load, describe_schema
-from ._where import where_files, where_options, write_where
 
 
 def _read_params(entries, models: list[str], fingerprint: str | None = None) -> dict[str, dict]:
@@ -183,7 +182,6 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, *,
         extra = {"metric": _grouped_metric(Y, tasks), "groups": args.group_by}
         print(f"  binary tasks scored by per-user AUC (gauc) over {args.group_by!r}", flush=True)
     reference = _reference(tasks, max_epochs, args.seed, categorical, params, progress, **net)
-    X, reference, where = where_options(args, X, models, reference)
     _check_drawable(title, list(models), Y, tasks)
     start = time.perf_counter()
     try:
@@ -194,7 +192,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, *,
             sequential=args.sequential,
             cascade_scoring=args.cascade_scoring,
             storage=None if args.storage is None else Path(args.storage) / stem.rstrip("_"),
-            **extra, **where,
+            **extra,
         )
     finally:
         if bars is not None:
@@ -210,7 +208,6 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, *,
         write_csv(report.tuning, out / f"{stem}tuning.csv", index=False)
     ax = report.plot(title=title)
     ax.figure.savefig(out / f"{stem}negative_transfer.png", dpi=120, bbox_inches="tight")
-    write_where(report, out, stem, title)
     import matplotlib.pyplot as plt
 
     plt.close(ax.figure)
@@ -226,26 +223,15 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, *,
     report.to_html(out / f"{stem}report.html", title=title,
                    settings=_html_settings(data if note is None else f"{data}. {note}", X, schema,
                                            models, reference, args, tune))
-    if args.train_sizes is not None:
-        from ._curve import write_curve  # fresh models: the progress bars counted one compare
-
-        write_curve(title, _models(names, tasks, max_epochs, args.seed, categorical, params,
-                                   None, balancing, **net),
-                    _reference(tasks, max_epochs, args.seed, categorical, params, None, **net),
-                    X, Y, args, out, stem, tune, extra,
-                    _html_settings(data, X, schema, models, reference, args, tune))
     return report
 
 
 def _written(out: Path, stem: str, report, args) -> list[Path]:
     """The files one setting wrote into ``out``, in the order they were written."""
-    from ._curve import CURVE_FILES
-
     names = ["summary.csv", "overall.csv", "scores.csv",
              *(["tuning.csv"] if report.tuning is not None else []), "negative_transfer.png",
-             *where_files(report),
              *(["task_affinity.png"] if args.task_affinity and len(report.task_affinity) else []),
-             "report.html", *(CURVE_FILES if args.train_sizes is not None else [])]
+             "report.html"]
     return [out / f"{stem}{name}" for name in names]
 
 
