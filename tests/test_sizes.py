@@ -189,3 +189,32 @@ def test_tuned_curve_tunes_each_size_on_its_own_rows(numeric_census):
     # Different rows, different studies: the sizes' best validation scores differ.
     values = [tuple(r.tuning["best_value"]) for r in curve.reports.values()]
     assert values[0] != values[1]
+
+
+@pytest.mark.slow  # about 20 s: census is read whole, and the reference is a net
+def test_cli_compare_train_sizes_writes_the_curve(data_home, tmp_path, capsys):
+    from sklearn_mtl.cli import main
+
+    out = tmp_path / "out"
+    code = main(["compare", "--data", "census", "--data-home", str(data_home), "--n-rows", "900",
+                 "--models", "lgbm", "--cv", "2", "--repeats", "1", "--max-epochs", "1",
+                 "--train-sizes", "100,450", "--progress", "none", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "training sizes [100, 450]" in printed and "TransferCurve(2 sizes: 100, 450" in printed
+    curve = pd.read_csv(out / "curve_summary.csv")
+    assert list(curve["n_train"].unique()) == [100, 450]
+    assert set(pd.read_csv(out / "crossover.csv")["model"]) == {"lgbm"}
+    assert (out / "learning_curve.png").stat().st_size > 0
+    assert "When does sharing pay?" in (out / "curve.html").read_text()
+    assert "curve.html" in printed.splitlines()[-1]  # named among the files written
+
+
+@pytest.mark.parametrize("text, message", [("2000", "at least two sizes"),
+                                           ("2000,lots", "not a list of sizes")])
+def test_cli_bad_train_sizes(text, message, capsys):
+    from sklearn_mtl.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["compare", "--train-sizes", text])
+    assert message in capsys.readouterr().err

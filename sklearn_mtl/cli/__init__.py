@@ -20,6 +20,7 @@ import argparse
 import sys
 
 from ._compare import cmd_compare
+from ._curve import train_sizes
 from ._data import BUILTIN_DATA, describe_schema
 from ._datasets import cmd_datasets
 from ._tune import cmd_tune
@@ -159,10 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--cv", type=_fold_count, default=3, help="number of folds (default: 3)")
     cmp.add_argument("--repeats", type=_positive_int, default=2,
                      help="repeats of the folds, each with new seeds (default: 2)")
-    cmp.add_argument("--sequential", action="store_true",
-                     help="add the repeats one at a time (up to --repeats) and stop once every "
-                     "verdict is settled; O'Brien-Fleming-type alpha spending keeps the "
-                     "verdicts' family-wise error at alpha (compare_transfer(sequential=True))")
+    cmp.add_argument("--train-sizes", type=train_sizes, default=None, metavar="SIZES",
+                     help="also the verdict at these training sizes, e.g. 2000,8000,32000 rows "
+                     "per split or 0.1,0.5,1 (fractions): each split's training rows "
+                     "subsampled, its test rows kept; prints where sharing stops paying and "
+                     "writes curve_summary.csv, crossover.csv, learning_curve.png and "
+                     "curve.html (transfer_curve)")
     cmp.add_argument("--max-epochs", type=_positive_int, default=None,
                      help="epochs for the nets (default: 30 on the generator, 20 otherwise)")
     cmp.add_argument("--n-jobs", type=int, default=None,

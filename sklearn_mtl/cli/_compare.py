@@ -189,7 +189,6 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, *,
             models, X, Y, reference=reference,
             cv=args.cv, n_repeats=args.repeats, n_jobs=args.n_jobs, random_state=args.seed,
             verbose=0 if (mode == "none" or in_process) else 10, tune=tune,
-            sequential=args.sequential,
             cascade_scoring=args.cascade_scoring,
             storage=None if args.storage is None else Path(args.storage) / stem.rstrip("_"),
             **extra,
@@ -223,15 +222,25 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, *,
     report.to_html(out / f"{stem}report.html", title=title,
                    settings=_html_settings(data if note is None else f"{data}. {note}", X, schema,
                                            models, reference, args, tune))
+    if args.train_sizes is not None:
+        from ._curve import write_curve  # fresh models: the progress bars counted one compare
+
+        write_curve(title, _models(names, tasks, max_epochs, args.seed, categorical, params,
+                                   None, balancing, **net),
+                    _reference(tasks, max_epochs, args.seed, categorical, params, None, **net),
+                    X, Y, args, out, stem, tune, extra,
+                    _html_settings(data, X, schema, models, reference, args, tune))
     return report
 
 
 def _written(out: Path, stem: str, report, args) -> list[Path]:
     """The files one setting wrote into ``out``, in the order they were written."""
+    from ._curve import CURVE_FILES
+
     names = ["summary.csv", "overall.csv", "scores.csv",
              *(["tuning.csv"] if report.tuning is not None else []), "negative_transfer.png",
              *(["task_affinity.png"] if args.task_affinity and len(report.task_affinity) else []),
-             "report.html"]
+             "report.html", *(CURVE_FILES if args.train_sizes is not None else [])]
     return [out / f"{stem}{name}" for name in names]
 
 
