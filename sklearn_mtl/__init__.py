@@ -24,6 +24,7 @@ _LAZY = {
     "TransferCurve": ".transfer",
     "transfer_curve": ".transfer",
     "load": ".persistence",
+    "PerDomain": ".domains",
 }
 
 
@@ -43,6 +44,7 @@ def __dir__():
 
 __all__ = [
     "MultiTaskRecommender",
+    "PerDomain",
     "PerTaskLGBM",
     "TransferCurve",
     "TransferReport",

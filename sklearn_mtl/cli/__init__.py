@@ -174,6 +174,20 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--group-by", default=None, metavar="COLUMN",
                      help="score binary tasks by per-user AUC (gauc) over this column of X, "
                      "e.g. user_id; users with one class only are skipped")
+    cmp.add_argument("--segments", action="append", default=None, metavar="SEGMENTS",
+                     help="the verdict again per segment of the test rows: a column of X "
+                     "(education), COLUMN:N (a numeric column in N quantile bins, age:4), "
+                     "COLUMN:activity (cold / warm / heavy ids by their training rows, "
+                     "item_id:activity) or user_activity (the users of --group-by); repeat for "
+                     "several; writes segments.csv and segments.png")
+    cmp.add_argument("--fused", action="append", default=None, metavar="FORMULA",
+                     help="the served score, compared like a task: a product along a cascade "
+                     "(click*purchase, judged on the last task's label) or a weighted sum "
+                     "(click+2*like), scored per user of --group-by by GAUC (or FORMULA:ndcg@10)")
+    cmp.add_argument("--domains", default=None, metavar="COLUMN",
+                     help="one model for all domains against one model per domain (the first "
+                     "of --models cloned per value of COLUMN: the reference), per domain and task "
+                     "on the same folds")
     cmp.add_argument("--params", action="append", default=None, metavar="[MODEL=]FILE",
                      help="best_params.json written by 'sklearn-mtl tune' (its model is read "
                      "from the file, or given as MODEL=FILE); repeat for several models; "

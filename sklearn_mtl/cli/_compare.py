@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 from ._data import _categorical, _check_out_folder, _load, describe_schema
+from ._where import where_files, where_options, write_where
 
 
 def _read_params(entries, models: list[str], fingerprint: str | None = None) -> dict[str, dict]:
@@ -182,6 +183,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, *,
         extra = {"metric": _grouped_metric(Y, tasks), "groups": args.group_by}
         print(f"  binary tasks scored by per-user AUC (gauc) over {args.group_by!r}", flush=True)
     reference = _reference(tasks, max_epochs, args.seed, categorical, params, progress, **net)
+    X, Y, reference, where = where_options(args, X, Y, models, reference)
     _check_drawable(title, list(models), Y, tasks)
     start = time.perf_counter()
     try:
@@ -191,7 +193,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, *,
             verbose=0 if (mode == "none" or in_process) else 10, tune=tune,
             cascade_scoring=args.cascade_scoring,
             storage=None if args.storage is None else Path(args.storage) / stem.rstrip("_"),
-            **extra,
+            **extra, **where,
         )
     finally:
         if bars is not None:
@@ -207,6 +209,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, *,
         write_csv(report.tuning, out / f"{stem}tuning.csv", index=False)
     ax = report.plot(title=title)
     ax.figure.savefig(out / f"{stem}negative_transfer.png", dpi=120, bbox_inches="tight")
+    write_where(report, out, stem, title)
     import matplotlib.pyplot as plt
 
     plt.close(ax.figure)
@@ -239,6 +242,7 @@ def _written(out: Path, stem: str, report, args) -> list[Path]:
 
     names = ["summary.csv", "overall.csv", "scores.csv",
              *(["tuning.csv"] if report.tuning is not None else []), "negative_transfer.png",
+             *where_files(report),
              *(["task_affinity.png"] if args.task_affinity and len(report.task_affinity) else []),
              "report.html", *(CURVE_FILES if args.train_sizes is not None else [])]
     return [out / f"{stem}{name}" for name in names]

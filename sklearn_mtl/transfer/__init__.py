@@ -13,7 +13,10 @@ maps) and ``_html`` (its self-contained HTML page).
 """
 
 from ._compare import compare_transfer
+from ._fused import FusedScore
 from ._report import REFERENCE, TransferReport
+from ._segments import ActivitySegments
 from ._sizes import TransferCurve, transfer_curve
 
-__all__ = ["REFERENCE", "TransferCurve", "TransferReport", "compare_transfer", "transfer_curve"]
+__all__ = ["REFERENCE", "ActivitySegments", "FusedScore", "TransferCurve", "TransferReport",
+           "compare_transfer", "transfer_curve"]

@@ -16,6 +16,7 @@ from ..metrics._scores import _resolve_groups, _resolve_metrics, _resolve_sample
 from ..tasks import TargetEncoder, as_target_frame
 from ._cascade import CASCADE_SCORINGS, comparison_cascade, read_labels
 from ._folds import _derived_seed, _splits
+from ._fused import resolve_fused
 from ._jobs import _check_tune, _fit_and_score, _stored, _tune_fit_and_score
 from ._reference import (
     REFERENCES,
@@ -24,6 +25,7 @@ from ._reference import (
     _is_multitask,
     _matched_reference,
     _shares_parameters,
+    _task_declarer,
 )
 from ._report import (
     _AFFINITY_COLUMNS,
@@ -31,6 +33,14 @@ from ._report import (
     REFERENCE,
     TUNING_COLUMNS,
     TransferReport,
+)
+from ._segments import (
+    extras_identity,
+    reads_groups,
+    resolve_segments,
+    segment_frame,
+    split_labels,
+    with_extras,
 )
 from ._sequential import check_sequential, run_looks
 from ._stats import CORRECTIONS, TESTS
@@ -46,7 +56,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                      metric="auto", test: str = "corrected", correction: str | None = "bonferroni",
                      alpha: float = 0.05, margin=None, n_jobs: int | None = None,
                      random_state=None, return_estimators: bool = False,
-                     verbose: int = 0, groups=None, sample_weight=None, tune=None,
+                     verbose: int = 0, groups=None, sample_weight=None, segments=None, fused=None, tune=None,
                      storage=None, cascade_scoring: str = "entire_space",
                      sequential: bool | str = False) -> TransferReport:
     """Train every model and the single-task reference on the same folds and compare per task.
@@ -131,6 +141,24 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         (``model.set_fit_request(sample_weight=True)``, or each step of a Pipeline as it asks)
         and an unset request is an error; without routing every model's ``fit`` (a Pipeline's
         last step) receives them. The test folds are scored unweighted.
+    segments : str, array-like, callable, ActivitySegments or dict, default=None
+        Where sharing hurts: the comparison again on each segment of every split's test rows
+        (``report.segments()``, ``report.plot_segments()``; the text and the HTML page show
+        it). A column name of ``X`` (a department, an education level), an array of one value
+        per row (the caller's metadata), a callable ``f(X)`` giving one, ``"user_activity"``
+        (cold / warm / heavy users of ``groups=`` by their rows among each split's *training*
+        rows, :class:`ActivitySegments`; ``ActivitySegments("item_id")`` for items), or a dict
+        ``{name: any of these}`` for several. The models are trained as without it; each fit
+        is scored on each segment's test rows, the pairs go through ``test``, and the segment
+        intervals are simultaneous over all tested (segment, model, task) triples (Bonferroni,
+        a family apart from the report's). A segment with fewer than 30 test rows a split is
+        named "too small to test". At most 30 segments per column: bin a numeric one first.
+    fused : FusedScore or list of FusedScore, default=None
+        The served score: tasks fused into one ranking score (a product along a cascade, or
+        a weighted sum with given weights) and scored per user of ``groups=`` by GAUC or NDCG
+        on every split's test rows (:class:`FusedScore`). Each is one more row of the report
+        per model, tested like a task and counted in its family and ship decision, so that the
+        report can say a model wins every task and loses the ranking. Needs ``groups=``.
     tune : None, int or dict, default=None
         Nested tuning, so that the verdict compares the best each side can do rather than one
         configuration of each. ``N``: in every outer split, every model *and* the reference
@@ -257,8 +285,14 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     n_repeats = max(r for r, _, _ in splits) + 1
     grouped_folds = uses_groups(cv)  # an int or a list of folds is no group splitter
     # Fail on a bad metric before any fit, with the task kinds the reference declares.
-    targets = TargetEncoder(_final_step(reference).get_params()["tasks"]).fit(Y)
+    targets = TargetEncoder(_task_declarer(reference).get_params()["tasks"]).fit(Y)
     chosen = _resolve_metrics(metric, targets.names_, targets.kinds_)
+    segmentations = resolve_segments(segments, X, frame.shape[0], group_values)
+    fused_list = resolve_fused(fused, targets.names_, targets.kinds_)
+    if fused_list and group_values is None:
+        raise ValueError(f"fused={fused!r} scores per user: pass groups= (the user of each row, "
+                         "or the name of its column in X).")
+    seg_labels = split_labels(segmentations, X, splits, group_values)
     # Every model fits and is scored on the cascaded children as cascade_scoring reads them.
     cascade = comparison_cascade(models, targets.names_, targets.kinds_)
     Y = read_labels(Y, cascade, cascade_scoring)
@@ -271,7 +305,8 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         # The studies optimize the report's metrics (per-user ones with the users of their rows).
         tuning = {**tuning, "metric": metric,
                   "groups": per_user or uses_groups(tuning.get("cv"))}
-    if groups is not None and not per_user and not grouped_folds:
+    if groups is not None and not per_user and not grouped_folds and not fused_list \
+            and not reads_groups(segmentations):
         warnings.warn(
             f"groups= is not used: cv={cv!r} does not split by groups and no metric is scored "
             "per user. For folds that keep each user's rows together pass cv=GroupKFold(k) "
@@ -292,7 +327,8 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
             sample_weight=None if sample_weight is None else fingerprint(sample_weight),
             models={name: describe(est) for name, est in jobs},
             splits=splits_fingerprint(splits), random_state=describe(random_state),
-            metric=describe(metric), tune=describe(tuning)))
+            metric=describe(metric), tune=describe(tuning),
+            **extras_identity(segmentations, fused_list)))
     # Each study gets its own seed, different per split and model, reproducible from
     # random_state; without one, from the user's sampler, so that a seeded sampler copied into
     # every study does not replay one search in all of them.
@@ -308,14 +344,16 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                     results[split, k] = kept
                 elif tuning is None:
                     todo.append(((split, k), delayed(_stored)(
-                        store, _fit_and_score, name, est, X, Y, train, rows, split, metric,
+                        store, with_extras(_fit_and_score, seg_labels[split], fused_list),
+                        name, est, X, Y, train, rows, split, metric,
                         targets.names_, return_estimators, group_values, sample_weight,
                         conditional)))
                 else:
                     seed = None if study_seed is None else _derived_seed(
                         study_seed, 1_000 * (split + 1) + k)
                     todo.append(((split, k), delayed(_stored)(
-                        store, _tune_fit_and_score, name, est, X, Y, train, rows, split, metric,
+                        store, with_extras(_tune_fit_and_score, seg_labels[split], fused_list),
+                        name, est, X, Y, train, rows, split, metric,
                         targets.names_, return_estimators, group_values, sample_weight, tuning, seed,
                         None if store is None else store.studies_url, conditional)))
         if spending is None:
@@ -363,10 +401,12 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     studies = None
     if tuning is not None:
         studies = pd.DataFrame([r["tuning"] for r in results], columns=TUNING_COLUMNS)
-    _warn_nan_scores(scores, dict(zip(targets.names_, reference_run["metrics"])))
+    metrics = {**dict(zip(targets.names_, reference_run["metrics"])),
+               **{f.name: f.metric for f in fused_list}}
+    _warn_nan_scores(scores, metrics)
     return TransferReport(
         scores,
-        metric=dict(zip(targets.names_, reference_run["metrics"])),
+        metric=metrics,
         n_folds=len(splits) // int(n_repeats),
         n_repeats=int(n_repeats),
         estimators=estimators if return_estimators else None,
@@ -380,6 +420,8 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         n_params={m: float(np.mean(v)) for m, v in n_params.items()},
         test=test, correction=correction, alpha=alpha, margin=margin,
         cascade=cascade, cascade_scoring=cascade_scoring,
+        segment_scores=segment_frame(results, splits, segmentations, X, group_values),
+        fused=[f.name for f in fused_list],
         sequential=None if spending is None else looks["sequential"],
     )
 

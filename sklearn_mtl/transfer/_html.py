@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._text import _P_NAMES, _percent, summary_columns, tuning_line
+from ._where import where_html
 
 # The libraries a verdict's numbers depend on; read from the installed distributions, so that
 # writing the page imports none of them (torch least of all).
@@ -238,6 +239,7 @@ def render_html(report, path, *, title: str | None = None, settings: dict | None
                 "transfer, orange a loss within the margin, grey dots a worse model that shares "
                 "no parameters."),
         _heat_maps(report),
+        where_html(report, title, _table, _figure, _e),
         # What was compared and how: after the answer, before the versions.
         "<h2>Settings</h2>",
         _pairs([*(settings or {}).items(), *_report_settings(report)], "settings"),

@@ -15,12 +15,26 @@ def _final_step(estimator):
     return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
 
 
+def _task_declarer(estimator):
+    """The estimator whose ``tasks`` parameter declares the tasks: the last step of a Pipeline,
+    the inner estimator of a meta-estimator such as ``PerDomain`` (None when there is none)."""
+    final = _final_step(estimator)
+    while hasattr(final, "get_params"):
+        params = final.get_params(deep=False)
+        if "tasks" in params:
+            return final
+        if "estimator" not in params:
+            return None
+        final = _final_step(params["estimator"])
+    return None
+
+
 def _is_multitask(estimator) -> bool:
     # Duck typing before any fit: both estimators of the package declare their tasks as a
     # parameter, which no single-task scikit-learn estimator does.
     final = _final_step(estimator)
-    return (hasattr(final, "fit") and hasattr(final, "predict") and hasattr(final, "get_params")
-            and "tasks" in final.get_params(deep=False))
+    return (hasattr(final, "fit") and hasattr(final, "predict")
+            and _task_declarer(estimator) is not None)
 
 
 def _shares_parameters(estimator) -> bool:

@@ -80,6 +80,13 @@ class TransferReport:
         settled, or all repeats ran with some still inconclusive). Every interval is then built
         at the nominal level of the look it stopped at (``summary().attrs["interval_level"]``),
         see :func:`compare_transfer`. None for the fixed design.
+    segment_scores : DataFrame or None
+        With ``compare_transfer(segments=...)``: ``segmentation``, ``segment``, ``model``,
+        ``task``, ``repeat``, ``fold``, ``n_rows`` (the segment's test rows in the split) and
+        ``score`` (NaN below 30 rows); :meth:`segments` tests them. None otherwise.
+    fused : list of str
+        The names of the fused served scores (``compare_transfer(fused=...)``), which are rows
+        of ``scores`` and of the summary like tasks; empty without them.
     fits_reused : int
         With ``compare_transfer(storage=...)``: how many (model, split) fits were taken from
         the storage instead of being fitted again (0 otherwise).
@@ -129,9 +136,12 @@ class TransferReport:
                  correction: str | None = "bonferroni", alpha: float = 0.05, margin=None,
                  task_affinity: pd.DataFrame | None = None, grouped: bool = False,
                  tuning: pd.DataFrame | None = None, fits_reused: int = 0,
+                 segment_scores: pd.DataFrame | None = None, fused: list | None = None,
                  cascade: dict | None = None, cascade_scoring: str = "entire_space",
                  sequential: dict | None = None):
         self.scores = scores
+        self.segment_scores = segment_scores
+        self.fused = list(fused or [])
         self.sequential = None if sequential is None else dict(sequential)
         self.metric = dict(metric)
         self.n_folds = n_folds
@@ -576,6 +586,43 @@ class TransferReport:
         from ._plot import plot_deltas
 
         return plot_deltas(self, ax=ax, alpha=alpha, test=test, title=title)
+
+    def segments(self, alpha: float | None = None, test: str | None = None,
+                 correction=_DEFAULT, margin=None) -> pd.DataFrame:
+        """Where each model gains and loses: the comparison on each segment's test rows.
+
+        Returns
+        -------
+        DataFrame indexed by (segmentation, segment, model, task): ``metric``, ``n_rows``
+        (mean test rows a split), ``mean``, ``reference_mean``, ``delta``, ``ci_low``,
+        ``ci_high`` (simultaneous over the table's tested rows, Bonferroni; a family apart
+        from :meth:`summary`'s, level in ``attrs["interval_level"]``), ``p_value``,
+        ``p_adjusted``, ``n_pairs``, ``mde``, ``margin``, ``verdict`` (as in :meth:`summary`,
+        or ``"too small to test"`` below 30 test rows a split), ``non_inferior``, ``note``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> seg = pd.DataFrame({"segmentation": "age", "segment": ["young"] * 8,
+        ...                     "model": ["hard"] * 4 + ["reference"] * 4, "task": "ctr",
+        ...                     "repeat": 0, "fold": [0, 1, 2, 3] * 2, "n_rows": 200,
+        ...                     "score": [.70, .71, .69, .70, .74, .75, .74, .76]})
+        >>> report = TransferReport(seg.drop(columns=["segmentation", "segment", "n_rows"]),
+        ...                         metric={"ctr": "roc_auc"}, n_folds=4, segment_scores=seg)
+        >>> report.segments().loc[("age", "young", "hard", "ctr"), "verdict"]
+        'worse'
+        """
+        from ._segments import segment_summary
+
+        return segment_summary(self, *self._settings(alpha, test, correction, margin), REFERENCE)
+
+    def plot_segments(self, ax=None, alpha: float | None = None, title: str | None = None):
+        """Each segment's delta against the reference with its simultaneous interval, one
+        panel per task (matplotlib); losses ringed in red, segments too small to test named.
+        Returns the first Axes."""
+        from ._where import plot_segments
+
+        return plot_segments(self, self.segments(alpha), ax=ax, title=title)
 
     def __repr__(self) -> str:
         from ._text import text

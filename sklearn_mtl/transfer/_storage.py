@@ -30,11 +30,12 @@ from sklearn.base import BaseEstimator
 FORMAT_VERSION = 2
 # What a stored fit depends on, in the order a refusal names them.
 IDENTITY = ("data", "sample_weight", "groups", "models", "splits", "random_state", "metric",
-            "tune", "versions")
+            "tune", "versions", "segments", "fused")
 _WHAT = {"data": "the data (X or Y, values or dtypes)", "sample_weight": "sample_weight",
          "groups": "groups", "splits": "the folds (cv, n_repeats)", "random_state": "random_state",
          "metric": "the metric", "tune": "the tuning settings (tune=)",
-         "format_version": "the storage format"}
+         "format_version": "the storage format",
+         "segments": "the segments (segments=)", "fused": "the fused scores (fused=)"}
 # The libraries whose versions change a fit or a score.
 LIBRARIES = ("sklearn-mtl", "torch", "skorch", "lightgbm", "scikit-learn", "optuna", "numpy",
              "pandas")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._stats import repeats_to_halve
+from ._where import where_lines
 
 _TEST_NAMES = {"corrected": "corrected resampled t-test", "ttest": "paired t-test",
                "wilcoxon": "Wilcoxon signed-rank test"}
@@ -231,6 +232,7 @@ def markdown(report, summary: pd.DataFrame, lines: list[str]) -> str:
     for row in table[columns].itertuples(index=False):
         out.append("| " + " | ".join(_cell(v, c) for v, c in zip(row, columns)) + " |")
     tuned = tuning_line(report)
+    lines = [*lines, *where_lines(report)]
     return "\n".join([*out, "", *(f"- {line}" for line in lines),
                       *([f"- {tuned}"] if tuned else [])])
 
@@ -243,6 +245,7 @@ def text(report) -> str:
         body = summary[cols].to_string()
     lines = report.verdict_lines()
     out = f"TransferReport: {report._protocol()}\n{body}\n" + "\n".join(lines)
+    out += "".join(f"\n{line}" for line in where_lines(report))
     tuned = tuning_line(report)
     if tuned:
         out += f"\n{tuned}"
