@@ -32,15 +32,32 @@ on 500,000 fresh rows, 6 seeds; it prints task 0's delta for a grid of weights a
 interpolated for each loss. At 0.005 AUC the true loss equals the margin, so "worse" is the
 right outcome and "worse within margin", "equivalent" and "can ship" are false; at 0.01 too.
 
+**Sequential against fixed** (``--part sequential``, ``compare_transfer(sequential=...)``).
+Each replicate fits one fixed compare of ``--seq-repeats`` repeats (3) per scenario and reads
+it twice: as the fixed design, and as the sequential one would have, look by look on the
+scores of its first repeats (the scores a sequential compare fits are exactly those of the
+fixed compare's first repeats: ``tests/test_sequential.py`` checks it), stopping at the
+first look where no outcome is inconclusive. Scenarios on ``--seq-rows`` rows (2,000): the
+null above read with two margins (0.05 AUC: a clear null that equivalence can settle; the
+default 0.005: nothing settles at this size), and task 0's weight on ``x_0`` raised to
+``SEQ_PLANTED`` (a moderate and a clear loss; tasks 1 and 2 keep a true delta of 0), read
+with margin 0.05. Both spending functions are read off the same fits. It reports the
+family-wise rate of false outcomes (any "better", "worse" or "worse within margin" where the
+true delta is 0), task 0's power (an outcome below 0), the mean number of repeats and the
+share of reports whose every outcome agrees with the fixed design's.
+
 Every rate comes with a Wilson 95 % interval. ``cv=5``, ``n_repeats=2`` (the defaults) and
 ``alpha=0.05`` unless given others. The fits are small (``LGBM`` below, one thread) so that a
 thousand null replicates take about twenty minutes of one core, and a power replicate (both
 effects) about a minute.
 
-    python benchmarks/bench_calibration.py [--quick] [--part null|seed|power|pilot|all]
+    python benchmarks/bench_calibration.py [--quick]
+                                           [--part null|seed|power|pilot|sequential|all]
                                            [--replicates 1000] [--rows 2000]
                                            [--power-replicates 100] [--power-rows 200000]
                                            [--cv 5] [--repeats 2] [--first 0] [--csv rows.csv]
+                                           [--seq-replicates 200] [--seq-rows 2000]
+                                           [--seq-repeats 3]
     python benchmarks/bench_calibration.py --table rows.csv   # the tables of saved rows
 """
 
@@ -57,7 +74,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
-from sklearn_mtl import PerTaskLGBM, compare_transfer
+from sklearn_mtl import PerTaskLGBM, TransferReport, compare_transfer
+from sklearn_mtl.transfer._sequential import SPENDING
 
 ALPHA = 0.05
 GENERATOR_SEED = 20261205
@@ -130,6 +148,84 @@ def replicate(kind: str, i: int, n_rows: int, cv: int, n_repeats: int, effect: f
                          decision=decision,
                          **{f"verdict_{name}": v[task] for name, v in others.items()}))
     return rows
+
+
+# Task 0's weight on x_0 for a moderate and a clear loss at 2,000 rows (the null's is 0.8).
+SEQ_PLANTED = {"moderate": 1.3, "clear": 2.0}
+SEQ_MARGIN = 0.05
+
+
+def look_by_look(report: TransferReport, spending: str, margin) -> tuple:
+    """What ``compare_transfer(sequential=spending)`` reports on ``report``'s splits: the
+    repeats it runs and its summary (the looks read the first repeats' scores)."""
+    most = report.n_repeats
+    for ran in range(1, most + 1):
+        part = TransferReport(
+            report.scores[report.scores["repeat"] < ran], metric=report.metric,
+            n_folds=report.n_folds, n_repeats=ran, test_train_ratio=report.test_train_ratio,
+            alpha=ALPHA, margin=margin,
+            sequential=dict(spending=spending, max_repeats=most, repeats_run=ran, stop_reason=""))
+        summary = part.summary()
+        if not (summary["verdict"] == "inconclusive").any():
+            break
+    return ran, summary
+
+
+def sequential_replicate(i: int, n_rows: int, cv: int, n_repeats: int) -> list:
+    """One fixed compare per scenario, read by the fixed and both sequential designs."""
+    seeds = np.random.SeedSequence([GENERATOR_SEED, i]).generate_state(2) % (2**31 - 1)
+    fitted = {}
+    for name, weight in (("null", None), *SEQ_PLANTED.items()):
+        X, Y = draw(n_rows, i, weight)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitted[name] = compare_transfer(
+                {"model": without(0, int(seeds[0]))}, X, Y, reference=without(1, int(seeds[1])),
+                cv=cv, n_repeats=n_repeats, random_state=i, alpha=ALPHA)
+    rows = []
+    readings = [("null, margin 0.05", "null", SEQ_MARGIN), ("null, margin 0.005", "null", None),
+                *((f"{name} loss, margin 0.05", name, SEQ_MARGIN) for name in SEQ_PLANTED)]
+    for scenario, name, margin in readings:
+        report = fitted[name]
+        fixed = report.summary(margin=margin)
+        for design in ("fixed", *SPENDING):
+            ran, summary = ((report.n_repeats, fixed) if design == "fixed"
+                            else look_by_look(report, design, margin))
+            for task, row in summary.loc["model"].iterrows():
+                rows.append(dict(scenario=scenario, design=design, replicate=i, rows=n_rows,
+                                 task=task, verdict=row["verdict"], delta=row["delta"],
+                                 repeats=ran, agrees=row["verdict"] == fixed.loc[
+                                     ("model", task), "verdict"]))
+    return rows
+
+
+def sequential_table(frame: pd.DataFrame) -> str:
+    """Per scenario and design: false outcomes, task 0's power, repeats, agreement."""
+    lines = ["| scenario | design | reports | any false outcome [Wilson 95 %] | task 0 below 0 "
+             "(power) | mean repeats (fits vs fixed) | every outcome as the fixed design's |",
+             "|---|---|---|---|---|---|---|"]
+    for (scenario, design), block in frame.groupby(["scenario", "design"], sort=False):
+        per = block.groupby("replicate")
+        n = per.ngroups
+        null = scenario.startswith("null")
+        # The true delta is 0 on every task of the null, on tasks 1 and 2 of a planted loss.
+        zero = block if null else block[block["task"] != "task_0"]
+        false = zero.groupby("replicate")["verdict"].agg(lambda v: v.isin(FALSE_UNDER_NULL).any())
+        if not null:  # task 0 loses: "better" is false there too
+            t0 = block[block["task"] == "task_0"].set_index("replicate")["verdict"]
+            false = false | (t0 == "better").reindex(false.index, fill_value=False)
+            below = int(t0.isin(("worse", "worse within margin")).sum())
+            power = f"{_rate(below, n)} (mean delta {block[block['task'] == 'task_0']['delta'].mean():+.4f})"
+        else:
+            power = "—"
+        repeats = per["repeats"].first()
+        fixed_repeats = frame[(frame["scenario"] == scenario) & (frame["design"] == "fixed")][
+            "repeats"].iloc[0]
+        agree = int(per["agrees"].all().sum())
+        lines.append(f"| {scenario} | {design} | {n} | {_rate(int(false.sum()), n)} | {power} | "
+                     f"{repeats.mean():.2f} ({100 * repeats.mean() / fixed_repeats:.0f} %) | "
+                     f"{_rate(agree, n)} |")
+    return "\n".join(lines)
 
 
 def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -291,7 +387,7 @@ def tables(frame: pd.DataFrame) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few small replicates (CI)")
-    parser.add_argument("--part", choices=["null", "seed", "power", "pilot", "all"],
+    parser.add_argument("--part", choices=["null", "seed", "power", "pilot", "sequential", "all"],
                         default="all", help="all = null and power")
     parser.add_argument("--replicates", type=int, default=1000, help="null replicates")
     parser.add_argument("--rows", type=int, default=2000, help="rows of a null data set")
@@ -303,18 +399,40 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--first", type=int, default=0, help="first replicate number")
     parser.add_argument("--csv", default=None, help="append the per-(report, task) rows here")
+    parser.add_argument("--seq-replicates", type=int, default=200,
+                        help="replicates of the sequential-against-fixed part")
+    parser.add_argument("--seq-rows", type=int, default=2000)
+    parser.add_argument("--seq-repeats", type=int, default=3)
     parser.add_argument("--table", default=None, metavar="CSV",
                         help="print the tables of rows saved with --csv (no fits)")
     args = parser.parse_args(argv)
     if args.table:
-        print(tables(pd.read_csv(args.table)))
+        frame = pd.read_csv(args.table)
+        print(sequential_table(frame) if "design" in frame else tables(frame))
         return 0
     if args.quick:
         args.replicates, args.rows, args.power_replicates, args.power_rows = 6, 1000, 2, 5000
+        args.seq_replicates, args.seq_rows = 2, 1000
     start = time.perf_counter()
     if args.part == "pilot":
         print(pilot(*((5000, 20_000, 2) if args.quick else (160_000, 500_000, 6))))
         return 0
+    if args.part in ("sequential", "all"):
+        rows, begin = [], time.perf_counter()
+        for i in range(args.first, args.first + args.seq_replicates):
+            block = sequential_replicate(i, args.seq_rows, args.cv, args.seq_repeats)
+            rows += block
+            if args.csv:
+                pd.DataFrame(block).to_csv(args.csv, mode="a", index=False,
+                                           header=not _exists(args.csv))
+            done = i - args.first + 1
+            if done % max(1, args.seq_replicates // 20) == 0:
+                print(f"  sequential: {done}/{args.seq_replicates} replicates, "
+                      f"{time.perf_counter() - begin:.0f} s", flush=True)
+        print(f"### Sequential against fixed: {args.seq_rows:,} rows, cv={args.cv}, at most "
+              f"{args.seq_repeats} repeats, alpha={ALPHA}\n\n{sequential_table(pd.DataFrame(rows))}")
+        if args.part == "sequential":
+            return 0
     frames = []
     for kind in ("null", "seed"):
         if args.part in (kind, "all") and not (kind == "seed" and args.part == "all"):

@@ -22,13 +22,17 @@ SCRIPTS = [
     "bench_correlation.py",
     "bench_verdict.py",
     "bench_calibration.py",
+    "bench_sequential.py",
     "bench_fair_verdict.py",
     "bench_tuning.py",
     "bench_balancing.py",
     "bench_esmm.py",
     "bench_esmm_ablation.py",
     "plot_negative_transfer.py",
+    "bench_gpu.py",
 ]
+# Extra arguments of the quick run: the GPU script runs its CPU path where CI has no GPU.
+QUICK_ARGS = {"bench_gpu.py": ["--device", "cpu"]}
 
 
 def main(argv=None) -> int:
@@ -37,7 +41,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     failed = []
     for script in SCRIPTS:
-        command = [sys.executable, str(HERE / script)] + (["--quick"] if args.quick else [])
+        command = [sys.executable, str(HERE / script)] + (
+            ["--quick", *QUICK_ARGS.get(script, [])] if args.quick else [])
         print(f"\n### {' '.join(command[1:])}", flush=True)
         start = time.perf_counter()
         if subprocess.run(command).returncode != 0:
