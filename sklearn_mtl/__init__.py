@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # the names below, for type checkers and documentation tools
     from .persistence import load
     from .transfer import TransferCurve, TransferReport, compare_transfer, transfer_curve
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # Loaded on first use (PEP 562), so that ``sklearn-mtl --help`` does not wait for torch and
 # LightGBM, and so that PerTaskLGBM never imports torch.

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._architectures import CHAIN_ARCHITECTURES
+from ._architectures import CHAIN_ARCHITECTURES, architecture_of
 
 
 def resolve_cascade(cascade, architecture: str, names, kinds) -> dict:
@@ -66,7 +66,8 @@ def resolve_cascade(cascade, architecture: str, names, kinds) -> dict:
 
 
 def check_debias(debias, cascade: dict, architecture: str) -> None:
-    """``cascade_debias`` needs a cascade with a conditional tower (``"aitm"`` has none)."""
+    """``cascade_debias`` needs a cascade with a conditional tower (an architecture that chains
+    its tasks in its own net, ``"aitm"``, has none)."""
     if debias is None:
         return
     if not cascade:
@@ -76,9 +77,9 @@ def check_debias(debias, cascade: dict, architecture: str) -> None:
             f"tasks; this model (architecture={architecture!r}) has none. Set "
             "cascade_debias=None to train without the counterfactual risk."
         )
-    if architecture == "aitm":
+    if architecture_of(architecture).chain_in_net:
         raise ValueError(
-            f"cascade_debias={debias!r} is not valid with architecture='aitm': its outputs are "
+            f"cascade_debias={debias!r} is not valid with architecture={architecture!r}: its outputs are "
             "entire-space probabilities with no conditional tower to debias; use 'esmm' or a "
             "sharing architecture with cascade=, or cascade_debias=None."
         )

@@ -15,6 +15,8 @@ from __future__ import annotations
 from sklearn.model_selection._split import GroupsConsumerMixin
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, _routing_enabled
 
+from ._pipeline import step_prefix
+
 
 def uses_groups(splitter) -> bool:
     """Whether a scikit-learn splitter reads ``groups`` (GroupKFold, LeaveOneGroupOut, ...)."""
@@ -34,6 +36,5 @@ def fit_params_for(model, params: dict, owner: str) -> dict:
             estimator=model, method_mapping=MethodMapping().add(caller="fit", callee="fit"))
         router.validate_metadata(params=params, method="fit")
         return dict(router.route_params(params=params, caller="fit").estimator.fit)
-    if hasattr(model, "steps"):
-        return {f"{model.steps[-1][0]}__{key}": value for key, value in params.items()}
-    return params
+    prefix = step_prefix(model)
+    return {f"{prefix}{key}": value for key, value in params.items()}

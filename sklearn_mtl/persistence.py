@@ -45,12 +45,16 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from ._version import __version__
+
 FORMAT = "sklearn-mtl"
 # 3: MultiTaskRecommender gained cascade_debias, min_propensity, debias_weight and
 # calibration_strength, and "dr" cascades an imputation tower in their state.
 # 4: MultiTaskRecommender gained devices (and predict_batch_size) and keeps the fit-time input
 # dtypes (_input_schema) that partial_fit checks later chunks against.
-FORMAT_VERSION = 4
+# 5: classes are named by their public import path (sklearn_mtl.MultiTaskRecommender), not by
+# the private module that defines them, so that moving a class between modules keeps the format.
+FORMAT_VERSION = 5
 
 # What load reads, checked against the zip's declared sizes before any entry is inflated: the
 # manifest is a few hundred bytes; JSON state deflates about 3x (measured: 2.8x for a PerTaskLGBM
@@ -62,23 +66,31 @@ MAX_INFLATION = 50
 # A saved estimator nests a dozen levels (estimator, its list of models, their state, ...).
 MAX_DEPTH = 64
 
-# The estimators a file may hold, and every other class an estimator's state may contain.
+# The estimators a file may hold, and every other class an estimator's state may contain, by
+# the public name users import them by (never a private module's path).
 ESTIMATORS = (
-    "sklearn_mtl._recommender._estimator.MultiTaskRecommender",
-    "sklearn_mtl._lgbm._estimator.PerTaskLGBM",
+    "sklearn_mtl.MultiTaskRecommender",
+    "sklearn_mtl.PerTaskLGBM",
 )
 ALLOWED_CLASSES = frozenset({
     *ESTIMATORS,
     "sklearn_mtl.features.FeatureEncoder",
     "sklearn_mtl.tasks.TargetEncoder",
-    "lightgbm.sklearn.LGBMClassifier",
-    "lightgbm.sklearn.LGBMRegressor",
-    "sklearn.preprocessing._label.LabelEncoder",
+    "lightgbm.LGBMClassifier",
+    "lightgbm.LGBMRegressor",
+    "sklearn.preprocessing.LabelEncoder",
 })
+_BY_CLASS_NAME = {name.rpartition(".")[2]: name for name in ALLOWED_CLASSES}
 
 
-def _qualname(cls) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
+def _public_name(cls) -> str | None:
+    """The allow-listed public name of ``cls``, or None when ``cls`` is not allow-listed.
+
+    A class of that name is looked up under its public name only when an object of it exists,
+    so its module is loaded already (saving a ``PerTaskLGBM`` imports no torch).
+    """
+    public = _BY_CLASS_NAME.get(cls.__name__)
+    return public if public is not None and _resolve(public) is cls else None
 
 
 def _is_instance(obj, module: str, name: str) -> bool:
@@ -89,7 +101,7 @@ def _is_instance(obj, module: str, name: str) -> bool:
 
 
 def _resolve(qualname: str):
-    """The allow-listed class named ``qualname`` (its module is imported only once allowed)."""
+    """The class with the public name ``qualname`` (a module is imported only once allowed)."""
     module, _, name = qualname.rpartition(".")
     return getattr(importlib.import_module(module), name)
 
@@ -135,10 +147,10 @@ class _Writer:
                                  for k, v in obj.items()]}
         if _is_instance(obj, "lightgbm", "Booster"):
             return {"__booster__": obj.model_to_string()}
-        if _qualname(type(obj)) in ALLOWED_CLASSES:
+        if _public_name(type(obj)) in ALLOWED_CLASSES:
             get_state = getattr(obj, "_get_state", None)
             state = get_state() if get_state is not None else dict(vars(obj))
-            return {"__object__": _qualname(type(obj)),
+            return {"__object__": _public_name(type(obj)),
                     "state": {k: self.encode(v, f"{where}.{k}") for k, v in state.items()}}
         raise TypeError(
             f"{where} is a {type(obj).__name__}, which sklearn-mtl cannot save as data; "
@@ -223,7 +235,7 @@ class _Reader:
                     self.fail(f"{where} is inconsistent: {exc}")
             else:
                 obj.__dict__.update(state)
-            if data["__object__"].startswith("lightgbm.sklearn."):
+            if data["__object__"].startswith("lightgbm."):
                 self._check_lgbm(obj, where)
             return obj
         self.fail(f"unknown entry tag {tag!r} at {where}")
@@ -356,11 +368,9 @@ def save(estimator, path) -> None:
     >>> bool(np.allclose(load(path).predict(X), model.predict(X)))
     True
     """
-    if _qualname(type(estimator)) not in ESTIMATORS:
+    if _public_name(type(estimator)) not in ESTIMATORS:
         raise TypeError(f"save takes a MultiTaskRecommender or a PerTaskLGBM, not a "
                         f"{type(estimator).__name__}.")
-    from . import __version__
-
     writer = _Writer()
     entries = {"state.json": json.dumps(writer.encode(estimator, type(estimator).__name__)).encode()}
     weights_name = None
@@ -415,8 +425,6 @@ def load(path):
     --------
     See :func:`save`.
     """
-    from . import __version__
-
     try:
         archive = zipfile.ZipFile(os.fspath(path))
     except (FileNotFoundError, IsADirectoryError, PermissionError):

@@ -9,8 +9,8 @@ import pytest
 from conftest import FAST
 
 from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM, compare_transfer
+from sklearn_mtl._resampling import cv_splits
 from sklearn_mtl.datasets import make_multitask_data
-from sklearn_mtl.transfer._folds import _splits
 
 
 def _cascade_comparison(**kwargs):
@@ -22,7 +22,7 @@ def _cascade_comparison(**kwargs):
               "lgbm": PerTaskLGBM(n_estimators=10, n_jobs=1, verbose=-1)}
     report = compare_transfer(models, X, Y, cv=2, n_repeats=1, random_state=0,
                               return_estimators=True, **kwargs)
-    _, train, test = _splits(2, Y, 0, 1)[0]
+    _, train, test = cv_splits(2, Y, 0, 1)[0]
     return report, X, Y, train, test
 
 

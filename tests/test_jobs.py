@@ -12,8 +12,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import make_pipeline
 
 from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM, compare_transfer
+from sklearn_mtl._resampling import cv_splits
 from sklearn_mtl.datasets import make_multitask_data
-from sklearn_mtl.transfer._folds import _splits
 
 SEEN_ROWS: list = []
 
@@ -34,7 +34,7 @@ def test_nested_tuning_never_lets_a_test_row_reach_a_trial_or_the_refit():
     X = X[["a"]].set_axis(pd.RangeIndex(len(X)))  # index label = row position
     SEEN_ROWS.clear()
     recorded = make_pipeline(RowRecorder(), PerTaskLGBM(**TINY_LGBM))
-    splits = _splits(3, Y, 0, 1)
+    splits = cv_splits(3, Y, 0, 1)
     report = compare_transfer({"lgbm": recorded}, X, Y, reference=make_pipeline(
         RowRecorder(), PerTaskLGBM(**TINY_LGBM)), cv=3, n_repeats=1, random_state=0, tune=3)
     trains = [frozenset(train) for _, train, _ in splits]

@@ -75,8 +75,9 @@ def proba_or_values(kinds, task_outputs, inverse_regression) -> list[np.ndarray]
 
 
 def concat_gate_weights(parts: list, architecture: str):
-    """Join the per-batch ``gate_weights`` of the module (see MultiTaskRecommender.gate_weights)."""
-    if architecture in ("mmoe", "omoe"):
+    """Join the per-batch ``gate_weights`` of the module (see MultiTaskRecommender.gate_weights):
+    an array per batch (one gate per task), or a list of per-level dicts per batch."""
+    if not isinstance(parts[0], list):
         return np.concatenate([as_numpy(p) for p in parts])
     levels = []
     for j in range(len(parts[0])):

@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .._architectures import ARCHITECTURES
+from .._version import __version__
 from ._compare import cmd_compare
 from ._curve import train_sizes
 from ._data import BUILTIN_DATA, describe_schema
@@ -27,7 +29,7 @@ from ._tune import cmd_tune
 
 __all__ = ["build_parser", "cmd_compare", "cmd_datasets", "cmd_tune", "describe_schema", "main"]
 
-MODEL_CHOICES = ("hard", "soft", "mmoe", "single", "omoe", "cgc", "ple", "esmm", "aitm", "lgbm")
+MODEL_CHOICES = (*ARCHITECTURES, "lgbm")
 PRUNER_CHOICES = ("median", "hyperband", "successive_halving", "none")
 
 
@@ -132,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Does a shared multi-task net beat one model per task on your data, "
         "or does sharing hurt some task (negative transfer)?",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     cmp = sub.add_parser(
@@ -264,12 +266,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the fetchers and the files each reads from the data folder.",
     )
     return parser
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
 
 
 def main(argv=None) -> int:

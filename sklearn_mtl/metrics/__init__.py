@@ -17,6 +17,7 @@ from ._scores import (
     make_multitask_scorer,
     mean_score,
     per_task_scores,
+    resolve_metrics,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "mean_score",
     "ndcg_at_k_score",
     "per_task_scores",
+    "resolve_metrics",
 ]

@@ -21,6 +21,8 @@ from sklearn.utils.metadata_routing import (
 )
 from sklearn.utils.validation import check_is_fitted
 
+from .._pipeline import task_owner
+from .._validation import resolve_groups, resolve_sample_weight
 from ..sources import ParquetSource
 from ..tasks import CLASSIFICATION_KINDS, as_target_frame
 from ._per_user import gauc_score, ndcg_at_k_score
@@ -140,8 +142,30 @@ def _check_metric_name(metric) -> None:
         )
 
 
-def _resolve_metrics(metric, names, kinds) -> list[str]:
-    """One metric name per task from ``metric`` (str, list or {task: metric} dict)."""
+def resolve_metrics(metric, names: list, kinds: list) -> list[str]:
+    """One metric name per task from ``metric``, each checked to apply to its task's kind.
+
+    Parameters
+    ----------
+    metric : str, list of str or dict {task name: str}
+        A metric for every task, one per task, or some tasks' metrics (the others ``"auto"``).
+        ``"auto"`` is :data:`AUTO_METRIC` of the task's kind.
+    names : list
+        The task names, in order.
+    kinds : list of str
+        The task kinds (``"binary"``, ``"multiclass"``, ``"regression"``), in order.
+
+    Returns
+    -------
+    list of str
+        The metric of each task.
+
+    Examples
+    --------
+    >>> from sklearn_mtl.metrics import resolve_metrics
+    >>> resolve_metrics({"rating": "rmse"}, ["click", "rating"], ["binary", "regression"])
+    ['roc_auc', 'rmse']
+    """
     if isinstance(metric, dict):
         unknown = [k for k in metric if k not in names]
         if unknown:
@@ -166,54 +190,6 @@ def _resolve_metrics(metric, names, kinds) -> list[str]:
             )
         out.append(m)
     return out
-
-
-def _task_owner(estimator):
-    """The estimator that holds ``tasks_``: the last step of a Pipeline, a search's best model."""
-    while not hasattr(estimator, "tasks_"):
-        if hasattr(estimator, "steps"):
-            estimator = estimator.steps[-1][1]
-        elif hasattr(estimator, "best_estimator_"):
-            estimator = estimator.best_estimator_
-        else:
-            check_is_fitted(estimator)
-            raise ValueError(
-                f"{type(estimator).__name__} is not a multi-task estimator: it has no tasks_ "
-                "attribute (expected MultiTaskRecommender, PerTaskLGBM, or a Pipeline ending in one)."
-            )
-    return estimator
-
-
-def _resolve_groups(groups, X, n: int):
-    """``groups`` as an array of ``n`` rows: an array-like, or the name of a column of ``X``."""
-    if groups is None:
-        return None
-    if isinstance(groups, str):
-        if not (isinstance(X, pd.DataFrame) and groups in X.columns):
-            raise ValueError(
-                f"groups={groups!r} is not a column of X"
-                + (f" ({list(X.columns)[:20]})." if isinstance(X, pd.DataFrame) else
-                   " (X has no column names: pass the groups as an array).")
-            )
-        return X[groups].to_numpy()
-    values = np.asarray(groups)
-    if values.shape != (n,):
-        raise ValueError(f"groups has shape {values.shape} but X has {n} rows: one group per row.")
-    return values
-
-
-def _resolve_sample_weight(sample_weight, n: int):
-    """``sample_weight`` as a float array of ``n`` finite weights >= 0, or None."""
-    if sample_weight is None:
-        return None
-    values = np.asarray(sample_weight, dtype=float)
-    if values.shape != (n,):
-        raise ValueError(f"sample_weight has shape {values.shape} but X has {n} rows: one weight "
-                         "per row.")
-    if not np.all(np.isfinite(values)) or (values < 0).any():
-        bad = values[~(np.isfinite(values) & (values >= 0))][0]
-        raise ValueError(f"sample_weight must be finite and >= 0; it holds {bad!r}.")
-    return values
 
 
 def _source_targets(source, Y, groups):
@@ -284,7 +260,7 @@ def per_task_scores(estimator, X, Y=None, metric="auto", groups=None,
     ['task_0', 'task_1']
     """
     check_is_fitted(estimator)
-    owner = _task_owner(estimator)
+    owner = task_owner(estimator)
     if isinstance(X, ParquetSource):
         Y, groups = _source_targets(X, Y, groups)
     frame, _ = as_target_frame(Y)
@@ -299,10 +275,10 @@ def per_task_scores(estimator, X, Y=None, metric="auto", groups=None,
         raise ValueError(
             f"Y has task columns {list(frame.columns)} but the estimator was fitted on {names}."
         )
-    chosen = _resolve_metrics(metric, names, kinds)
+    chosen = resolve_metrics(metric, names, kinds)
     grouped = [m for m in chosen if is_grouped(m)]
-    group_values = _resolve_groups(groups, X, frame.shape[0])
-    weights = _resolve_sample_weight(sample_weight, frame.shape[0])
+    group_values = resolve_groups(groups, X, frame.shape[0])
+    weights = resolve_sample_weight(sample_weight, frame.shape[0])
     if grouped and group_values is None:
         raise ValueError(f"metric {grouped[0]!r} scores per user: pass groups= (the user of "
                          "each row, or the name of its column in X).")
@@ -409,7 +385,7 @@ class MultiTaskScorer(_MetadataRequester):
                 f"this scorer reads the users from column group_by={self.group_by!r} and was also "
                 "given groups=: pass the users one way only."
             )
-        owner = _task_owner(estimator)
+        owner = task_owner(estimator)
         names = list(owner.task_names_)
         if self.task is None:
             metric = self.metric
@@ -419,7 +395,7 @@ class MultiTaskScorer(_MetadataRequester):
             metric[index] = self.metric
         scores = per_task_scores(estimator, X, Y, metric=metric, groups=groups,
                                  sample_weight=sample_weight)
-        chosen = _resolve_metrics(metric, names, list(owner.tasks_))
+        chosen = resolve_metrics(metric, names, list(owner.tasks_))
         signed = [
             s if _metric_entry(m)[1] else -s for s, m in zip(scores.values(), chosen)
         ]

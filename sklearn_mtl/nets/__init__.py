@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .._architectures import ARCHITECTURES, CHAIN_ARCHITECTURES, EXPERT_ARCHITECTURES
+from .._architectures import (
+    ARCHITECTURES,
+    CHAIN_ARCHITECTURES,
+    EXPERT_ARCHITECTURES,
+    architecture_of,
+)
 from .aitm import AITMNet
 from .blocks import (
     MLP,
@@ -44,6 +49,10 @@ __all__ = [
     "build_module",
 ]
 
+# The net classes that the registry's entries name.
+_NETS = {cls.__name__: cls for cls in (AITMNet, ESMMNet, MMoENet, OMoENet, PerTaskNet, PLENet,
+                                       SharedBottomNet)}
+
 
 def build_module(
     architecture: str,
@@ -72,9 +81,13 @@ def build_module(
     with ``debias`` (``min_propensity``, ``debias_weight``) its counterfactual risk.
     ``"aitm"`` reads ``cascade`` as its chain of tasks instead (no product: its outputs are
     entire-space already) and ``calibration_strength`` as its calibrator's weight.
-    ``"cgc"`` is ``"ple"`` with one level (``n_levels`` is not read).
+    Which keyword arguments the net reads comes from the architecture's registry entry
+    (:data:`sklearn_mtl._architectures.REGISTRY`): ``"cgc"`` is ``"ple"`` with one level.
     """
-    common = dict(
+    spec = architecture_of(architecture)
+    options = dict(n_experts=n_experts, n_levels=n_levels, n_shared_experts=n_shared_experts,
+                   n_task_experts=n_task_experts, calibration_strength=calibration_strength)
+    module = _NETS[spec.net](
         n_numeric=n_numeric,
         cardinalities=cardinalities,
         embedding_dims=embedding_dims,
@@ -82,25 +95,11 @@ def build_module(
         hidden_units=hidden_units,
         tower_units=tower_units,
         dropout=dropout,
+        **{name: options[name] for name in spec.net_params},
+        **spec.net_fixed,
+        **({"links": cascade} if spec.chain_in_net else {}),
     )
-    if architecture == "hard":
-        module = SharedBottomNet(**common)
-    elif architecture == "mmoe":
-        module = MMoENet(**common, n_experts=n_experts)
-    elif architecture == "omoe":
-        module = OMoENet(**common, n_experts=n_experts)
-    elif architecture in ("cgc", "ple"):
-        module = PLENet(**common, n_levels=1 if architecture == "cgc" else n_levels,
-                        n_shared_experts=n_shared_experts, n_task_experts=n_task_experts)
-    elif architecture == "esmm":
-        module = ESMMNet(**common)
-    elif architecture == "aitm":
-        return AITMNet(**common, links=cascade, calibration_strength=calibration_strength)
-    elif architecture in ("soft", "single"):
-        module = PerTaskNet(**common, soft=architecture == "soft")
-    else:
-        raise ValueError(f"architecture={architecture!r} is not one of {ARCHITECTURES}.")
-    if not cascade:
+    if not cascade or spec.chain_in_net:
         return module
     imputation_input = imputation_in = None
     if debias == "dr" and not isinstance(getattr(module, "input", None), FeatureInput):

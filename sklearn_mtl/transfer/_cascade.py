@@ -25,15 +25,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from .._cascade import resolve_cascade
+from .._pipeline import final_step
 from ..tasks import as_target_frame
-from ._reference import _final_step
 
 CASCADE_SCORINGS = ("entire_space", "parent_positive")
 
 
 def model_cascade(estimator, names, kinds) -> dict:
     """``{child: parent}`` of a model's cascade (an empty dict for a model without one)."""
-    final = _final_step(estimator)
+    final = final_step(estimator)
     params = final.get_params(deep=False) if hasattr(final, "get_params") else {}
     if "cascade" not in params or "architecture" not in params:
         return {}
@@ -73,7 +73,7 @@ class _Conditional(BaseEstimator):
 
     def __init__(self, model):
         self.model = model
-        self.owner = _final_step(model)
+        self.owner = final_step(model)
         self.tasks_, self.task_names_ = self.owner.tasks_, self.owner.task_names_
         self.classes_ = self.owner.classes_
 
@@ -95,7 +95,7 @@ class _Conditional(BaseEstimator):
 
 def conditional_scores(model, links: dict, scores: dict, score) -> dict:
     """``scores`` with the model's own cascaded children scored by ``score(_Conditional(model))``."""
-    children = [c for c in getattr(_final_step(model), "cascade_", {}) or {} if c in links]
+    children = [c for c in getattr(final_step(model), "cascade_", {}) or {} if c in links]
     if not children:
         return scores
     conditional = score(_Conditional(model))

@@ -11,17 +11,18 @@ from joblib import Parallel, delayed
 from sklearn.utils.validation import _num_samples
 
 from .._checks import in_range
+from .._pipeline import final_step
+from .._resampling import cv_splits, derived_seed
 from .._routing import fit_params_for, uses_groups
-from ..metrics._scores import _resolve_groups, _resolve_metrics, _resolve_sample_weight, is_grouped
+from .._validation import resolve_groups, resolve_sample_weight
+from ..metrics import is_grouped, resolve_metrics
 from ..tasks import TargetEncoder, as_target_frame
 from ._cascade import CASCADE_SCORINGS, comparison_cascade, read_labels
-from ._folds import _derived_seed, _splits
 from ._fused import resolve_fused
 from ._jobs import _check_tune, _fit_and_score, _stored, _tune_fit_and_score
 from ._reference import (
     REFERENCES,
     _default_reference,
-    _final_step,
     _is_multitask,
     _matched_reference,
     _shares_parameters,
@@ -253,7 +254,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
             raise ValueError(f"the name {REFERENCE!r} is taken by the reference; rename that model.")
         if not _is_multitask(estimator):
             raise ValueError(
-                f"model {name!r} ({type(_final_step(estimator)).__name__}) is not a multi-task "
+                f"model {name!r} ({type(final_step(estimator)).__name__}) is not a multi-task "
                 "estimator: use MultiTaskRecommender, PerTaskLGBM or a Pipeline ending in one."
             )
     if n_repeats is not None and not in_range(n_repeats, integer=True, low=1):
@@ -276,17 +277,17 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                      else _matched_reference(models, X, Y)[0])
     reference = _default_reference(models) if reference is None else reference
     if not _is_multitask(reference):
-        raise ValueError(f"reference ({type(_final_step(reference)).__name__}) is not a multi-task "
+        raise ValueError(f"reference ({type(final_step(reference)).__name__}) is not a multi-task "
                          "estimator: use MultiTaskRecommender('single'), PerTaskLGBM or a Pipeline.")
     # A bad column or length fails before fitting.
-    group_values = None if groups is None else _resolve_groups(groups, X, frame.shape[0])
-    sample_weight = _resolve_sample_weight(sample_weight, frame.shape[0])
-    splits = _splits(cv, frame, random_state, n_repeats, group_values)
+    group_values = None if groups is None else resolve_groups(groups, X, frame.shape[0])
+    sample_weight = resolve_sample_weight(sample_weight, frame.shape[0])
+    splits = cv_splits(cv, frame, random_state, n_repeats, group_values)
     n_repeats = max(r for r, _, _ in splits) + 1
     grouped_folds = uses_groups(cv)  # an int or a list of folds is no group splitter
     # Fail on a bad metric before any fit, with the task kinds the reference declares.
     targets = TargetEncoder(_task_declarer(reference).get_params()["tasks"]).fit(Y)
-    chosen = _resolve_metrics(metric, targets.names_, targets.kinds_)
+    chosen = resolve_metrics(metric, targets.names_, targets.kinds_)
     segmentations = resolve_segments(segments, X, frame.shape[0], group_values)
     fused_list = resolve_fused(fused, targets.names_, targets.kinds_)
     if fused_list and group_values is None:
@@ -349,7 +350,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                         targets.names_, return_estimators, group_values, sample_weight,
                         conditional)))
                 else:
-                    seed = None if study_seed is None else _derived_seed(
+                    seed = None if study_seed is None else derived_seed(
                         study_seed, 1_000 * (split + 1) + k)
                     todo.append(((split, k), delayed(_stored)(
                         store, with_extras(_tune_fit_and_score, seg_labels[split], fused_list),

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._version import __version__
 from ._text import _P_NAMES, _percent, summary_columns, tuning_line
 from ._where import where_html
 
@@ -190,8 +191,6 @@ def _version(distribution: str) -> str:
 
 
 def _versions() -> list[tuple[str, str]]:
-    from .. import __version__
-
     return [("sklearn-mtl", __version__), ("python", platform.python_version()),
             *((name, _version(name)) for name in _LIBRARIES)]
 

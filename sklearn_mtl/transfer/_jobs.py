@@ -20,11 +20,11 @@ from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 
 from .._checks import in_range
+from .._pipeline import final_step
+from .._resampling import derived_seed
 from .._routing import fit_params_for
-from ..metrics._scores import _resolve_metrics, per_task_scores
+from ..metrics import per_task_scores, resolve_metrics
 from ._cascade import conditional_scores
-from ._folds import _derived_seed
-from ._reference import _final_step
 
 
 def _gradient_cosines(name, fold, owner, names) -> list[dict]:
@@ -57,7 +57,7 @@ def _reseeded(estimator, split: int):
     without a seed (None) stay unseeded, so they vary on their own.
     """
     model = clone(estimator)
-    seeds = {key: _derived_seed(value, split) for key, value in model.get_params(deep=True).items()
+    seeds = {key: derived_seed(value, split) for key, value in model.get_params(deep=True).items()
              if (key == "random_state" or key.endswith("__random_state"))
              and isinstance(value, numbers.Integral) and not isinstance(value, bool)}
     return model.set_params(**seeds) if seeds else model
@@ -74,14 +74,14 @@ def _fit_and_score(name, estimator, X, Y, train, test, fold, metric, task_names,
     weights = None if sample_weight is None else sample_weight[train]
     model.fit(_safe_indexing(X, train), _safe_indexing(Y, train),
               **fit_params_for(model, {"sample_weight": weights}, "compare_transfer"))
-    owner = _final_step(model)
+    owner = final_step(model)
     names, kinds = list(owner.task_names_), list(owner.tasks_)
     result = dict(name=name, fold=fold, names=names, kinds=kinds, scores=None, metrics=None,
                   n_params=getattr(owner, "n_params_", np.nan),
                   cosines=_gradient_cosines(name, fold, owner, names),
                   affinities=_task_affinities(name, fold, owner, names), model=model if keep else None)
     if names == task_names:  # otherwise compare_transfer names the culprit
-        result["metrics"] = _resolve_metrics(metric, names, kinds)
+        result["metrics"] = resolve_metrics(metric, names, kinds)
         X_test, Y_test = _safe_indexing(X, test), _safe_indexing(Y, test)
         test_groups = None if groups is None else groups[test]
 

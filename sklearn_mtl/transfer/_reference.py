@@ -7,32 +7,31 @@ import warnings
 import numpy as np
 from sklearn.base import clone
 
+from .._architectures import architecture_of
+from .._pipeline import final_step
+
 REFERENCES = ("per-task", "matched")
 MATCH_TOLERANCE = 0.10
-
-
-def _final_step(estimator):
-    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
 
 
 def _task_declarer(estimator):
     """The estimator whose ``tasks`` parameter declares the tasks: the last step of a Pipeline,
     the inner estimator of a meta-estimator such as ``PerDomain`` (None when there is none)."""
-    final = _final_step(estimator)
+    final = final_step(estimator)
     while hasattr(final, "get_params"):
         params = final.get_params(deep=False)
         if "tasks" in params:
             return final
         if "estimator" not in params:
             return None
-        final = _final_step(params["estimator"])
+        final = final_step(params["estimator"])
     return None
 
 
 def _is_multitask(estimator) -> bool:
     # Duck typing before any fit: both estimators of the package declare their tasks as a
     # parameter, which no single-task scikit-learn estimator does.
-    final = _final_step(estimator)
+    final = final_step(estimator)
     return (hasattr(final, "fit") and hasattr(final, "predict")
             and _task_declarer(estimator) is not None)
 
@@ -41,17 +40,17 @@ def _shares_parameters(estimator) -> bool:
     """Whether the model shares parameters between tasks, so that it can transfer at all."""
     from .._recommender import MultiTaskRecommender
 
-    final = _final_step(estimator)
+    final = final_step(estimator)
     # A cascade ties the child's prediction to the parent's column even between "single" columns.
     return isinstance(final, MultiTaskRecommender) and (
-        final.architecture != "single" or final.cascade is not None)
+        architecture_of(final.architecture).transfers or final.cascade is not None)
 
 
 def _first_net(models: dict):
     from .._recommender import MultiTaskRecommender
 
     for estimator in models.values():
-        if isinstance(_final_step(estimator), MultiTaskRecommender):
+        if isinstance(final_step(estimator), MultiTaskRecommender):
             return estimator
     raise ValueError(
         "compare_transfer needs a reference: none of the models is a MultiTaskRecommender whose "
@@ -65,7 +64,7 @@ def _default_reference(models: dict):
     The net says what its single-task twin is (``_reference_params``): a cascade is dropped too.
     """
     reference = clone(_first_net(models))
-    final = _final_step(reference)
+    final = final_step(reference)
     final.set_params(**final._reference_params())
     return reference
 
@@ -75,14 +74,14 @@ def _count_params(estimator, X, Y) -> int:
     # with one cheap epoch rather than re-deriving every architecture's layer arithmetic here.
     # The whole Pipeline is fitted: its earlier steps decide what the net's input is.
     model = clone(estimator)
-    final = _final_step(model)
+    final = final_step(model)
     final.set_params(max_epochs=1, early_stopping=False, random_state=0, callbacks=None,
                      batch_size=4096 if final.batch_size == "auto" else max(int(final.batch_size), 4096),
                      verbose=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X, Y)
-    return int(_final_step(model).n_params_)
+    return int(final_step(model).n_params_)
 
 
 def _scaled(units, width: int) -> tuple:
@@ -100,11 +99,11 @@ def _matched_reference(models: dict, X, Y):
     """
     target_model = _first_net(models)
     target = _count_params(target_model, X, Y)
-    base = _final_step(target_model).hidden_units
+    base = final_step(target_model).hidden_units
 
     def size(width):
         candidate = clone(target_model)
-        final = _final_step(candidate)
+        final = final_step(candidate)
         final.set_params(**final._reference_params(), hidden_units=_scaled(base, width))
         return candidate, _count_params(candidate, X, Y)
 
@@ -123,7 +122,7 @@ def _matched_reference(models: dict, X, Y):
         warnings.warn(
             f"reference='matched' found no single-task width within ±10 % of the model's {target} "
             f"trainable parameters: the closest has {count} (hidden_units="
-            f"{_final_step(reference).hidden_units}); the verdict mixes capacity and sharing.",
+            f"{final_step(reference).hidden_units}); the verdict mixes capacity and sharing.",
             UserWarning, stacklevel=3,
         )
     return reference, target, count

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._resampling import cv_splits, derived_seed
 from .._routing import uses_groups
-from ..metrics._scores import _resolve_groups
+from .._validation import resolve_groups
 from ..tasks import as_target_frame
 from ._compare import compare_transfer
-from ._folds import _derived_seed, _splits
 
 CURVE_COLUMNS = ["train_size", "n_train", "model", "task", "metric", "mean", "std",
                  "reference_mean", "reference_std", "delta", "ci_low", "ci_high", "gain",
@@ -66,7 +66,7 @@ def _rows(size, n_train: int) -> int:
 def subsample_splits(splits: list, sizes: list, seed: int) -> dict:
     """``{size: [(repeat, train rows, test rows), ...]}``: each split's training rows cut to
     ``size`` by one permutation per split (nested sizes), its test rows as they are."""
-    orders = [np.random.default_rng(_derived_seed(seed, 10_000 + k)).permutation(train)
+    orders = [np.random.default_rng(derived_seed(seed, 10_000 + k)).permutation(train)
               for k, (_, train, _) in enumerate(splits)]
     return {size: [(r, np.sort(order[:_rows(size, len(train))]), test)
                    for (r, train, test), order in zip(splits, orders)]
@@ -140,8 +140,8 @@ def transfer_curve(models: dict, X, Y, *, train_sizes, cv=5, n_repeats: int | No
     if compare_params.get("return_estimators") and storage is not None:
         raise ValueError("return_estimators=True cannot be combined with storage=.")
     frame, _ = as_target_frame(Y)
-    group_values = None if groups is None else _resolve_groups(groups, X, frame.shape[0])
-    splits = _splits(cv, frame, random_state, n_repeats, group_values)
+    group_values = None if groups is None else resolve_groups(groups, X, frame.shape[0])
+    splits = cv_splits(cv, frame, random_state, n_repeats, group_values)
     sizes = _check_sizes(train_sizes, min(len(train) for _, train, _ in splits))
     seed = 0 if random_state is None else random_state
     folds = subsample_splits(splits, sizes, seed if isinstance(seed, numbers.Integral)

@@ -11,7 +11,8 @@ from optuna.pruners import BasePruner, HyperbandPruner, MedianPruner, NopPruner,
 from sklearn.utils.metadata_routing import _routing_enabled
 
 from .._lgbm import PerTaskLGBM
-from ._spaces import final_estimator, is_recommender
+from .._pipeline import final_step, step_prefix
+from ._spaces import is_recommender
 from ._study import check_maximize
 
 PRUNERS = ("median", "hyperband", "successive_halving")
@@ -79,7 +80,7 @@ def pruning_fit(model, trial) -> tuple[dict, str | None]:
     Returns the extra ``fit`` keyword arguments and, when the model cannot report during its
     fit, the reason why (then only whole-fit values, i.e. folds, can be pruned).
     """
-    owner, prefix = final_estimator(model)
+    owner, prefix = final_step(model), step_prefix(model)
     if is_recommender(owner):
         if not owner.early_stopping or owner.validation_fraction is None:
             return {}, ("MultiTaskRecommender records a validation score per epoch only with "

@@ -15,7 +15,9 @@ from optuna.distributions import (
     IntDistribution,
 )
 
+from .._architectures import REGISTRY, architecture_of
 from .._lgbm import PerTaskLGBM
+from .._pipeline import final_step, step_prefix
 
 # Parameters whose values are tuples of layer widths. Optuna's categorical choices must be
 # None, bool, int, float or str (they are stored in the study), so spaces spell them "64-32".
@@ -25,13 +27,10 @@ TUPLE_PARAMS = ("hidden_units", "tower_units")
 # that loss-balancing and gradient methods must beat (Xin et al., NeurIPS 2022).
 WEIGHT_RANGE = (0.1, 10.0)
 _WEIGHT = re.compile(r"^(?P<base>.*task_weights)\[(?P<index>\d+)\]$")
-# Parameters that act only with one architecture: a space tuning them elsewhere wastes trials.
+# Parameters that act only with some architectures: a space tuning them elsewhere wastes trials.
 _ARCHITECTURE_PARAMS = {
-    "n_experts": ("mmoe", "omoe"),
-    "sharing_strength": ("soft",),
-    "n_levels": ("ple",),
-    "n_shared_experts": ("cgc", "ple"),
-    "n_task_experts": ("cgc", "ple"),
+    name: tuple(a.name for a in REGISTRY.values() if name in a.search)
+    for name in dict.fromkeys(p for a in REGISTRY.values() for p in a.search)
 }
 
 
@@ -53,15 +52,6 @@ def decode_units(text: str) -> tuple[int, ...]:
         ) from None
 
 
-def final_estimator(estimator) -> tuple[object, str]:
-    """The estimator at the end of (nested) Pipelines, and the ``step__`` prefix that reaches it."""
-    prefix = ""
-    while hasattr(estimator, "steps"):
-        name, estimator = estimator.steps[-1]
-        prefix += f"{name}__"
-    return estimator, prefix
-
-
 def _net_space(architecture: str) -> dict[str, BaseDistribution]:
     space: dict[str, BaseDistribution] = {
         "lr": FloatDistribution(1e-4, 1e-2, log=True),
@@ -72,18 +62,13 @@ def _net_space(architecture: str) -> dict[str, BaseDistribution]:
         "weight_decay": FloatDistribution(1e-6, 1e-3, log=True),
         "task_weights": CategoricalDistribution([None, "uncertainty", "gradnorm", "dwa"]),
     }
-    if architecture not in ("soft", "single"):
+    spec = architecture_of(architecture)
+    if spec.shared_parameters:
         # Surgery acts on shared parameters only: elsewhere the choice would change nothing.
         space["gradient_method"] = CategoricalDistribution([None, "pcgrad", "cagrad"])
-    if architecture in ("mmoe", "omoe"):
-        space["n_experts"] = IntDistribution(2, 8)
-    elif architecture in ("cgc", "ple"):
-        space["n_shared_experts"] = IntDistribution(1, 4)
-        space["n_task_experts"] = IntDistribution(1, 3)
-        if architecture == "ple":
-            space["n_levels"] = IntDistribution(1, 3)
-    elif architecture == "soft":
-        space["sharing_strength"] = FloatDistribution(1e-5, 1.0, log=True)
+    for name, (kind, low, high, *log) in spec.search.items():
+        space[name] = (IntDistribution(low, high) if kind == "int"
+                       else FloatDistribution(low, high, log=bool(log and log[0])))
     return space
 
 
@@ -154,7 +139,7 @@ def default_search_space(estimator, n_tasks: int | None = None) -> dict[str, Bas
     >>> sorted(default_search_space(MultiTaskRecommender(architecture="mmoe")))[:4]
     ['batch_size', 'dropout', 'gradient_method', 'hidden_units']
     """
-    owner, prefix = final_estimator(estimator)
+    owner, prefix = final_step(estimator), step_prefix(estimator)
     if is_recommender(owner):
         space = _net_space(owner.architecture)
         if n_tasks is not None and n_tasks >= 2:
@@ -200,7 +185,7 @@ def _lightgbm_names() -> set[str]:
 def _check_names(estimator, names) -> None:
     # A per-task weight "task_weights[k]" is an entry of the parameter task_weights.
     names = [_WEIGHT.sub(r"\g<base>", name) for name in names]
-    owner, prefix = final_estimator(estimator)
+    owner, prefix = final_step(estimator), step_prefix(estimator)
     named = set(estimator.get_params(deep=True))
     lightgbm = _lightgbm_names() if isinstance(owner, PerTaskLGBM) else set()
 
@@ -234,7 +219,7 @@ def _check_names(estimator, names) -> None:
 
 
 def _check_architecture(estimator, names) -> None:
-    owner, prefix = final_estimator(estimator)
+    owner, prefix = final_step(estimator), step_prefix(estimator)
     if not is_recommender(owner) or prefix + "architecture" in names:
         return
     for name, architectures in _ARCHITECTURE_PARAMS.items():

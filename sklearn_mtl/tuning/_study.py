@@ -14,7 +14,7 @@ import optuna
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import TrialState
 
-from ..metrics._scores import _resolve_metrics, greater_is_better
+from ..metrics import greater_is_better, resolve_metrics
 
 # Study user attribute holding what tune() needs to resume or join a study consistently.
 STUDY_ATTR = "sklearn_mtl"
@@ -39,7 +39,7 @@ def resolve_objectives(objectives, metric, names: list, kinds: list) -> tuple[li
                 f"objectives={objectives!r} is not valid: use 'mean', 'per_task' or a list of "
                 f"one metric per task (Y has {len(names)} tasks {names})."
             )
-        return _resolve_metrics(metric, names, kinds), objectives == "per_task"
+        return resolve_metrics(metric, names, kinds), objectives == "per_task"
     try:
         chosen = list(objectives)
     except TypeError:
@@ -56,7 +56,7 @@ def resolve_objectives(objectives, metric, names: list, kinds: list) -> tuple[li
             f"objectives={chosen} already names each task's metric; leave metric='auto' "
             f"(got metric={metric!r})."
         )
-    return _resolve_metrics(chosen, names, kinds), True
+    return resolve_metrics(chosen, names, kinds), True
 
 
 def directions_for(metrics: list[str], multi_objective: bool) -> list[str]:

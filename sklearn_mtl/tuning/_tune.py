@@ -10,18 +10,19 @@ import numpy as np
 import optuna
 from optuna.samplers import BaseSampler, TPESampler
 from sklearn.base import clone
-from sklearn.model_selection import KFold, check_cv, train_test_split
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import _num_samples
 
 from .._checks import in_range
+from .._pipeline import final_step
+from .._resampling import cv_splits
 from .._routing import fit_params_for, uses_groups
+from .._validation import resolve_groups, resolve_sample_weight
 from ..metrics import is_grouped, per_task_scores
-from ..metrics._scores import _resolve_groups, _resolve_sample_weight
-from ..tasks import TargetEncoder
+from ..tasks import TargetEncoder, as_target_frame
 from ._pruning import pruner_is_explicit, pruning_fit, resolve_pruner
 from ._result import TuneResult
-from ._spaces import SearchSpace, final_estimator
+from ._spaces import SearchSpace
 from ._study import (
     DEFAULTS_ATTR,
     ProgressLog,
@@ -36,32 +37,6 @@ from ._study import (
     resolve_objectives,
     worker_name,
 )
-
-HOLDOUT_FRACTION = 0.2
-
-
-def _splits(cv, X, Y, seed: int, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (train, validation) row indices every trial uses, fixed for the whole study.
-
-    ``groups`` reaches a group splitter (``GroupKFold``), as in ``cross_validate``.
-    """
-    n = len(X)
-    if cv is None or (isinstance(cv, numbers.Real) and not isinstance(cv, numbers.Integral)):
-        fraction = HOLDOUT_FRACTION if cv is None else float(cv)
-        if not 0 < fraction < 1:
-            raise ValueError(f"cv={cv!r} is not valid: a hold-out fraction must be in (0, 1).")
-        train, valid = train_test_split(np.arange(n), test_size=fraction, random_state=seed)
-        return [(np.sort(train), np.sort(valid))]
-    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
-        if cv < 2:
-            raise ValueError(f"cv={cv} is not valid: use at least 2 folds, or None for a hold-out.")
-        # Shuffled, unlike check_cv's KFold: real data files are often sorted.
-        cv = KFold(n_splits=int(cv), shuffle=True, random_state=seed)
-    splitter = check_cv(cv)
-    if uses_groups(splitter) and groups is None:
-        raise ValueError(f"cv={cv!r} splits by groups: pass groups= (the user of each row).")
-    return [(np.asarray(a), np.asarray(b)) for a, b in
-            splitter.split(X, Y, groups if uses_groups(splitter) else None)]
 
 
 def check_sampler(sampler, name: str = "sampler") -> None:
@@ -122,7 +97,7 @@ class _Objective:
                                      _safe_indexing(self.Y, valid), metric=self.metrics,
                                      groups=None if self.groups is None else self.groups[valid])
             fold_scores.append({str(k): float(v) for k, v in scores.items()})
-            epochs += getattr(final_estimator(model)[0], "n_epochs_", 0)
+            epochs += getattr(final_step(model), "n_epochs_", 0)
             if self.prune_folds and not defaults:
                 self._report_fold(trial, fold, _mean(fold_scores))
         trial.set_user_attr("scores", _mean(fold_scores))
@@ -294,15 +269,15 @@ def tune(
     """
     _check_n_trials(n_trials, timeout)
     check_sampler(sampler)
-    owner, _ = final_estimator(estimator)
+    owner = final_step(estimator)
     if not hasattr(estimator, "get_params"):
         raise ValueError(f"estimator={estimator!r} is not a scikit-learn estimator.")
     targets = TargetEncoder(getattr(owner, "tasks", "auto")).fit(Y)
     names, kinds = list(targets.names_), list(targets.kinds_)
     metrics, multi = resolve_objectives(objectives, metric, names, kinds)
     n_rows = _num_samples(X)
-    group_values = None if groups is None else _resolve_groups(groups, X, n_rows)
-    weights = _resolve_sample_weight(sample_weight, n_rows)
+    group_values = None if groups is None else resolve_groups(groups, X, n_rows)
+    weights = resolve_sample_weight(sample_weight, n_rows)
     fit_params_for(estimator, {"sample_weight": weights}, "tune")  # an unset request fails now
     per_user = any(is_grouped(m) for m in metrics)
     if per_user and group_values is None:
@@ -325,7 +300,9 @@ def tune(
         sampler = TrialSeededSampler(sampler, int(rng.randint(2**31 - 1)))
     info = {"estimator": type(owner).__name__, "tasks": [str(n) for n in names],
             "metrics": metrics, "multi_objective": multi, "split_seed": int(seed)}
-    _splits(cv, X, Y, int(seed), group_values)  # a bad cv fails here, before a study is created
+    frame, _ = as_target_frame(Y)
+    # A bad cv fails here, before a study is created.
+    cv_splits(cv, frame, int(seed), 1, group_values, holdout=True)
     callbacks = [ProgressLog(multi, verbose)] if verbose else []
     previous = optuna.logging.get_verbosity()
     if verbose < 2:
@@ -341,7 +318,8 @@ def tune(
         prepare_trials(study, defaults=start_from_defaults)
         objective = _Objective(
             estimator, X, Y, space,
-            _splits(cv, X, Y, int(info.get("split_seed", seed)), group_values),
+            [(train, valid) for _, train, valid in cv_splits(
+                cv, frame, int(info.get("split_seed", seed)), 1, group_values, holdout=True)],
             metrics, multi,
             prune=not multi and not isinstance(pruner_obj, optuna.pruners.NopPruner),
             warn_unprunable=pruner_is_explicit(pruner),

@@ -1,9 +1,10 @@
-"""The resampling of a comparison: the (repeat, train, test) splits every model is fitted on.
+"""The (repeat, train, test) splits that a comparison's models and a study's trials are fitted on.
 
 An int ``cv`` is a shuffled ``KFold`` redrawn in each repeat from seeds derived from
-``random_state``; a splitter gets ``y`` (the first complete task) when it needs labels and
-``groups`` when it splits by them, as in scikit-learn's ``cross_validate``; every fold is checked
-to be row positions of the data.
+``random_state``; a float (or None, where a hold-out is allowed) a shuffled hold-out of that
+fraction; a splitter gets ``y`` (the first complete task) when it needs labels and ``groups``
+when it splits by them, as in scikit-learn's ``cross_validate``; every fold is checked to be row
+positions of the data. ``compare_transfer`` and ``tune`` both draw their folds here.
 """
 
 from __future__ import annotations
@@ -14,39 +15,53 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, check_cv
+from sklearn.model_selection import KFold, check_cv, train_test_split
 
-from .._routing import uses_groups
+from ._routing import uses_groups
 
 
-def _derived_seed(seed: int, index: int) -> int:
+def derived_seed(seed: int, index: int) -> int:
     """A seed for resampling step ``index`` that depends only on ``seed`` (reproducible)."""
     return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0] % (2**31 - 1))
 
 
 DEFAULT_REPEATS = 2
+# tune()'s validation rows when cv=None.
+HOLDOUT_FRACTION = 0.2
 
 
-def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None, groups=None) -> list:
+def cv_splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None = 1, groups=None, *,
+              holdout: bool = False) -> list:
     """``[(repeat, train, test), ...]``: the folds of ``cv``, drawn ``n_repeats`` times.
 
     ``groups`` (one value per row, or None) reaches the splitter's ``split`` as in
     scikit-learn's ``cross_validate``: a group splitter groups the folds by it, others ignore it.
+    With ``holdout=True`` a ``cv`` of None (a fifth) or a float in (0, 1) is one shuffled
+    hold-out of that fraction of the rows (sorted train and test positions).
     """
     n = frame.shape[0]
     if isinstance(cv, bool):
         raise ValueError(f"cv={cv!r} is not valid: use an int >= 2 (KFold), a scikit-learn "
                          "splitter or a list of (train, test) index arrays.")
+    if holdout and (cv is None or (isinstance(cv, numbers.Real)
+                                   and not isinstance(cv, numbers.Integral))):
+        fraction = HOLDOUT_FRACTION if cv is None else float(cv)
+        if not 0 < fraction < 1:
+            raise ValueError(f"cv={cv!r} is not valid: a hold-out fraction must be in (0, 1).")
+        train, test = train_test_split(np.arange(n), test_size=fraction, random_state=random_state)
+        return [(0, np.sort(train), np.sort(test))]
     if n_repeats is None:
         redrawn = isinstance(cv, numbers.Integral) or getattr(cv, "shuffle", False)
         n_repeats = DEFAULT_REPEATS if redrawn else 1
     if isinstance(cv, numbers.Integral):
         if not 2 <= cv <= n:
-            raise ValueError(f"cv={cv} is not valid for {n} rows: it must be between 2 and {n}.")
+            raise ValueError(f"cv={cv} is not valid for {n} rows: it must be between 2 and {n}"
+                             + (", or None or a fraction in (0, 1) for a hold-out." if holdout
+                                else "."))
         # Repeat 0 keeps random_state itself, so n_repeats=1 draws the folds it always did.
         splitters = [KFold(int(cv), shuffle=True,
                            random_state=random_state if r == 0 or random_state is None
-                           else _derived_seed(random_state, r)) for r in range(n_repeats)]
+                           else derived_seed(random_state, r)) for r in range(n_repeats)]
     else:
         splitter = check_cv(cv)
         if uses_groups(splitter) and groups is None:
@@ -62,7 +77,7 @@ def _splits(cv, frame: pd.DataFrame, random_state, n_repeats: int | None, groups
         if shuffles and isinstance(seed, numbers.Integral):
             splitters = [splitter] + [copy.copy(splitter) for _ in range(n_repeats - 1)]
             for r, s in enumerate(splitters[1:], 1):
-                s.random_state = _derived_seed(seed, r)
+                s.random_state = derived_seed(seed, r)
 
     def draw(y):
         out = []

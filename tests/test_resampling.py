@@ -1,5 +1,5 @@
-"""The splits of a comparison (sklearn_mtl/transfer/_folds.py): stratification on the first complete
-task, group splitters, repeats and bad cv."""
+"""The splits of a comparison and of a study (sklearn_mtl/_resampling.py): stratification on the
+first complete task, group splitters, hold-outs, repeats and bad cv."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from conftest import lgbm_compare, users_frame
 from sklearn.model_selection import StratifiedKFold
 
-from sklearn_mtl.transfer._folds import _splits
+from sklearn_mtl._resampling import cv_splits
 
 
 def test_a_splitter_that_needs_y_stratifies_on_the_first_complete_task():
@@ -20,7 +20,7 @@ def test_a_splitter_that_needs_y_stratifies_on_the_first_complete_task():
     Y.loc[:4, "dwell"] = np.nan  # not complete: the splitter gets click
     with pytest.warns(UserWarning, match=r"splits on the labels of task 'click', the first task "
                                          r"without missing labels \('dwell' \(5\) missing\)"):
-        splits = _splits(StratifiedKFold(3, shuffle=True, random_state=0), Y, None, 2)
+        splits = cv_splits(StratifiedKFold(3, shuffle=True, random_state=0), Y, None, 2)
     assert [r for r, _, _ in splits] == [0, 0, 0, 1, 1, 1]
     assert all(Y["click"].iloc[test].sum() == 3 for _, _, test in splits)  # 9 clicks / 3 folds
     assert not np.array_equal(splits[0][2], splits[3][2])  # the second repeat is reshuffled
@@ -42,7 +42,7 @@ def test_a_group_splitter_receives_groups_and_the_header_says_so():
         warnings.simplefilter("error", UserWarning)
         report = lgbm_compare(X, Y, cv=GroupKFold(3), groups="user", return_estimators=True)
     assert report.grouped and "3-fold CV grouped by groups=" in repr(report)
-    for _, train, test in _splits(GroupKFold(3), Y, None, 1, X["user"].to_numpy()):
+    for _, train, test in cv_splits(GroupKFold(3), Y, None, 1, X["user"].to_numpy()):
         assert not set(X["user"].iloc[train]) & set(X["user"].iloc[test])
     with pytest.raises(ValueError, match=r"cv=GroupKFold\(.*\) splits by groups: pass groups="):
         lgbm_compare(X, Y, cv=GroupKFold(3))
@@ -71,3 +71,26 @@ def test_a_splitter_that_cannot_split_on_the_first_complete_task_names_it():
         with pytest.raises(ValueError, match=r"could not split on the labels of task 'dwell': "
                                              r"Supported target types are"):
             lgbm_compare(X, Y, cv=StratifiedKFold(3))
+
+
+@pytest.mark.parametrize("cv", [None, 0.25])
+def test_a_holdout_is_one_sorted_shuffled_split_of_that_fraction(cv):
+    _, Y = users_frame()
+    (only,) = cv_splits(cv, Y, 0, holdout=True)
+    repeat, train, test = only
+    n_test = 24 if cv is None else 30  # a fifth by default
+    assert repeat == 0 and len(test) == n_test and len(train) == 120 - n_test
+    assert np.all(np.diff(train) > 0) and np.all(np.diff(test) > 0)
+    assert not set(train) & set(test) and test.max() > 100  # shuffled, not the last rows
+
+
+@pytest.mark.parametrize(("cv", "holdout", "match"), [
+    (1.5, True, r"cv=1.5 is not valid: a hold-out fraction must be in \(0, 1\)\."),
+    (1, True, r"cv=1 is not valid for 120 rows: it must be between 2 and 120, or None or a "
+              r"fraction in \(0, 1\) for a hold-out\."),
+    (1, False, r"cv=1 is not valid for 120 rows: it must be between 2 and 120\.$"),
+])
+def test_bad_cv_for_a_study_or_a_comparison_names_what_each_takes(cv, holdout, match):
+    _, Y = users_frame()
+    with pytest.raises(ValueError, match=match):
+        cv_splits(cv, Y, 0, holdout=holdout)
