@@ -6,10 +6,23 @@ fold. A model shows **negative transfer** on a task when it scores worse than th
 trained under the same protocol: the corrected resampled t-test across the splits, adjusted for
 the report's many tests, says so at the chosen level.
 
-Modules: ``_compare`` (splits, seeds and fits), ``_reference`` (what a model is compared with),
-``_stats`` (tests, corrections, intervals, verdicts: pure functions), ``_report``
-(TransferReport), ``_text`` (its header, sentences and Markdown), ``_plot`` (its chart and heat
-maps) and ``_html`` (its self-contained HTML page).
+Modules, by concept:
+
+- comparing: ``_compare`` (compare_transfer: checks, seeds and the jobs of each split; its
+  folds come from :mod:`sklearn_mtl._resampling`), ``_jobs`` (one (model, split) fit, or nested
+  tuning and refit, on a joblib or Dask worker), ``_reference`` (what a model is compared with),
+  ``_cascade`` (how a cascaded child is trained and scored, ``cascade_scoring=``), ``_storage``
+  (finished fits on disk, so an interrupted compare resumes), ``_sequential`` (repeats added
+  one at a time until every verdict is settled, ``sequential=``), ``_sizes`` (transfer_curve:
+  the comparison at several training sizes);
+- where it gains and loses: ``_segments`` (verdicts per segment of the test rows,
+  ``segments=``), ``_fused`` (the served score: tasks fused into one ranking score, ``fused=``);
+- the verdict: ``_stats`` (paired tests, corrections, intervals, outcomes: pure functions),
+  ``_report`` (TransferReport);
+- telling it: ``_text`` (header, sentences, Markdown), ``_plot`` (its chart and heat maps),
+  ``_where`` (the segment and fused-score verdicts in words, a figure and a page section),
+  ``_html`` (the self-contained HTML page), ``_sizes_page`` (a TransferCurve's words, figure
+  and page).
 """
 
 from ._compare import compare_transfer
