@@ -37,7 +37,8 @@ Each replicate fits one fixed compare of ``--seq-repeats`` repeats (3) per scena
 it twice: as the fixed design, and as the sequential one would have, look by look on the
 scores of its first repeats (the scores a sequential compare fits are exactly those of the
 fixed compare's first repeats: ``tests/test_sequential.py`` checks it), stopping at the
-first look where no outcome is inconclusive. Scenarios on ``--seq-rows`` rows (2,000): the
+first look where no outcome is inconclusive or none of the inconclusive ones could be settled
+by the remaining repeats (``look_decision``). Scenarios on ``--seq-rows`` rows (2,000): the
 null above read with two margins (0.05 AUC: a clear null that equivalence can settle; the
 default 0.005: nothing settles at this size), and task 0's weight on ``x_0`` raised to
 ``SEQ_PLANTED`` (a moderate and a clear loss; tasks 1 and 2 keep a true delta of 0), read
@@ -75,7 +76,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
 from sklearn_mtl import PerTaskLGBM, TransferReport, compare_transfer
-from sklearn_mtl.transfer._sequential import SPENDING
+from sklearn_mtl.transfer._sequential import SPENDING, look_decision
 
 ALPHA = 0.05
 GENERATOR_SEED = 20261205
@@ -157,7 +158,8 @@ SEQ_MARGIN = 0.05
 
 def look_by_look(report: TransferReport, spending: str, margin) -> tuple:
     """What ``compare_transfer(sequential=spending)`` reports on ``report``'s splits: the
-    repeats it runs and its summary (the looks read the first repeats' scores)."""
+    repeats it runs, its summary (the looks read the first repeats' scores) and why it
+    stopped (``look_decision``: "settled", "futile" or None)."""
     most = report.n_repeats
     for ran in range(1, most + 1):
         part = TransferReport(
@@ -165,10 +167,10 @@ def look_by_look(report: TransferReport, spending: str, margin) -> tuple:
             n_folds=report.n_folds, n_repeats=ran, test_train_ratio=report.test_train_ratio,
             alpha=ALPHA, margin=margin,
             sequential=dict(spending=spending, max_repeats=most, repeats_run=ran, stop_reason=""))
-        summary = part.summary()
-        if not (summary["verdict"] == "inconclusive").any():
+        decision, _ = look_decision(part)
+        if decision is not None:
             break
-    return ran, summary
+    return ran, part.summary(), decision
 
 
 def sequential_replicate(i: int, n_rows: int, cv: int, n_repeats: int) -> list:
@@ -189,12 +191,13 @@ def sequential_replicate(i: int, n_rows: int, cv: int, n_repeats: int) -> list:
         report = fitted[name]
         fixed = report.summary(margin=margin)
         for design in ("fixed", *SPENDING):
-            ran, summary = ((report.n_repeats, fixed) if design == "fixed"
-                            else look_by_look(report, design, margin))
+            ran, summary, decision = ((report.n_repeats, fixed, None) if design == "fixed"
+                                      else look_by_look(report, design, margin))
             for task, row in summary.loc["model"].iterrows():
                 rows.append(dict(scenario=scenario, design=design, replicate=i, rows=n_rows,
                                  task=task, verdict=row["verdict"], delta=row["delta"],
-                                 repeats=ran, agrees=row["verdict"] == fixed.loc[
+                                 repeats=ran, stopped=decision or "last look",
+                                 agrees=row["verdict"] == fixed.loc[
                                      ("model", task), "verdict"]))
     return rows
 
@@ -202,8 +205,9 @@ def sequential_replicate(i: int, n_rows: int, cv: int, n_repeats: int) -> list:
 def sequential_table(frame: pd.DataFrame) -> str:
     """Per scenario and design: false outcomes, task 0's power, repeats, agreement."""
     lines = ["| scenario | design | reports | any false outcome [Wilson 95 %] | task 0 below 0 "
-             "(power) | mean repeats (fits vs fixed) | every outcome as the fixed design's |",
-             "|---|---|---|---|---|---|---|"]
+             "(power) | mean repeats (fits vs fixed) | stopped: settled / futile / last look "
+             "| every outcome as the fixed design's |",
+             "|---|---|---|---|---|---|---|---|"]
     for (scenario, design), block in frame.groupby(["scenario", "design"], sort=False):
         per = block.groupby("replicate")
         n = per.ngroups
@@ -222,9 +226,11 @@ def sequential_table(frame: pd.DataFrame) -> str:
         fixed_repeats = frame[(frame["scenario"] == scenario) & (frame["design"] == "fixed")][
             "repeats"].iloc[0]
         agree = int(per["agrees"].all().sum())
+        stopped = per["stopped"].first().value_counts() if "stopped" in block else {}
+        how = " / ".join(str(int(stopped.get(k, 0))) for k in ("settled", "futile", "last look"))
         lines.append(f"| {scenario} | {design} | {n} | {_rate(int(false.sum()), n)} | {power} | "
                      f"{repeats.mean():.2f} ({100 * repeats.mean() / fixed_repeats:.0f} %) | "
-                     f"{_rate(agree, n)} |")
+                     f"{how} | {_rate(agree, n)} |")
     return "\n".join(lines)
 
 

@@ -91,19 +91,36 @@ def test_stops_after_one_repeat_on_a_clear_null(census_5000):
     assert len(report.scores) == 2 * 2 * 5  # model and reference, two tasks, five folds
 
 
-def test_runs_every_repeat_on_an_effect_at_the_margin(census_5000):
+def _weaker():
+    """Fewer trees than the reference: a loss of about 0.006 AUC on income."""
+    return PerTaskLGBM(random_state=1, **{**BAGGED, "n_estimators": 12})
+
+
+def test_runs_every_repeat_on_a_loss_near_the_margin(census_5000):
     X, Y = census_5000
-    # A true delta of about 0 with margin 0: no interval can be inside ±0 or leave 0 out.
-    report = _sequential(X, Y, PerTaskLGBM(random_state=1, **BAGGED), margin=0.0)
+    # income's loss is about half the margin: the interval straddles -margin at every look,
+    # and the last look could still have settled it.
+    report = _sequential(X, Y, _weaker(), margin=0.012)
     assert report.n_repeats == 3
-    assert report.sequential["stop_reason"] == "all 3 repeats ran: 2 verdict(s) still inconclusive"
-    fixed = compare_transfer({"model": PerTaskLGBM(random_state=1, **BAGGED)}, X, Y,
-                             reference=_reference(), cv=5, n_repeats=3, random_state=0, margin=0.0)
+    assert report.sequential["stop_reason"] == "all 3 repeats ran: 1 verdict(s) still inconclusive"
+    fixed = compare_transfer({"model": _weaker()}, X, Y, reference=_reference(), cv=5,
+                             n_repeats=3, random_state=0, margin=0.012)
     pd.testing.assert_frame_equal(report.scores, fixed.scores)
     # The last look's intervals are wider than the fixed design's: the price of the looks.
     width = report.summary().eval("ci_high - ci_low")
     assert (width > fixed.summary().eval("ci_high - ci_low")).all()
     assert report.summary().attrs["interval_level"] > fixed.summary().attrs["interval_level"]
+
+
+def test_stops_when_the_remaining_repeats_could_not_settle_a_verdict(census_5000):
+    X, Y = census_5000
+    # A true delta of about 0 with margin 0: no interval can be inside ±0, and 0 stays inside.
+    report = _sequential(X, Y, PerTaskLGBM(random_state=1, **BAGGED), margin=0.0)
+    assert report.n_repeats == 1
+    assert report.sequential["stop_reason"].startswith(
+        "stopped after repeat 1 of 3: 2 repeat(s) not needed: the 2 inconclusive verdict(s) "
+        "could not be settled by the remaining repeats")
+    assert (report.summary()["verdict"] == "inconclusive").all()
 
 
 def test_scores_of_the_repeats_that_ran_are_those_of_a_fixed_compare(census_1500):
@@ -135,9 +152,9 @@ def test_storage_resumes_a_sequential_compare_where_an_uninterrupted_one_stops(c
 def test_a_sequential_storage_run_again_fits_nothing(census_1500, tmp_path):
     X, Y = census_1500
     model = PerTaskLGBM(random_state=1, **BAGGED)
-    first = _sequential(X, Y, model, margin=0.0, n_repeats=2, storage=tmp_path)
-    again = _sequential(X, Y, model, margin=0.0, n_repeats=2, storage=tmp_path)
-    assert (first.fits_reused, again.fits_reused) == (0, 2 * 5 * 2)
+    first = _sequential(X, Y, model, margin=0.2, n_repeats=2, storage=tmp_path)
+    again = _sequential(X, Y, model, margin=0.2, n_repeats=2, storage=tmp_path)
+    assert (first.fits_reused, again.fits_reused) == (0, 2 * 5 * first.n_repeats)
     pd.testing.assert_frame_equal(first.summary(), again.summary())
 
 

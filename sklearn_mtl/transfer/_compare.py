@@ -199,8 +199,11 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         which was used. Without a cascaded model the option changes nothing.
     sequential : bool or {"obrien-fleming", "pocock"}, default=False
         Add the repeats one at a time, up to ``n_repeats``, and stop as soon as no (model, task)
-        outcome is "inconclusive" (every ship line is then decided too): a clear effect or a
-        clear equivalence costs fewer fits. ``True`` is ``"obrien-fleming"``. Each look (the
+        outcome is "inconclusive" (every ship line is then decided too), or as soon as none of
+        those still inconclusive could be settled by the remaining repeats (each interval
+        carried to the last look with its mean and an optimistic spread): a clear effect, a
+        clear equivalence or a hopeless margin costs fewer fits. ``True`` is
+        ``"obrien-fleming"``. Each look (the
         end of a repeat) reads *repeated confidence intervals* (Jennison & Turnbull, JRSS B
         1989): every interval is built at the nominal level a Lan–DeMets alpha-spending
         function (O'Brien–Fleming- or Pocock-type) gives that look, so that each pair's

@@ -36,7 +36,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ._stats import simultaneous_alpha
+
 SPENDING = ("obrien-fleming", "pocock")
+FUTILITY_OPTIMISM = 0.1
 _GRID = 801
 
 
@@ -171,15 +174,14 @@ def interval_level(level: float, report, test: str) -> float:
 
 def run_looks(results: dict, todo: list, splits: list, parallel, spending: str,
               make_report, reference: str) -> dict:
-    """Fit the (model, split) jobs ``todo`` repeat by repeat until every verdict is settled.
+    """Fit the (model, split) jobs ``todo`` repeat by repeat until :func:`look_decision`
+    says stop.
 
     ``results`` holds ``{(split, k): result}`` already available (from a storage); they are
     used, not refitted, when their repeat is reached. After each repeat a report of the
     repeats so far (``make_report(scores, metric=, n_folds=, n_repeats=, test_train_ratio=,
-    sequential=)``, the reference's fits named ``reference``) is read: when no (model, task)
-    outcome is "inconclusive" (so every ship line is decided too) the compare stops. Returns
-    ``results`` of the repeats that ran, ``fits_reused``, ``n_splits`` and the report's
-    ``sequential`` dict.
+    sequential=)``, the reference's fits named ``reference``) is read. Returns ``results`` of
+    the repeats that ran, ``fits_reused``, ``n_splits`` and the report's ``sequential`` dict.
     """
     repeat_of = [r for r, _, _ in splits]
     n_repeats = max(repeat_of) + 1
@@ -196,26 +198,74 @@ def run_looks(results: dict, todo: list, splits: list, parallel, spending: str,
         n_splits = (look + 1) * n_folds
         design = dict(spending=spending, max_repeats=n_repeats, repeats_run=look + 1,
                       stop_reason="")
-        open_pairs = _open_pairs(used, splits[:n_splits], make_report, design, reference)
-        if open_pairs == 0 or look == n_repeats - 1:
+        report = _look_report(used, splits[:n_splits], make_report, design, reference)
+        decision, open_pairs = (None, None) if report is None else look_decision(report)
+        if decision is not None or look == n_repeats - 1:
             break
-    last = look + 1 == n_repeats
-    if open_pairs == 0:
-        design["stop_reason"] = (f"every verdict settled after repeat {look + 1} of {n_repeats}"
-                                 + ("" if last else f": {n_repeats - look - 1} repeat(s) "
-                                    "not needed"))
-    elif open_pairs is None:
-        design["stop_reason"] = f"all {n_repeats} repeats ran (no verdict could be read)"
-    else:
-        design["stop_reason"] = (f"all {n_repeats} repeats ran: {open_pairs} verdict(s) still "
-                                 "inconclusive")
+    design["stop_reason"] = stop_reason(decision, open_pairs, look + 1, n_repeats)
     return dict(results=used, fits_reused=reused, n_splits=n_splits, sequential=design)
 
 
-def _open_pairs(results: dict, splits: list, make_report, design: dict,
-                reference_name: str) -> int | None:
-    """How many (model, task) outcomes of the report so far are inconclusive (None when the
-    fits disagree on the tasks or their metrics: the compare's own checks then say so)."""
+def stop_reason(decision: str | None, open_pairs: int | None, ran: int, most: int) -> str:
+    """The sentence ``report.sequential["stop_reason"]`` holds."""
+    spared = "" if ran == most else f": {most - ran} repeat(s) not needed"
+    if decision == "settled":
+        return f"every verdict settled after repeat {ran} of {most}{spared}"
+    if decision == "futile":
+        return (f"stopped after repeat {ran} of {most}{spared}: the {open_pairs} inconclusive "
+                "verdict(s) could not be settled by the remaining repeats at their present "
+                "spread (more rows or a wider margin could)")
+    if open_pairs is None:
+        return f"all {most} repeats ran (no verdict could be read)"
+    return f"all {most} repeats ran: {open_pairs} verdict(s) still inconclusive"
+
+
+def look_decision(report) -> tuple[str | None, int]:
+    """Whether a sequential compare stops at the look ``report`` was read at, and how many of
+    its (model, task) outcomes are inconclusive.
+
+    ``"settled"``: none is. ``"futile"``: each inconclusive interval, carried to the last look
+    with its present mean and an optimistic spread (the lower 90 % confidence bound of ``s``;
+    the corrected standard error ``sqrt(1/J + r) s`` at the ``J`` of all repeats, the last
+    look's nominal level), would still be inconclusive: neither clear of 0 nor inside
+    ±margin. Repeated confidence intervals hold whatever rule stops them, so this rule spends
+    no error; it spares the repeats that the corrected test's variance floor makes useless.
+    None: go on.
+    """
+    summary = report.summary()
+    design = report.sequential
+    open_rows = summary[summary["verdict"] == "inconclusive"]
+    if not len(open_rows):
+        return "settled", 0
+    ran, most = design["repeats_run"], design["max_repeats"]
+    if ran == most:
+        return None, len(open_rows)
+    level = 1 - summary.attrs["interval_level"]
+    ratio = report.test_train_ratio if report.test == "corrected" else 0.0
+    # The per-pair alpha the looks' levels are spent from, and the last look's level.
+    family = simultaneous_alpha(report.alpha, report.correction,
+                                int(summary["p_value"].notna().sum()))
+    last_level = look_alpha(family, most - 1, report.n_folds, most, ratio, design["spending"])
+    for row in open_rows.itertuples():
+        n = int(row.n_pairs)
+        if n < 3 or not (np.isfinite(row.ci_low) and np.isfinite(row.ci_high)):
+            return None, len(open_rows)  # no spread to carry forward yet
+        spread = (row.ci_high - row.ci_low) / (2 * stats.t.isf(level / 2, n - 1)
+                                               * np.sqrt(1 / n + ratio))
+        # An optimistic spread (the lower 90 % bound of s): with a few pairs the estimate is
+        # noisy, and stopping for futility on an unlucky one would waste what ran.
+        spread *= np.sqrt((n - 1) / stats.chi2.isf(FUTILITY_OPTIMISM, n - 1))
+        final = n * most // ran
+        half = stats.t.isf(last_level / 2, final - 1) * np.sqrt(1 / final + ratio) * spread
+        centre = abs((row.ci_low + row.ci_high) / 2)
+        if half < centre or centre + half <= row.margin:
+            return None, len(open_rows)
+    return "futile", len(open_rows)
+
+
+def _look_report(results: dict, splits: list, make_report, design: dict, reference_name: str):
+    """The report of the repeats so far (None when the fits disagree on the tasks or their
+    metrics: the compare's own checks then say so)."""
     runs = [results[key] for key in sorted(results)]
     reference = next((r for r in runs if r["name"] == reference_name), None)
     if reference is None or any(r["scores"] is None or r["metrics"] != reference["metrics"]
@@ -226,9 +276,8 @@ def _open_pairs(results: dict, splits: list, make_report, design: dict,
         [dict(model=r["name"], task=t, repeat=splits[r["fold"]][0], fold=r["fold"], score=s)
          for r in runs for t, s in r["scores"].items() if t in metric],
         columns=["model", "task", "repeat", "fold", "score"])
-    report = make_report(
+    return make_report(
         scores, metric=metric,
         n_folds=len(splits) // design["repeats_run"], n_repeats=design["repeats_run"],
         test_train_ratio=float(np.mean([len(te) / len(tr) for _, tr, te in splits])),
         sequential=design)
-    return int((report.summary()["verdict"] == "inconclusive").sum())
