@@ -22,6 +22,7 @@ SCRIPTS = [
     "bench_correlation.py",
     "bench_verdict.py",
     "bench_calibration.py",
+    "bench_where.py",
     "bench_sequential.py",
     "bench_fair_verdict.py",
     "bench_tuning.py",

@@ -106,3 +106,26 @@ def test_shared_model_against_one_model_per_domain_per_domain_and_task(clothing)
         assert rows["n_rows"].sum() == len(test)
     assert table["verdict"].isin(["worse", "worse within margin", "better", "equivalent",
                                   "inconclusive", "too small to test"]).all()
+
+
+@pytest.mark.slow
+def test_cli_compare_with_domains_segments_and_fused(data_home, tmp_path, capsys):
+    from sklearn_mtl.cli import main
+
+    out = tmp_path / "out"
+    code = main(["compare", "--data", "clothing", "--data-home", str(data_home), "--n-rows",
+                 "1500", "--models", "lgbm", "--max-epochs", "1", "--cv", "3", "--repeats", "1",
+                 "--domains", "department_name", "--segments", "age:3", "--group-by",
+                 "clothing_id", "--fused", "recommended*helpful", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "the reference is one lgbm per domain" in printed
+    assert "by segment (" in printed
+    segments = (out / "segments.csv").read_text()
+    assert "department_name" in segments and "age" in segments
+    assert "fused: recommended × helpful" in (out / "summary.csv").read_text()
+    assert (out / "segments.png").stat().st_size > 0
+    assert "Where each model gains and loses" in (out / "report.html").read_text()
+    assert main(["compare", "--data", "clothing", "--data-home", str(data_home), "--fused",
+                 "recommended*helpful", "--out", str(out)]) == 2
+    assert "--fused scores the fused ranking per user: give --group-by" in capsys.readouterr().err

@@ -68,7 +68,6 @@ def where_options(args, X, Y, models: dict, reference):
     """``(X, Y, reference, compare_transfer keywords)`` for --segments, --fused and --domains."""
     from ..domains import PerDomain
 
-    segments = parse_segments(getattr(args, "segments", None), X)
     fused = parse_fused(getattr(args, "fused", None))
     if fused and args.group_by is None:
         raise ValueError("--fused scores the fused ranking per user: give --group-by COLUMN.")
@@ -87,6 +86,8 @@ def where_options(args, X, Y, models: dict, reference):
             X, Y = X[~dropped.to_numpy()], Y[~dropped.to_numpy()]
         # One model for all domains (each compared model) against one per domain (the first).
         reference = PerDomain(next(iter(models.values())), domain)
+    segments = parse_segments(getattr(args, "segments", None), X)
+    if domain is not None:
         segments.setdefault(domain, domain)
         print(f"  --domains {domain!r}: the reference is one {next(iter(models))} per domain, "
               "compared domain by domain", flush=True)
