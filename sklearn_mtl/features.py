@@ -29,6 +29,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from ._checks import check_category_kind, in_range, value_kind
 
@@ -189,6 +190,9 @@ def _column_mean_std(values: np.ndarray, dtype=None) -> tuple[np.ndarray, np.nda
     mean, m2 = np.zeros(d), np.zeros(d)
     if n == 0:
         return mean, np.ones(d)
+    if sp.issparse(values):  # over the stored values, as StandardScaler(with_mean=False) does
+        mean, var = mean_variance_axis(values.astype(np.float64), axis=0)
+        return np.asarray(mean, dtype=np.float64), np.sqrt(np.asarray(var, dtype=np.float64))
     if dtype is None:
         dtype = np.float32 if values.dtype == np.float32 else np.float64
     rows = max(1, 2**18 // max(d, 1))
@@ -240,6 +244,10 @@ def _non_finite_columns(values: np.ndarray) -> np.ndarray:
     """
     if values.shape[0] == 0:
         return np.zeros(values.shape[1], dtype=bool)
+    if sp.issparse(values):
+        bad = np.zeros(values.shape[1], dtype=bool)
+        bad[values.tocsr().indices[~np.isfinite(values.tocsr().data)]] = True
+        return bad
     suspect = ~np.isfinite(np.add.reduce(values, axis=0))
     if suspect.any():
         suspect[suspect] = ~np.isfinite(values[:, suspect]).all(axis=0)
@@ -247,7 +255,15 @@ def _non_finite_columns(values: np.ndarray) -> np.ndarray:
 
 
 def _column(X, c):
-    return X[c] if isinstance(X, pd.DataFrame) else X[:, c]
+    if isinstance(X, pd.DataFrame):
+        return X[c]
+    return X[:, [c]].toarray().ravel() if sp.issparse(X) else X[:, c]
+
+
+def _dense_rows(values, rows: slice) -> np.ndarray:
+    """Rows of a numeric block as a dense array (a sparse block densified for these rows only)."""
+    block = values[rows]
+    return block.toarray() if sp.issparse(block) else block
 
 
 class FeatureEncoder:
@@ -321,6 +337,8 @@ class FeatureEncoder:
         # One pass over the numeric block gives the statistics, and finds the columns with a
         # NaN or an infinity on the way: theirs are the only statistics that are not finite.
         values = self._numeric_block(X)
+        if sp.issparse(values):
+            self._refuse_sparse_non_finite(values)
         mean, std = _column_mean_std(values)
         suspect = ~(np.isfinite(mean) & np.isfinite(std))
         has_nan = np.zeros(values.shape[1], dtype=bool)
@@ -373,7 +391,7 @@ class FeatureEncoder:
         filled = self._impute(*self._checked_block(X))
         spread = np.zeros(filled.shape[1])
         for start in range(0, filled.shape[0], 8192):
-            centered = filled[start : start + 8192] - self.mean_
+            centered = _dense_rows(filled, slice(start, start + 8192)) - self.mean_
             np.maximum(spread, np.abs(centered).max(axis=0, initial=0.0), out=spread)
         scaled_max = spread / self.scale_
         too_large = ~(scaled_max <= _FLOAT32_MAX)
@@ -426,14 +444,27 @@ class FeatureEncoder:
             # No copy when every column is numeric and already float: census one-hot is 35M values.
             if len(self.numeric_columns_) < X.shape[1]:
                 X = X[:, self.numeric_columns_]
-            values = X.toarray() if sp.issparse(X) else np.asarray(X)
+            # A sparse block stays sparse: the net densifies it batch by batch.
+            values = X.tocsr() if sp.issparse(X) else np.asarray(X)
             if values.dtype not in (np.float32, np.float64):
                 values = values.astype(np.float64)
         return values
 
+    def _refuse_sparse_non_finite(self, values) -> None:
+        bad = _non_finite_columns(values)
+        if bad.any():
+            raise ValueError(
+                f"Sparse X holds NaN or infinity in column(s) {self._numeric_names(bad)[:10]}; a "
+                "sparse block is read as it is stored: impute it first (e.g. "
+                "SimpleImputer(strategy='constant', fill_value=0) in the pipeline) or pass X "
+                "dense."
+            )
+
     def _check_infinite(self, values, non_finite):
         if not non_finite.any():
             return
+        if sp.issparse(values):
+            self._refuse_sparse_non_finite(values)
         inf = np.isinf(values[:, non_finite])
         if inf.any():
             cols = [c for c, bad in zip(self._numeric_names(non_finite), inf.any(axis=0)) if bad]
@@ -485,10 +516,13 @@ class FeatureEncoder:
         """The numeric block imputed where ``has_nan``, with the missing indicators appended."""
         indicators = None
         if self.indicator_columns_:
-            indicators = np.isnan(values[:, self._indicator_mask]).astype(values.dtype)
+            missing = values[:, self._indicator_mask]
+            missing = missing.toarray() if sp.issparse(missing) else missing
+            indicators = np.isnan(missing).astype(values.dtype)
         filled = self._impute(values, has_nan)
         if indicators is not None:
-            filled = np.hstack([filled, indicators])
+            filled = (sp.hstack([filled, indicators], format="csr") if sp.issparse(filled)
+                      else np.hstack([filled, indicators]))
         return filled
 
     def transform(self, X) -> tuple[np.ndarray, np.ndarray]:
@@ -502,7 +536,7 @@ class FeatureEncoder:
         scaled = np.empty(values.shape, dtype=np.float32)
         for start in range(0, values.shape[0], 8192):
             rows = slice(start, start + 8192)
-            scaled[rows] = (values[rows] - offset) / scale
+            scaled[rows] = (_dense_rows(values, rows) - offset) / scale
         return scaled, codes
 
 

@@ -81,11 +81,16 @@ class AITMNet(MultiTaskModule):
         # A kept batch holds tensors of an autograd graph, which neither pickle nor deepcopy.
         return {**self.__dict__, "_batch": None}
 
-    def task_outputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+    def tower_inputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+        """Per task, ``z_t``: its tower's output after the AIT from its parent (if any)."""
         h = self.input(x_num, x_cat)
         z = [tower(h) for tower in self.towers]
         for j, (child, parent) in enumerate(self.links):
             z[child] = self.ait[j](self.transfers[j](z[parent]), z[child])
+        return z
+
+    def task_outputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+        z = self.tower_inputs(x_num, x_cat)
         outputs = [head(z_t) for head, z_t in zip(self.heads, z)]
         if self.training and self.links and self.calibration_strength:
             self._batch = outputs

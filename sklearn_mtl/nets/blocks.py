@@ -159,6 +159,21 @@ class MultiTaskModule(nn.Module):
     def task_outputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
         raise NotImplementedError
 
+    def tower_inputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+        """Per task, the (n, d) representation its tower reads: what the shared layers (or the
+        task's own bottom) make of ``x``, before anything of the task's head."""
+        raise NotImplementedError
+
+    def representation(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
+        """The (n, sum of d) tower inputs side by side, task by task (see :meth:`tower_inputs`);
+        an architecture whose tasks read one shared tensor gives it once."""
+        return torch.cat(self.tower_inputs(x_num, x_cat), dim=1)
+
+    @property
+    def shares_representation(self) -> bool:
+        """Whether :meth:`representation` is one tensor that every task reads (not per task)."""
+        return False
+
     def forward(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
         return torch.cat(self.task_outputs(x_num, x_cat), dim=1)
 

@@ -47,9 +47,13 @@ class ESMMNet(MultiTaskModule):
             for b, k in zip(self.bottoms, n_outputs)
         )
 
-    def task_outputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+    def tower_inputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+        """Per task, its MLP over the shared embeddings (``hidden_units``)."""
         h = self.input(x_num, x_cat)
-        return [head(bottom(h)) for bottom, head in zip(self.bottoms, self.heads)]
+        return [bottom(h) for bottom in self.bottoms]
+
+    def task_outputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+        return [head(h) for head, h in zip(self.heads, self.tower_inputs(x_num, x_cat))]
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return list(self.input.parameters())

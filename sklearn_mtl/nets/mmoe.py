@@ -61,12 +61,16 @@ class MMoENet(MultiTaskModule):
         gates = self._mix(x_num, x_cat)[0]
         return gates.expand(-1, len(self.heads), -1)
 
-    def task_outputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+    def tower_inputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+        """Per task, its gate-weighted mixture of the experts, ``sum_i g_k(x)_i * e_i(x)``."""
         gates, experts = self._mix(x_num, x_cat)
         mixed = torch.bmm(gates, experts)  # (n, G, d)
         if mixed.shape[1] == 1:  # one gate for every task (OMoE)
-            return [head(mixed[:, 0]) for head in self.heads]
-        return [head(mixed[:, k]) for k, head in enumerate(self.heads)]
+            return [mixed[:, 0]] * len(self.heads)
+        return [mixed[:, k] for k in range(len(self.heads))]
+
+    def task_outputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+        return [head(h) for head, h in zip(self.heads, self.tower_inputs(x_num, x_cat))]
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return list(self.input.parameters()) + list(self.experts.parameters())

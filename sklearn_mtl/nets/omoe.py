@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from .mmoe import MMoENet
@@ -26,6 +27,14 @@ class OMoENet(MMoENet):
     @staticmethod
     def _n_gates(n_tasks: int) -> int:
         return 1
+
+    def representation(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
+        """The one gate's mixture of the experts, (n, d): every tower reads it."""
+        return self.tower_inputs(x_num, x_cat)[0]
+
+    @property
+    def shares_representation(self) -> bool:
+        return True
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return super().shared_parameters() + list(self.gate.parameters())

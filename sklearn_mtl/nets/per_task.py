@@ -20,6 +20,9 @@ class _TaskColumn(nn.Module):
     def forward(self, x_num, x_cat):
         return self.head(self.bottom(self.input(x_num, x_cat)))
 
+    def tower_input(self, x_num, x_cat):
+        return self.bottom(self.input(x_num, x_cat))
+
 
 class PerTaskNet(MultiTaskModule):
     """An independent input layer, bottom MLP and head per task, trained in one fit.
@@ -60,6 +63,10 @@ class PerTaskNet(MultiTaskModule):
 
     def task_outputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
         return [column(x_num, x_cat) for column in self.columns]
+
+    def tower_inputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+        """Per task, its own bottom's output."""
+        return [column.tower_input(x_num, x_cat) for column in self.columns]
 
     def bottom_parameters(self, k: int) -> list[nn.Parameter]:
         column = self.columns[k]

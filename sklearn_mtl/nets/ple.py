@@ -116,9 +116,12 @@ class PLENet(MultiTaskModule):
         """
         return self._run(x_num, x_cat)[1]
 
+    def tower_inputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+        """Per task, its gate's mixture on the last level (its own and the shared experts)."""
+        return self._run(x_num, x_cat)[0]
+
     def task_outputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
-        outputs, _ = self._run(x_num, x_cat)
-        return [head(h) for head, h in zip(self.heads, outputs)]
+        return [head(h) for head, h in zip(self.heads, self.tower_inputs(x_num, x_cat))]
 
     def shared_parameters(self) -> list[nn.Parameter]:
         # What every task's loss reaches: the input, the shared experts and the shared gates

@@ -39,8 +39,19 @@ class SharedBottomNet(MultiTaskModule):
         )
 
     def task_outputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
-        h = self.bottom(self.input(x_num, x_cat))
+        h = self.representation(x_num, x_cat)
         return [head(h) for head in self.heads]
+
+    def representation(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
+        """The shared bottom's output, (n, hidden_units[-1]): every tower reads it."""
+        return self.bottom(self.input(x_num, x_cat))
+
+    def tower_inputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+        return [self.representation(x_num, x_cat)] * len(self.heads)
+
+    @property
+    def shares_representation(self) -> bool:
+        return True
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return list(self.input.parameters()) + list(self.bottom.parameters())
