@@ -5,6 +5,11 @@ happen after the parent event on the same row. Labels are read on the entire spa
 row (impression): a child label on a row whose parent label is 0 is 0, whatever was written
 there (NaN or 0); a 1 there contradicts the cascade and is set to 0 with a warning. On rows
 whose parent label is missing the child label is used as given.
+
+One cascade module per layer: this one (torch-free) holds the parameter's rules, which the
+estimator and the comparison both read; :mod:`sklearn_mtl.nets.cascade` the nets' product and
+counterfactual risk (torch); :mod:`sklearn_mtl.transfer._cascade` how a comparison trains and
+scores a cascaded child.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from ._architectures import CHAIN_ARCHITECTURES, architecture_of
+
+# The counterfactual risks of ``cascade_debias`` (ESCM², Wang et al., SIGIR 2022).
+DEBIAS_METHODS = ("ips", "dr")
 
 
 def resolve_cascade(cascade, architecture: str, names, kinds) -> dict:

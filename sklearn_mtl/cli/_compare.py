@@ -135,7 +135,7 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, *,
 
     max_epochs = args.max_epochs or default_epochs
     names = [m for m in args.models if m != "single"] or ["single"]
-    from ..transfer._storage import fingerprint  # the digest storage= keys its fits by
+    from .._fingerprint import fingerprint  # the digest storage= keys its fits by
 
     params = _read_params(args.params, names, fingerprint(X, Y) if args.params else None)
     tune = None

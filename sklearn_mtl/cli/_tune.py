@@ -12,7 +12,7 @@ from ._data import _categorical, _check_out_folder, _load, describe_schema
 def _check_storage(storage: str | None) -> None:
     """A bad --storage fails before the data are loaded, not after a SQLAlchemy traceback."""
     if storage is not None:
-        from ..tuning._study import check_storage_url
+        from ..tuning import check_storage_url
 
         check_storage_url(storage)
 
@@ -20,7 +20,7 @@ def _check_storage(storage: str | None) -> None:
 def cmd_tune(args) -> int:
     import pandas as pd
 
-    from ..transfer._storage import fingerprint
+    from .._fingerprint import fingerprint
     from ..tuning import tune
 
     if args.storage is not None and args.study_name is None:

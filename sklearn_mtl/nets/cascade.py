@@ -37,9 +37,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._cascade import DEBIAS_METHODS
 from .blocks import MLP, MultiTaskModule, TaskHead
-
-DEBIAS_METHODS = ("ips", "dr")
 
 # log P is kept below -1e-30 so that log(1 - P) stays finite when P rounds to 1 in float32.
 _MAX_LOG_P = -1e-30

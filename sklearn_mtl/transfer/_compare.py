@@ -11,6 +11,7 @@ from joblib import Parallel, delayed
 from sklearn.utils.validation import _num_samples
 
 from .._checks import in_range
+from .._fingerprint import fingerprint
 from .._pipeline import final_step
 from .._resampling import cv_splits, derived_seed
 from .._routing import fit_params_for, uses_groups
@@ -45,7 +46,7 @@ from ._segments import (
 )
 from ._sequential import check_sequential, run_looks
 from ._stats import CORRECTIONS, TESTS
-from ._storage import FitStore, describe, fingerprint, seed_of, splits_fingerprint
+from ._storage import FitStore, describe, seed_of, splits_fingerprint
 
 
 def _check_choice(name, value, options):

@@ -27,6 +27,8 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
+from .._fingerprint import fingerprint
+
 FORMAT_VERSION = 2
 # What a stored fit depends on, in the order a refusal names them.
 IDENTITY = ("data", "sample_weight", "groups", "models", "splits", "random_state", "metric",
@@ -39,24 +41,6 @@ _WHAT = {"data": "the data (X or Y, values or dtypes)", "sample_weight": "sample
 # The libraries whose versions change a fit or a score.
 LIBRARIES = ("sklearn-mtl", "torch", "skorch", "lightgbm", "scikit-learn", "optuna", "numpy",
              "pandas")
-
-
-def fingerprint(*parts) -> str:
-    """A short digest of arrays, sparse matrices and DataFrames: values and dtypes (an int64
-    column and the same numbers as a category are different data to a model), not the index."""
-    digest = hashlib.sha256()
-    for part in parts:
-        if sp.issparse(part):
-            part = part.tocsr()
-            digest.update(str(part.dtype).encode())
-            for array in (part.data, part.indices, part.indptr):
-                digest.update(np.ascontiguousarray(array).tobytes())
-            continue
-        frame = part if isinstance(part, pd.DataFrame) else pd.DataFrame(np.asarray(part))
-        digest.update(str(list(frame.columns)).encode())
-        digest.update(str([str(t) for t in frame.dtypes]).encode())
-        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()[:16]
 
 
 def seed_of(value) -> int:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from ._pruning import LGBMTaskPruningCallback
 from ._result import TuneResult
 from ._spaces import decode_units, default_search_space, encode_units
+from ._study import check_storage_url
 from ._tune import tune
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ __all__ = [
     "LGBMTaskPruningCallback",
     "NetPruningCallback",
     "TuneResult",
+    "check_storage_url",
     "decode_units",
     "default_search_space",
     "encode_units",

@@ -102,7 +102,22 @@ def check_storage_url(url: str) -> None:
     """Raise ``ValueError`` unless ``url`` is a database URL, and a SQLite file can be written.
 
     SQLAlchemy would otherwise fail deep inside Optuna with a long traceback
-    (``Could not parse SQLAlchemy URL``, ``unable to open database file``).
+    (``Could not parse SQLAlchemy URL``, ``unable to open database file``); :func:`tune` and
+    ``sklearn-mtl tune --storage`` call it before any study is created.
+
+    Parameters
+    ----------
+    url : str
+        A SQLAlchemy database URL, such as ``"sqlite:///tune.db"``.
+
+    Examples
+    --------
+    >>> from sklearn_mtl.tuning import check_storage_url
+    >>> check_storage_url("sqlite://")  # an in-memory database: nothing to write
+    >>> check_storage_url("tune.db")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: storage='tune.db' is not a database URL: use e.g. 'sqlite:///tune.db' ...
     """
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
