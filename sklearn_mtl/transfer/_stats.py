@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-TESTS = ("corrected", "ttest", "wilcoxon")
+# The paired tests by name, with the name the report prints.
+TESTS = {"corrected": "corrected resampled t-test", "ttest": "paired t-test",
+         "wilcoxon": "Wilcoxon signed-rank test"}
 # "bonferroni": one simultaneous interval per (model, task), each at level 1 - alpha/m, so
 # that every outcome of the report is read off an interval printed beside it and the chance
 # of any false outcome is at most alpha (see ``outcome``). None: each interval at 1 - alpha.

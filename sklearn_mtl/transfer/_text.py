@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._stats import repeats_to_halve
+from ._stats import TESTS, repeats_to_halve
 from ._where import where_lines
 
-_TEST_NAMES = {"corrected": "corrected resampled t-test", "ttest": "paired t-test",
-               "wilcoxon": "Wilcoxon signed-rank test"}
 _P_NAMES = {"bonferroni": "Bonferroni p", None: "p"}
 _UNITS = {"r2": "R²", "roc_auc": "AUC", "gauc": "GAUC", "average_precision": "AP",
           "accuracy": "accuracy", "log_loss": "log loss", "rmse": "RMSE", "mae": "MAE"}
@@ -78,7 +76,7 @@ def protocol(report, alpha, test, correction) -> str:
     else:
         adjusted = f", {_percent(level)} intervals" + ("" if correction or n_tests <= 1 else
                                                        ", no multiplicity correction")
-    return (f"{resampling}, {named}, against the single-task reference ({_TEST_NAMES[test]}"
+    return (f"{resampling}, {named}, against the single-task reference ({TESTS[test]}"
             f"{adjusted}){_cascade_note(report)}{_nan_note(report)}")
 
 
