@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._checks import Interval, Seed, check_columns_match, check_feature_dtypes, validate_params
 from .metrics import mean_score
 from .persistence import save
-from .sources import ParquetSource
+from .sources import is_source
 
 # The parameters both estimators have, with the same meaning and the same rule.
 BASE_CONSTRAINTS = {
@@ -78,7 +78,7 @@ class MultiTaskEstimator(BaseEstimator):
         by position (scikit-learn has warned about the missing names), as every scikit-learn
         estimator does.
         """
-        if isinstance(X, ParquetSource):
+        if is_source(X):
             # The estimators intercept a source where they stream one; anywhere else it would
             # fail as an odd kind of array.
             raise TypeError(

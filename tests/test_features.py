@@ -100,7 +100,7 @@ def test_fit_encode_equals_fit_then_encode(movielens_12k):
 
 
 def test_streamed_vocabulary_of_nullable_integers_equals_the_in_memory_one():
-    from sklearn_mtl._streaming import FeatureStatistics
+    from sklearn_mtl.sources._encoders import FeatureStatistics
 
     X = pd.DataFrame({"c": pd.Series([1, None, 2, 2, None, 3], dtype="Int64"),
                       "x": np.arange(6.0)})

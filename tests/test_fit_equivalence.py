@@ -135,9 +135,9 @@ def test_compare_transfer_reports_as_recorded(rows, recorded):
 if __name__ == "__main__":  # record the file again
     import tempfile
 
-    from sklearn_mtl.datasets import fetch_census_income
-
     from conftest import DATA_HOME
+
+    from sklearn_mtl.datasets import fetch_census_income
 
     X_all, Y_all = fetch_census_income(data_home=DATA_HOME, download_if_missing=False,
                                        return_X_y=True)

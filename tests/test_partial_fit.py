@@ -1,4 +1,4 @@
-"""MultiTaskRecommender.partial_fit (sklearn_mtl._recommender._stream) as a stream user drives it:
+"""MultiTaskRecommender.partial_fit (sklearn_mtl._recommender._partial_fit) as a stream user drives it:
 census chunks, a first chunk missing a class, new ids, schema changes, Dask."""
 
 from __future__ import annotations

@@ -596,7 +596,7 @@ def _scaled_batch_by_batch(model, X):
 
 
 def _is_folded(model) -> bool:
-    from sklearn_mtl._recommender._folding import _FOLDED
+    from sklearn_mtl._recommender._prescaled import _FOLDED
 
     kept = _FOLDED.get(model.net_.module_)
     return kept is not None and kept[3] is not None
@@ -621,7 +621,7 @@ def test_predict_folds_the_standardization_into_the_first_layers(census_small, a
 
 @pytest.mark.parametrize("architecture, n_layers", [("mmoe", 2), ("cgc", 5), ("ple", 6)])
 def test_predict_stacks_first_layers_that_read_one_input(census_small, architecture, n_layers):
-    from sklearn_mtl._recommender._folding import _FOLDED, _ProjectedLayer, _ProjectingInput
+    from sklearn_mtl._recommender._prescaled import _FOLDED, _ProjectedLayer, _ProjectingInput
 
     X, Y = census_small
     X, Y = X.iloc[:1200], Y.iloc[:1200]

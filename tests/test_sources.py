@@ -13,7 +13,7 @@ pytest.importorskip("pyarrow")
 
 from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM, load  # noqa: E402
 from sklearn_mtl._recommender._source import SourceDataset, SourceLoader  # noqa: E402
-from sklearn_mtl._streaming import FeatureStatistics, TargetStatistics  # noqa: E402
+from sklearn_mtl.sources._encoders import FeatureStatistics, TargetStatistics  # noqa: E402
 from sklearn_mtl.features import FeatureEncoder  # noqa: E402
 from sklearn_mtl.metrics import make_multitask_scorer, per_task_scores  # noqa: E402
 from sklearn_mtl.sources import ParquetSource  # noqa: E402

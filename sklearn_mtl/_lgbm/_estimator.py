@@ -22,7 +22,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .._base import MultiTaskEstimator
 from .._checks import explain_non_numeric
 from ..features import categorical_columns
-from ..sources import ParquetSource
+from ..sources import is_source
 from ..tasks import TargetEncoder, check_task_sample_weight
 from ._data import (
     center_target,
@@ -290,7 +290,7 @@ class PerTaskLGBM(MultiTaskEstimator):
         -------
         self : PerTaskLGBM
         """
-        if isinstance(X, ParquetSource):
+        if is_source(X):
             raise TypeError(
                 f"PerTaskLGBM trains in memory, as LightGBM does: it does not read {X!r} batch "
                 "by batch. Read its rows into a DataFrame and pass the features and targets, "

@@ -8,8 +8,10 @@ epoch's shuffled rows (so the effective batch is ``devices * batch_size``) and v
 the whole validation split, so that every rank records the same validation history and
 early stopping stops every rank at the same epoch; the training loss is averaged over the
 ranks before any callback reads it (skorch's ``DistributedHistory`` serves the same end).
-Rank 0 hands back its module, loss and history, from which the calling process builds an
-ordinary fitted net.
+Each rank trains with the fit kernel (:func:`._kernel.fit_net`, handed to it in the payload),
+given a :class:`RankPlan`: its shard's loader, the averaging callback, the DDP wrapper and its
+seed. Rank 0 hands back its module, loss and history, from which the calling process rebuilds
+an ordinary fitted net (:func:`._assembly.restore_net`).
 
 When a rank raises alone (a diverging loss on its shard, a user callback), the others are left
 waiting in a collective: the calling process stops them and raises that rank's exception
@@ -29,8 +31,6 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from skorch.callbacks import Callback
-from skorch.helper import predefined_split
-from skorch.history import History
 from torch.nn.parallel import DistributedDataParallel
 
 from ._skorch import IdDropoutLoader
@@ -44,10 +44,10 @@ _TIMEOUT = datetime.timedelta(minutes=5)
 _PER_TASK = {"gradient_method": ("pcgrad", "cagrad"), "task_weights": ("gradnorm",)}
 
 
-def check_devices(est, device: str) -> int:
-    """The number of processes ``devices`` asks for, checked against this machine and the
+def check_devices(spec, device: str) -> int:
+    """The number of processes ``spec.devices`` asks for, checked against this machine and the
     other parameters; 1 for ``devices=None``."""
-    devices = est.devices
+    devices = spec.devices
     if devices is None:
         return 1
     devices = int(devices)
@@ -61,7 +61,7 @@ def check_devices(est, device: str) -> int:
     if devices == 1:
         return 1
     for name, values in _PER_TASK.items():
-        value = getattr(est, name)
+        value = getattr(spec, name)
         if isinstance(value, str) and value in values:
             raise ValueError(
                 f"{name}={value!r} is not supported with devices={devices}: it needs each task's "
@@ -69,7 +69,7 @@ def check_devices(est, device: str) -> int:
                 "shard); use devices=None, or another method."
             )
     for name in ("track_gradient_conflict", "track_task_affinity"):
-        if getattr(est, name):
+        if getattr(spec, name):
             raise ValueError(
                 f"{name}=True is not supported with devices={devices}: it measures per-task "
                 "gradients on one process's batch; use devices=None."
@@ -176,7 +176,7 @@ def _train_rank(rank: int, world: int, payload_path: str, port: int | None, resu
             "whose class is defined in your script (__main__), which the ranks do not import; "
             f"define it in a module of its own and import it from there ({exc})."
         ) from exc
-    est, device = payload["est"], payload["device"]
+    device = payload["device"]
     timeout = payload["timeout"]
     started_here = not dist.is_initialized()
     if device.startswith("cuda"):
@@ -194,7 +194,7 @@ def _train_rank(rank: int, world: int, payload_path: str, port: int | None, resu
         else:
             dist.init_process_group(backend, timeout=timeout)
     try:
-        net = _rank_net(est, payload, rank, world, device)
+        net = _rank_net(payload, rank, world, device)
         _check_ranks_agree(net, world)
         if rank == 0:
             module = net.module_.module if isinstance(net.module_, _DDP) else net.module_
@@ -233,49 +233,57 @@ def _check_ranks_agree(net, world: int) -> None:
         )
 
 
-def _rank_net(est, payload, rank, world, device):
-    from ._assembly import make_net  # (the worker's import; _assembly does not import this)
+class RankPlan:
+    """What a data-parallel rank changes in the fit kernel (:func:`._kernel.fit_net`): its
+    shard's loader, the callback that averages over the ranks (after the net's scoring and the
+    user's callbacks, before early stopping reads the row), the DDP wrapper and a dropout seed
+    of its own. ``data_seed`` seeds the shards' permutations when ``random_state`` is None:
+    the ranks must draw the same ones."""
 
-    kwargs = dict(payload["net_kwargs"], device=device)
-    valid = payload["valid"]
-    data = _on_device(payload["data"], device)
-    callbacks = list(kwargs.pop("callbacks"))
-    # After the net's scoring and the user's callbacks, before early stopping reads the row.
-    at = next((i for i, cb in enumerate(callbacks)
-               if isinstance(cb, tuple) and cb[0] == "early_stopping"), len(callbacks))
-    callbacks.insert(at, ("average_over_ranks", AverageOverRanks()))
-    seeded = kwargs["seeds"] is not None
-    with torch.random.fork_rng(devices=[] if device == "cpu" else None, enabled=seeded):
-        if seeded:
-            torch.manual_seed(payload["torch_seed"])  # the same initial weights on every rank
-        net = make_net(est, payload["features"], payload["targets"], callbacks=callbacks,
-                       train_split=None if valid is None else predefined_split(
-                           _on_device(valid, device)),
-                       **kwargs)
+    def __init__(self, rank: int, world: int, data_seed: int, device: str):
+        self.rank, self.world, self.data_seed, self.device = rank, world, data_seed, device
+        self.callback = ("average_over_ranks", AverageOverRanks())
+        self.train_seed = data_seed + 1 + rank
+
+    def configure(self, net, seeded: bool) -> None:
         net.iterator_train = ShardedLoader
-        net.iterator_train__rank, net.iterator_train__world = rank, world
+        net.iterator_train__rank, net.iterator_train__world = self.rank, self.world
         net.iterator_train__epoch_counter = [0]
         if not seeded:
-            # The ranks must draw the same permutations: a seed that the caller drew at random.
-            net.iterator_train__seed = payload["torch_seed"]
-        net.initialize()
-        net.module_ = _DDP(net.module_, device_ids=[rank] if device.startswith("cuda") else None)
+            net.iterator_train__seed = self.data_seed
+
+    def wrap(self, net) -> None:
+        """The initialized net's module in DDP (the same initial weights on every rank), and
+        an optimizer over it; training with ``partial_fit`` keeps both."""
+        cuda = self.device.startswith("cuda")
+        net.module_ = _DDP(net.module_, device_ids=[self.rank] if cuda else None)
         net.initialize_optimizer()
-        if seeded:
-            torch.manual_seed(payload["torch_seed"] + 1 + rank)  # dropout differs by rank
-        net.partial_fit(data, None)  # initialized above: partial_fit keeps the DDP module
-    return net
 
 
-def fit_distributed(est, world: int, *, data, valid, features, targets, net_kwargs,
-                    torch_seed: int, device: str):
-    """Train on ``world`` ranks; the learned ``(module, criterion, history)`` of rank 0."""
+def _rank_net(payload, rank, world, device):
+    valid = payload["valid"]
+    batches = payload["batches_type"](_on_device(payload["data"], device),
+                                      None if valid is None else _on_device(valid, device))
+    return payload["kernel"](payload["build"], payload["spec"], payload["shape"], batches,
+                             batch_size=payload["batch_size"], seeds=payload["seeds"],
+                             device=device, rank=RankPlan(rank, world, payload["data_seed"],
+                                                          device))
+
+
+def fit_distributed(kernel, build, spec, shape, batches, world: int, *, batch_size: int,
+                    seeds, data_seed: int):
+    """Train on ``world`` ranks, each with ``kernel`` (:func:`._kernel.fit_net`); the learned
+    ``{"module", "criterion", "history"}`` of rank 0."""
+    device = spec.device
     with tempfile.TemporaryDirectory(prefix="sklearn_mtl_ddp_") as tmp:
         payload_path, result_path = str(Path(tmp) / "payload.pt"), str(Path(tmp) / "result.pt")
-        torch.save({"est": est, "device": device, "data": _on_device(data, "cpu"),
+        valid = batches.valid
+        torch.save({"kernel": kernel, "build": build, "spec": spec, "shape": shape,
+                    "batches_type": type(batches), "device": device,
+                    "data": _on_device(batches.train, "cpu"),
                     "valid": None if valid is None else _on_device(valid, "cpu"),
-                    "features": features, "targets": targets, "net_kwargs": net_kwargs,
-                    "torch_seed": torch_seed, "timeout": _TIMEOUT}, payload_path)
+                    "batch_size": batch_size, "seeds": seeds, "data_seed": data_seed,
+                    "timeout": _TIMEOUT}, payload_path)
         if dist.is_initialized():
             # Inside a launch (torchrun): this process is one of the ranks.
             if dist.get_world_size() != world:
@@ -299,16 +307,3 @@ def _on_device(data, device):
     out.__dict__.update({k: v.to(device) if torch.is_tensor(v) else v
                          for k, v in vars(data).items()})
     return out
-
-
-def rebuild_net(est, features, targets, net_kwargs, device, state):
-    """The calling process's net: ``make_net`` as on the ranks, with rank 0's learned state."""
-    from ._assembly import make_net
-
-    with torch.random.fork_rng(devices=[]):  # initial weights that the state replaces
-        net = make_net(est, features, targets, train_split=None, device=device, **net_kwargs)
-        net.initialize()
-    net.module_.load_state_dict(state["module"])
-    net.criterion_.load_state_dict(state["criterion"])
-    net.history = History(state["history"])
-    return net

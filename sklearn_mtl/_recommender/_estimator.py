@@ -9,17 +9,23 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base import MultiTaskEstimator
+from .._cascade import cascade_links
 from .._checks import explain_non_numeric
+from ..affinity import task_affinity_matrix
+from ..features import FeatureEncoder
 from ..nets import CHAIN_ARCHITECTURES, EXPERT_ARCHITECTURES
-from ..sources import ParquetSource
-from ._assembly import restore_net
-from ._fit import fit_in_memory
+from ..sources import is_source
+from ..tasks import TargetEncoder
+from ._assembly import make_net, restore_net
+from ._fit import memory_data, resolve_links
+from ._kernel import fit_net, train
 from ._outputs import binary_proba, concat_gate_weights, proba_or_values
 from ._params import PARAMETER_CONSTRAINTS
+from ._partial_fit import check_chunk_call, first_chunk, next_chunk, streaming_net
 from ._predict import encoded_rows, module_method, module_outputs, predict_batch_size, task_outputs
 from ._skorch import as_numpy
-from ._source import fit_source, source_frames, source_outputs
-from ._stream import partial_fit as stream_partial_fit
+from ._source import source_data, source_frames, source_outputs
+from ._spec import NetShape, RecommenderSpec, count_parameters
 
 
 class MultiTaskRecommender(MultiTaskEstimator):
@@ -380,9 +386,13 @@ default="mmoe"
         -------
         self
         """
-        if isinstance(X, ParquetSource):
-            return fit_source(self, X, y, sample_weight)
-        return fit_in_memory(self, X, y, sample_weight)
+        spec = self._spec()
+        data = (source_data if is_source(X) else memory_data)(spec, X, y, sample_weight,
+                                                              self._validate_X)
+        net = train(self._make_net, spec, data.shape, data.batches, batch_size=data.batch_size,
+                    seeds=data.seeds, data_seed=data.data_seed, n_devices=data.n_devices)
+        self._record_fit(data, net, spec.device)
+        return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None) -> MultiTaskRecommender:
         """One pass over a chunk of a stream (scikit-learn's ``partial_fit`` contract).
@@ -430,14 +440,92 @@ default="mmoe"
         >>> model.n_epochs_, model.predict(X[:2]).shape
         (3, (2,))
         """
-        if isinstance(X, ParquetSource):
+        if is_source(X):
             raise TypeError(
                 f"partial_fit takes one chunk in memory, not a {type(X).__name__}: fit(source) "
                 "streams the files, or pass its record batches in turn (for _, chunk in "
                 "source.iter_frames(): model.partial_fit(chunk[source.feature_columns], "
                 "chunk[source.target_columns]))."
             )
-        return stream_partial_fit(self, X, y, classes=classes, sample_weight=sample_weight)
+        spec = self._spec(getattr(self, "device_", None))
+        check_chunk_call(spec, y)
+        if not hasattr(self, "net_"):
+            data = first_chunk(spec, X, y, classes, sample_weight, self._validate_X)
+            net, seeds, batches, device = None, data.seeds, data.batches, spec.device
+            batch_size, shape = data.batch_size, data.shape
+        else:
+            data, net, seeds = None, streaming_net(self.net_), self._seeds
+            device, batch_size = self.device_, self.batch_size_
+            shape = None  # the net is built already
+            batches = next_chunk(X, y, classes, sample_weight, self._validate_X,
+                                 schema=getattr(self, "_input_schema", None),
+                                 features=self._features, targets=self.target_encoder_,
+                                 cascade=self.cascade_, device=device)
+        net = fit_net(self._make_net, spec, shape, batches, batch_size=batch_size, seeds=seeds,
+                      device=device, net=net, one_pass=True)
+        if data is not None:
+            self._record_fit(data, net, device)
+        else:
+            self._record_history(net)
+        return self
+
+    # ------------------------------------------------------------------ the net
+    def _spec(self, device: str | None = None) -> RecommenderSpec:
+        """The parameters checked and resolved once, as the plain values the helpers read
+        (``device``: the device a fitted net is on, instead of ``self.device`` resolved)."""
+        return RecommenderSpec.from_params({**self.get_params(deep=False), **self._check_params()},
+                                           device=device)
+
+    def _make_net(self, spec: RecommenderSpec, shape: NetShape, *, batch_size: int, train_split,
+                  callbacks: list, device: str, seeds):
+        """The unfitted skorch net of ``spec`` for data of ``shape``: the one method that
+        builds it, for every fit, a data-parallel rank and a loaded model alike (override it
+        to change the module, the loss or the optimizer). The module's weights are drawn from
+        torch's global RNG, which the caller has seeded."""
+        return make_net(spec, shape, batch_size=batch_size, train_split=train_split,
+                        callbacks=callbacks, device=device, seeds=seeds)
+
+    def _record_fit(self, data, net, device: str) -> None:
+        """The fitted attributes that the encoders and the net fix (every fit, the first
+        ``partial_fit``), then those of the history."""
+        targets, features = data.targets, data.features
+        self.target_encoder_ = targets
+        self._features = features
+        self._seeds = data.seeds
+        self._input_schema = data.schema
+        self.net_ = net
+        self.device_ = device
+        self.tasks_ = list(targets.kinds_)
+        self.task_names_ = list(targets.names_)
+        self.classes_ = list(targets.classes_)
+        self.categorical_features_ = list(features.categorical_columns_)
+        self.batch_size_ = data.batch_size
+        self.n_params_ = int(sum(p.numel() for p in net.module_.parameters() if p.requires_grad))
+        self.cascade_ = data.cascade
+        self._record_history(net)
+
+    def _record_history(self, net) -> None:
+        """The fitted attributes that each epoch updates."""
+        names = self.target_encoder_.names_
+        self.history_ = net.history
+        self.n_epochs_ = len(net.history)
+        # The weights the last epoch trained with (DWA has already computed the next ones).
+        self.task_weights_ = np.array([net.history[-1, f"task_weight_{name}"] for name in names],
+                                      dtype=float)
+        if self.track_task_affinity:
+            self.task_affinity_ = task_affinity_matrix(net.history, names)
+
+    def _count_params(self, X, y) -> int:
+        """``n_params_`` of a fit on ``(X, y)``, without the fit: the encoders are fitted (the
+        module's size depends on the categories and the classes) and the module is built on
+        the meta device."""
+        spec = self._spec()
+        X = self._validate_X(X, reset=True)
+        targets = TargetEncoder(spec.tasks).fit(y)
+        features = FeatureEncoder(spec.categorical_features, spec.min_frequency,
+                                  spec.embedding_dim).fit(X)
+        _, links = resolve_links(spec, targets)
+        return count_parameters(spec, NetShape.of(features, targets, links))
 
     # ------------------------------------------------------------------ state
     def __setstate__(self, state):
@@ -481,7 +569,12 @@ default="mmoe"
         net = state.pop("net_", None)
         self.__dict__.update(state)
         if net is not None:
-            self.net_ = restore_net(self, **net)
+            spec = self._spec(self.device_)
+            targets = self.target_encoder_
+            shape = NetShape.of(self._features, targets,
+                                cascade_links(self.cascade_, targets.names_))
+            self.net_ = restore_net(self._make_net, spec, shape, net, batch_size=self.batch_size_,
+                                    device=self.device_, seeds=self._seeds)
         self._follow_net()
 
     # ------------------------------------------------------------------ predict
@@ -496,7 +589,7 @@ default="mmoe"
 
     def _task_outputs(self, X) -> list[np.ndarray]:
         check_is_fitted(self)
-        if isinstance(X, ParquetSource):
+        if is_source(X):
             return source_outputs(self, X)  # record batch by record batch
         return task_outputs(self, X)
 
@@ -534,7 +627,7 @@ default="mmoe"
     def _run_module(self, X, method: str) -> list:
         """Call ``module_.<method>(x_num, x_cat)`` batch by batch in eval mode; one result a batch
         (a source's record batches in turn)."""
-        if isinstance(X, ParquetSource):
+        if is_source(X):
             check_is_fitted(self)
             return [out for frame in source_frames(self, X)
                     for out in module_method(self, frame, method)]

@@ -1,31 +1,33 @@
-"""``MultiTaskRecommender.fit`` on data in memory, and what every kind of fit fixes.
+"""What every fit of ``MultiTaskRecommender`` fixes, and the data of an in-memory fit.
 
-Three paths train the net: :func:`fit_in_memory` here, ``partial_fit`` chunk by chunk
-(``_stream``) and a Parquet source record batch by record batch (``_source``). They share what
-is defined here: the input's schema (columns and dtypes, which later chunks and batches must
-keep), the cascade checked against the tasks, the encoded targets, and the fitted attributes
-set from the encoders and the trained net (:func:`record_fit` once, :func:`record_history`
-after every pass).
+Three entries feed the fit kernel (:mod:`._kernel`): data in memory (:func:`memory_data`
+here), a source read record batch by record batch (:mod:`._source`) and ``partial_fit`` chunk
+by chunk (:mod:`._partial_fit`). Each returns a :class:`FitData`: the fitted encoders, the
+cascade, the net's shape, the encoded batches, the batch size and the seeds, all plain values
+that the estimator records once the kernel has trained. They share what is defined here: the
+input's schema (columns and dtypes, which later chunks and batches must keep), the seeds, the
+cascade checked against the tasks and the encoded targets.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length
 
 from .._cascade import apply_cascade_labels, cascade_links, check_debias, resolve_cascade
-from ..affinity import task_affinity_matrix
 from ..features import FeatureEncoder, describe_columns
 from ..tasks import TargetEncoder, check_task_sample_weight
-from ._assembly import make_callbacks, make_net, split_validation
-from ._distributed import check_devices, fit_distributed, rebuild_net
-from ._params import check_sample_weight, check_task_weights, resolve_batch_size, resolve_device
+from ._assembly import split_validation
+from ._distributed import check_devices
+from ._kernel import Batches
+from ._params import check_sample_weight, check_task_weights, resolve_batch_size
 from ._skorch import MultiTaskDataset
+from ._spec import NetShape
 
 
 def input_schema(X) -> list[tuple]:
@@ -52,11 +54,45 @@ def check_schema(schema: list[tuple], X, where: str = "partial_fit: ") -> None:
             )
 
 
-def resolve_links(est, targets) -> tuple[dict, list]:
+def resolve_links(spec, targets) -> tuple[dict, list]:
     """The cascade ``{child: parent}`` and its links, checked against the tasks."""
-    cascade = resolve_cascade(est.cascade, est.architecture, targets.names_, targets.kinds_)
-    check_debias(est.cascade_debias, cascade, est.architecture)
+    cascade = resolve_cascade(spec.cascade, spec.architecture, targets.names_, targets.kinds_)
+    check_debias(spec.cascade_debias, cascade, spec.architecture)
     return cascade, cascade_links(cascade, targets.names_)
+
+
+def draw_seeds(random_state):
+    """``(rng, (torch_seed, loader_seed))``: the two seeds every fit draws first from
+    ``random_state``, and the generator the validation split draws from next."""
+    rng = check_random_state(random_state)
+    return rng, tuple(int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+
+
+@dataclass
+class FitData:
+    """What an entry hands the kernel and the estimator records: plain values."""
+
+    features: FeatureEncoder
+    targets: TargetEncoder
+    cascade: dict
+    shape: NetShape
+    batches: Batches
+    batch_size: int
+    seeds: tuple | None  # None when random_state is None
+    data_seed: int  # the torch seed, drawn even without random_state (data-parallel shards)
+    schema: list
+    n_devices: int = 1
+
+    @classmethod
+    def of(cls, spec, features, targets, batches, *, cascade, links, batch_size, seeds, schema,
+           n_devices=1):
+        """The fit's data once its encoders are fitted and its rows encoded (``cascade`` and
+        ``links`` from :func:`resolve_links`): the one place every entry passes through."""
+        return cls(features=features, targets=targets, cascade=cascade,
+                   shape=NetShape.of(features, targets, links), batches=batches,
+                   batch_size=batch_size,
+                   seeds=seeds if spec.random_state is not None else None,
+                   data_seed=seeds[0], schema=schema, n_devices=n_devices)
 
 
 def encode_targets(y, targets, sw, links) -> np.ndarray:
@@ -74,94 +110,36 @@ def encode_targets(y, targets, sw, links) -> np.ndarray:
     return y_enc
 
 
-def record_fit(est, net, targets, features, *, cascade, batch_size, device, seeds,
-               schema) -> None:
-    """The fitted attributes that the encoders and the net fix (every fit, the first partial_fit)."""
-    est.target_encoder_ = targets
-    est._features = features
-    est._seeds = seeds
-    est._input_schema = schema
-    est.net_ = net
-    est.device_ = device
-    est.tasks_ = list(targets.kinds_)
-    est.task_names_ = list(targets.names_)
-    est.classes_ = list(targets.classes_)
-    est.categorical_features_ = list(features.categorical_columns_)
-    est.batch_size_ = batch_size
-    est.n_params_ = int(sum(p.numel() for p in net.module_.parameters() if p.requires_grad))
-    est.cascade_ = cascade
-
-
-def record_history(est, net, targets) -> None:
-    """The fitted attributes that each epoch updates."""
-    est.history_ = net.history
-    est.n_epochs_ = len(net.history)
-    # The weights the last epoch trained with (DWA has already computed the next ones).
-    est.task_weights_ = np.array(
-        [net.history[-1, f"task_weight_{name}"] for name in targets.names_], dtype=float
-    )
-    if est.track_task_affinity:
-        est.task_affinity_ = task_affinity_matrix(net.history, targets.names_)
-
-
-def fit_in_memory(est, X, y, sample_weight):
-    """``est.fit(X, y, sample_weight)`` for an array or a DataFrame: check and encode, hold out
-    the validation rows, build the net and train it (in this process, or on ``devices``)."""
-    params = est._check_params()
-    hidden, tower = params["hidden_units"], params["tower_units"]
-    device = resolve_device(est.device)
+def memory_data(spec, X, y, sample_weight, check) -> FitData:
+    """``fit(X, y, sample_weight)`` for an array or a DataFrame: ``X`` checked (``check``, the
+    estimator's ``_validate_X``), the encoders fitted, the rows encoded and the validation
+    rows held out."""
     schema = input_schema(X)
-    X = est._validate_X(X, reset=True)
+    X = check(X, reset=True)
     if y is None:
         raise ValueError(
-            f"{type(est).__name__} requires y to be passed, but the target y is None."
+            "MultiTaskRecommender requires y to be passed, but the target y is None."
         )
-    targets = TargetEncoder(est.tasks).fit(y)
+    targets = TargetEncoder(spec.tasks).fit(y)
     check_consistent_length(X, y)
     n = X.shape[0]
-    task_weights = check_task_weights(est.task_weights, len(targets.names_))
+    check_task_weights(spec.task_weights, len(targets.names_))
     sw = check_sample_weight(sample_weight, n)
 
-    features = FeatureEncoder(est.categorical_features, est.min_frequency, est.embedding_dim)
+    features = FeatureEncoder(spec.categorical_features, spec.min_frequency, spec.embedding_dim)
     x_num, x_cat = features.fit_encode(X)
-    if est.verbose:
+    if spec.verbose:
         print(describe_columns(features), flush=True)
-    cascade, links = resolve_links(est, targets)
+    cascade, links = resolve_links(spec, targets)
     y_enc = encode_targets(y, targets, sw, links)
 
-    rng = check_random_state(est.random_state)
-    seeded = est.random_state is not None
-    torch_seed, loader_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-    use_valid = bool(est.early_stopping) and est.validation_fraction is not None
-    data = MultiTaskDataset(x_num, x_cat, y_enc, sw, device=device,
+    rng, seeds = draw_seeds(spec.random_state)
+    data = MultiTaskDataset(x_num, x_cat, y_enc, sw, device=spec.device,
                             offset=features.input_offset_, scale=features.input_scale_)
-    train_split = None
-    if use_valid:
-        data, train_split = split_validation(data, est.validation_fraction, rng)
+    valid = None
+    if spec.use_valid:
+        data, valid = split_validation(data, spec.validation_fraction, rng)
     data = data.row_major()  # training reads rows at random
-    batch_size = resolve_batch_size(est.batch_size, len(data))
-    callbacks = make_callbacks(est, targets, use_valid)
-
-    n_devices = check_devices(est, device)
-    seeds = (torch_seed, loader_seed) if seeded else None
-    net_kwargs = dict(hidden_units=hidden, tower_units=tower, links=links,
-                      task_weights=task_weights, batch_size=batch_size, callbacks=callbacks,
-                      seeds=seeds)
-    if n_devices > 1:
-        valid = None if train_split is None else train_split.keywords["valid_ds"]
-        state = fit_distributed(est, n_devices, data=data, valid=valid, features=features,
-                                targets=targets, net_kwargs=net_kwargs,
-                                torch_seed=torch_seed, device=device)
-        net = rebuild_net(est, features, targets, net_kwargs, device, state)
-    else:
-        with torch.random.fork_rng(devices=[] if device == "cpu" else None, enabled=seeded):
-            if seeded:
-                torch.manual_seed(torch_seed)
-            net = make_net(est, features, targets, train_split=train_split, device=device,
-                           **net_kwargs)
-            net.fit(data, None)
-
-    record_fit(est, net, targets, features, cascade=cascade, batch_size=batch_size,
-               device=device, seeds=seeds, schema=schema)
-    record_history(est, net, targets)
-    return est
+    return FitData.of(spec, features, targets, Batches(data, valid), cascade=cascade, links=links,
+                      batch_size=resolve_batch_size(spec.batch_size, len(data)), seeds=seeds,
+                      schema=schema, n_devices=check_devices(spec, spec.device))

@@ -16,7 +16,7 @@ from ._skorch import TensorBatchLoader, as_numpy
 def forward(module, data, batch_size: int, run=None) -> np.ndarray:
     """The module's concatenated outputs over ``data``, batch by batch in eval mode.
 
-    ``run`` is the module to call instead (its folded copy, see ``_folding``). Each batch's
+    ``run`` is the module to call instead (its folded copy, see ``_prescaled``). Each batch's
     outputs are written into one (n, n_outputs) buffer.
     """
     module.eval()

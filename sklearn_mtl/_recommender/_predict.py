@@ -1,5 +1,5 @@
 """A fitted ``MultiTaskRecommender`` on new rows in memory: encode them, run the module (its
-folded copy, see ``_folding``) batch by batch, and check what comes out.
+folded copy, see ``_prescaled``) batch by batch, and check what comes out.
 
 A Parquet source is read record batch by record batch by ``_source``, which calls these on
 each batch.
@@ -12,9 +12,9 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from .._checks import in_range
-from ._folding import folded_module
 from ._outputs import forward, run_module, split_tasks
 from ._params import PREDICT_BATCH_SIZE
+from ._prescaled import folded_module
 from ._skorch import MultiTaskDataset
 
 

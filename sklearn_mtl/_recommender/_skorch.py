@@ -26,7 +26,7 @@ from skorch.utils import TeeGenerator
 from torch.utils.data import Dataset, Subset
 
 from ..gradients import balanced_backward
-from ._folding import note_training_step
+from ._prescaled import note_training_step
 
 
 def rows_of(tensor: torch.Tensor, index) -> torch.Tensor:

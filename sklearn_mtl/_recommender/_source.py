@@ -2,29 +2,28 @@
 rows, for a :class:`~sklearn_mtl.sources.ParquetSource`: data larger than memory, in bounded
 memory.
 
-``fit`` makes one pass over the source to fit the encoders (:mod:`sklearn_mtl._streaming`) and
-count the validation rows, then hands skorch a :class:`SourceDataset` per side: its loader
+``fit`` makes one pass over the source to fit the encoders
+(:mod:`sklearn_mtl.sources._encoders`) and count the validation rows (:func:`source_data`), then
+hands the fit kernel a :class:`SourceDataset` per side: its loader
 reads the row groups in a new random order every epoch, encodes each record batch and mixes the
 rows in a shuffle buffer before slicing batches, so memory holds a buffer, never the data.
 Validation rows are those whose key (or position) hash falls in ``validation_fraction``: the
-same rows every epoch and every rerun. skorch's own loop does the rest, as in memory.
+same rows every epoch and every rerun. The kernel trains on them as on rows in memory.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
-from skorch.helper import predefined_split
 from torch.utils.data import Dataset
 
 from .._cascade import apply_cascade_labels
-from .._streaming import FeatureStatistics, TargetStatistics
-from ._assembly import make_callbacks, make_net
-from ._fit import check_schema, input_schema, record_fit, record_history, resolve_links
-from ._params import check_task_weights, resolve_batch_size, resolve_device
+from ..sources._encoders import FeatureStatistics, TargetStatistics
+from ._fit import FitData, check_schema, draw_seeds, input_schema, resolve_links
+from ._kernel import Batches
+from ._params import check_task_weights, resolve_batch_size
 from ._predict import task_outputs
-from ._skorch import IdDropoutLoader, MultiTaskDataset, TensorBatchLoader, rows_of
+from ._skorch import MultiTaskDataset, rows_of
 
 
 class SourceDataset(Dataset):
@@ -169,8 +168,11 @@ class SourceLoader:
         return X, y
 
 
-def fit_source(est, source, y=None, sample_weight=None):
-    """``est.fit(source)``: see ``MultiTaskRecommender.fit``."""
+def source_data(spec, source, y, sample_weight, check) -> FitData:
+    """``fit(source)``: one pass over ``source`` (its frames checked by ``check``, the
+    estimator's ``_validate_X``) fits the encoders and counts the validation rows; the kernel
+    then reads the rows through a :class:`SourceDataset` per side. See
+    ``MultiTaskRecommender.fit``."""
     if y is not None:
         raise ValueError(
             f"y must be None when X is a {type(source).__name__}: its targets are the columns "
@@ -182,32 +184,28 @@ def fit_source(est, source, y=None, sample_weight=None):
         raise ValueError(
             f"{source!r} names no target column: give targets=[...] to fit on it."
         )
-    params = est._check_params()
-    device = resolve_device(est.device)
-    if est.devices not in (None, 1):
+    if spec.devices not in (None, 1):
         raise ValueError(
-            f"devices={est.devices!r} is not supported when X is a {type(source).__name__}: "
+            f"devices={spec.devices!r} is not supported when X is a {type(source).__name__}: "
             "fit on a source trains in this process; use devices=None."
         )
-    use_valid = bool(est.early_stopping) and est.validation_fraction is not None
-    fraction = est.validation_fraction if use_valid else 0.0
-    rng = check_random_state(est.random_state)
-    seeded = est.random_state is not None
-    torch_seed, loader_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+    use_valid = spec.use_valid
+    fraction = spec.validation_fraction if use_valid else 0.0
+    _, seeds = draw_seeds(spec.random_state)
 
     # One pass: the encoders, the schema, the validation rows.
-    feature_stats = FeatureStatistics(est.categorical_features, est.min_frequency,
-                                      est.embedding_dim, n_rows=source.n_rows, seed=torch_seed)
-    target_stats = TargetStatistics(est.tasks, one_d=source.one_d)
+    feature_stats = FeatureStatistics(spec.categorical_features, spec.min_frequency,
+                                      spec.embedding_dim, n_rows=source.n_rows, seed=seeds[0])
+    target_stats = TargetStatistics(spec.tasks, one_d=source.one_d)
     schema, n_rows, n_valid = None, 0, 0
     for start, frame in source.iter_frames():
         X = frame[source.feature_columns]
         if schema is None:
             schema = input_schema(X)
-            X = est._validate_X(X, reset=True)
+            X = check(X, reset=True)
         else:
             check_schema(schema, X, where=f"{source!r}, rows from {start}: ")
-            X = est._validate_X(X, reset=False)
+            X = check(X, reset=False)
         feature_stats.update(X)
         target_stats.update(frame[source.target_columns])
         n_rows += len(frame)
@@ -218,39 +216,25 @@ def fit_source(est, source, y=None, sample_weight=None):
     features, targets = feature_stats.finish(), target_stats.finish()
     if use_valid and (n_valid == 0 or n_valid == n_rows):
         raise ValueError(
-            f"validation_fraction={est.validation_fraction} picks {n_valid} of the {n_rows} rows "
-            f"of {source!r} for validation{' (by key ' + repr(source.key) + ')' if source.key else ''}; "
+            f"validation_fraction={spec.validation_fraction} picks {n_valid} of the {n_rows} "
+            f"rows of {source!r} for validation"
+            f"{' (by key ' + repr(source.key) + ')' if source.key else ''}; "
             "change it, or set validation_fraction=None."
         )
-    cascade, links = resolve_links(est, targets)
-    task_weights = check_task_weights(est.task_weights, len(targets.names_))
-    common = dict(fraction=fraction, device=device)
+    cascade, links = resolve_links(spec, targets)
+    check_task_weights(spec.task_weights, len(targets.names_))
+    common = dict(fraction=fraction, device=spec.device)
     train = SourceDataset(source, features, targets, links, part="train" if use_valid else "all",
                           n_rows=n_rows - n_valid, **common)
-    train_split = None
+    valid = None
     if use_valid:
-        train_split = predefined_split(
-            SourceDataset(source, features, targets, links, part="valid", n_rows=n_valid, **common)
-        )
-    batch_size = resolve_batch_size(est.batch_size, len(train))
-    callbacks = make_callbacks(est, targets, use_valid)
-    seeds = (torch_seed, loader_seed) if seeded else None
-    with torch.random.fork_rng(devices=[] if device == "cpu" else None, enabled=seeded):
-        if seeded:
-            torch.manual_seed(torch_seed)
-        net = make_net(est, features, targets, hidden_units=params["hidden_units"],
-                       tower_units=params["tower_units"], links=links, task_weights=task_weights,
-                       batch_size=batch_size, train_split=train_split, callbacks=callbacks,
-                       device=device, seeds=seeds)
-        # (attributes: skorch's set_params would not take these on the net)
-        net.iterator_train = net.iterator_valid = SourceLoader
-        net.fit(train, None)
-    # An ordinary fitted net from here on: in-memory loaders, no reference to the files.
-    net.iterator_train, net.iterator_valid, net.train_split = IdDropoutLoader, TensorBatchLoader, None
-    record_fit(est, net, targets, features, cascade=cascade, batch_size=batch_size,
-               device=device, seeds=seeds, schema=schema)
-    record_history(est, net, targets)
-    return est
+        valid = SourceDataset(source, features, targets, links, part="valid", n_rows=n_valid,
+                              **common)
+    return FitData.of(spec, features, targets,
+                      Batches(train, valid, loader=SourceLoader, valid_loader=SourceLoader),
+                      cascade=cascade, links=links,
+                      batch_size=resolve_batch_size(spec.batch_size, len(train)), seeds=seeds,
+                      schema=schema)
 
 
 def source_frames(est, source):

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._pipeline import task_owner
 from .._validation import resolve_groups, resolve_sample_weight
-from ..sources import ParquetSource
+from ..sources import is_source
 from ..tasks import CLASSIFICATION_KINDS, as_target_frame
 from ._per_user import gauc_score, ndcg_at_k_score
 
@@ -261,7 +261,7 @@ def per_task_scores(estimator, X, Y=None, metric="auto", groups=None,
     """
     check_is_fitted(estimator)
     owner = task_owner(estimator)
-    if isinstance(X, ParquetSource):
+    if is_source(X):
         Y, groups = _source_targets(X, Y, groups)
     frame, _ = as_target_frame(Y)
     names = list(owner.task_names_)

@@ -70,18 +70,15 @@ def _default_reference(models: dict):
 
 
 def _count_params(estimator, X, Y) -> int:
-    # The module's size depends on the data (categories, classes): build it on the whole data
-    # with one cheap epoch rather than re-deriving every architecture's layer arithmetic here.
-    # The whole Pipeline is fitted: its earlier steps decide what the net's input is.
+    # The module's size depends on the data (categories, classes): the net counts it from its
+    # spec and its fitted encoders, without training (MultiTaskRecommender._count_params). The
+    # earlier steps of a Pipeline are fitted: they decide what the net's input is.
     model = clone(estimator)
-    final = final_step(model)
-    final.set_params(max_epochs=1, early_stopping=False, random_state=0, callbacks=None,
-                     batch_size=4096 if final.batch_size == "auto" else max(int(final.batch_size), 4096),
-                     verbose=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.fit(X, Y)
-    return int(final_step(model).n_params_)
+        if hasattr(model, "steps") and len(model.steps) > 1:
+            X = model[:-1].fit_transform(X, Y)
+        return int(final_step(model)._count_params(X, Y))
 
 
 def _scaled(units, width: int) -> tuple:

@@ -18,9 +18,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ._checks import value_kind
-from .features import FeatureEncoder, categorical_columns, category_counts, merge_category_counts
-from .tasks import TargetEncoder, _check_kinds, _clean_labels, _infer_kind, _present
+from .._checks import value_kind
+from ..features import FeatureEncoder, categorical_columns, category_counts, merge_category_counts
+from ..tasks import TargetEncoder, _check_kinds, _clean_labels, _infer_kind, _present
 
 # Rows sampled for the medians of columns with NaN.
 MEDIAN_SAMPLE = 100_000
