@@ -28,10 +28,10 @@ def crossover_lines(curve) -> list[str]:
             sure = (part["gain_low"] > 0).sum() if row.kind.startswith("pays") else (
                 part["gain_high"] < 0).sum()
             word = "gain" if row.kind.startswith("pays") else "loss"
-            lines.append(f"{head}: sharing {row.kind.replace('pays', 'pays off')} measured, "
-                         f"no crossover between {_rows(part['n_train'].min())} and "
-                         f"{_rows(part['n_train'].max())} training rows; the {word} is "
-                         f"significant at {sure} of {len(part)} sizes.")
+            lines.append(f"{head}: a mean {word} at every size measured, no crossover between "
+                         f"{_rows(part['n_train'].min())} and {_rows(part['n_train'].max())} "
+                         f"training rows; its interval confirms the {word} at {sure} of "
+                         f"{len(part)} sizes.")
             continue
         gain, loss = ("a gain", "a loss") if row.kind == "stops paying" else ("a loss", "a gain")
         said = f"{head}: sharing {row.kind} at about {_rows(row.crossover)} training rows"
@@ -89,6 +89,9 @@ def plot_curve(curve, title=None):
         bottom.set_xlabel("training rows per split")
         for ax in (top, bottom):
             ax.set_xscale("log")
+            # The sizes themselves as ticks, written as row counts (log ticks overlap).
+            ax.set_xticks(x, [_rows(v) for v in x])
+            ax.minorticks_off()
             ax.grid(alpha=0.3)
     axes[0, -1].legend(fontsize="small", loc="best")
     fig.suptitle(title or "When does sharing pay? Learning curves against the reference",
