@@ -29,6 +29,7 @@ from ._skorch import (
     has_fused_adam,
 )
 from ._spec import NetShape, RecommenderSpec, build_spec_module
+from ._warm_start import freeze_parameters
 
 
 def split_validation(data, validation_fraction: float, rng: np.random.RandomState):
@@ -143,6 +144,7 @@ def restore_net(build, spec: RecommenderSpec, shape: NetShape, state: dict, *, b
                     device=device, seeds=seeds)
         net.initialize()
     net.module_.load_state_dict(state["module"])
+    freeze_parameters(net.module_, state.get("frozen", ()))  # what a fine-tuning froze
     net.criterion_.load_state_dict(state["criterion"])
     net.history = History(state["history"])
     return net

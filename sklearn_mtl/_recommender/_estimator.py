@@ -6,7 +6,8 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import TransformerMixin
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from .._base import MultiTaskEstimator
 from .._cascade import cascade_links
@@ -26,9 +27,11 @@ from ._predict import encoded_rows, module_method, module_outputs, predict_batch
 from ._skorch import as_numpy
 from ._source import source_data, source_frames, source_outputs
 from ._spec import NetShape, RecommenderSpec, count_parameters
+from ._transform import feature_names, representation
+from ._warm_start import fitted_digest
 
 
-class MultiTaskRecommender(MultiTaskEstimator):
+class MultiTaskRecommender(TransformerMixin, MultiTaskEstimator):
     """Multi-task neural recommender: hard / soft sharing, MMoE, OMoE, CGC / PLE, ESMM or single.
 
     A scikit-learn estimator whose ``fit`` encodes ``X`` and ``Y``, builds the torch module of
@@ -198,6 +201,27 @@ default="mmoe"
         (``task_affinity``) and averaged in ``task_affinity_``; see
         :class:`sklearn_mtl.affinity.TaskAffinity` and
         :func:`sklearn_mtl.affinity.propose_task_groups`.
+    init : None, fitted MultiTaskRecommender or FrozenEstimator, default=None
+        Fine-tune: start from this fitted source model's parameters (trained on another
+        market, category or period) instead of a random initialization, and train them on
+        the rows given to ``fit`` (or ``partial_fit``). Wrap it in
+        ``sklearn.frozen.FrozenEstimator`` where the model is cloned (``cross_validate``,
+        ``GridSearchCV``, :func:`~sklearn_mtl.compare_transfer`): ``clone`` keeps a frozen
+        estimator fitted and unfits a plain one. The architecture and every layer width must
+        be the source's, and so must the columns of ``X``. Ids and categories the source
+        knew keep their embeddings; new ones start from the source's unknown-id vector.
+        Numeric columns keep the source's standardisation. Tasks are matched by name: one
+        with the source's kind and classes keeps its tower and head (and its gate, experts or
+        bottom where it has its own), a new one gets fresh ones, and source tasks missing
+        from ``Y`` are dropped. The learning rate is ``lr`` (lower it to stay closer to the
+        source). See docs/transfer-learning.md. Not saved by :meth:`save` (the
+        fine-tuned weights are; the loaded model has ``init=None``).
+    freeze : None, "embeddings" or "bottom", default=None
+        With ``init``: keep carried parameters fixed while fine-tuning. ``"embeddings"``: the
+        embedding tables; ``"bottom"``: everything below the towers that came from the
+        source (input layer, shared bottom, experts, the gates of carried tasks, carried
+        tasks' own bottoms), so only towers, heads and what is new to the target train.
+        Frozen layers stay frozen through ``partial_fit``, pickling and :meth:`save`.
 
     Attributes
     ----------
@@ -294,6 +318,8 @@ default="mmoe"
         dwa_temperature=2.0,
         cagrad_c=0.4,
         track_task_affinity=False,
+        init=None,
+        freeze=None,
     ):
         self.architecture = architecture
         self.tasks = tasks
@@ -334,6 +360,8 @@ default="mmoe"
         self.dwa_temperature = dwa_temperature
         self.cagrad_c = cagrad_c
         self.track_task_affinity = track_task_affinity
+        self.init = init
+        self.freeze = freeze
 
     _constraints = PARAMETER_CONSTRAINTS
 
@@ -341,6 +369,8 @@ default="mmoe"
         tags = super().__sklearn_tags__()
         # Arrays of text are read too, when categorical_features lists their columns.
         tags.input_tags.string = True
+        # transform gives float32 whatever the input's precision.
+        tags.transformer_tags.preserves_dtype = []
         return tags
 
     def _validate_array(self, X, *, reset: bool):
@@ -362,7 +392,8 @@ default="mmoe"
             if better is None:
                 raise
             raise better from exc
-        return X.toarray() if sp.issparse(X) else X
+        # Sparse X stays sparse: the net's dataset densifies one batch at a time.
+        return X.tocsr() if sp.issparse(X) else X
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, sample_weight=None) -> MultiTaskRecommender:
@@ -549,6 +580,8 @@ default="mmoe"
         """
         state = dict(vars(self))
         state.pop("history_", None)
+        # The source model only seeds fit; every weight it gave is in the net's state.
+        state["init"] = None
         if state.get("callbacks"):
             warnings.warn(
                 f"{type(self).__name__}.callbacks holds {len(state['callbacks'])} callback "
@@ -561,12 +594,15 @@ default="mmoe"
         if net is not None:
             state["net_"] = {"module": net.module_.state_dict(),
                              "criterion": net.criterion_.state_dict(),
-                             "history": list(net.history)}
+                             "history": list(net.history),
+                             "frozen": [name for name, p in net.module_.named_parameters()
+                                        if not p.requires_grad]}
         return state
 
     def _set_state(self, state: dict) -> None:
         """Rebuild a model from :meth:`_get_state`'s dict (see :func:`sklearn_mtl.load`)."""
         net = state.pop("net_", None)
+        state = {"init": None, "freeze": None, **state}
         self.__dict__.update(state)
         if net is not None:
             spec = self._spec(self.device_)
@@ -663,6 +699,58 @@ default="mmoe"
             )
         return concat_gate_weights(self._run_module(X, "gate_weights"), self.architecture)
 
+    def transform(self, X) -> np.ndarray:
+        """The net's shared representation of ``X``: what the towers read.
+
+        ``"hard"``: the shared bottom's output; ``"omoe"``: the one gate's mixture of the
+        experts; ``"mmoe"``, ``"cgc"``, ``"ple"``: each task's gate-weighted mixture of the
+        experts (the last level's for ple), task after task; ``"soft"``, ``"single"``,
+        ``"esmm"``, ``"aitm"``: each task's own bottom, task after task. Column names are in
+        :meth:`get_feature_names_out`. ``make_pipeline(MultiTaskRecommender(...),
+        PerTaskLGBM())`` trains LightGBM on these features (neural embeddings feeding trees).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or :class:`~sklearn_mtl.sources.ParquetSource`
+            A source is read record batch by record batch (its target columns are not read).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_out), float32
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_mtl import MultiTaskRecommender
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(300, 4))
+        >>> Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0])
+        >>> model = MultiTaskRecommender("hard", hidden_units=(8, 3), max_epochs=2,
+        ...                              random_state=0).fit(X, Y)
+        >>> model.transform(X[:5]).shape, list(model.get_feature_names_out())
+        ((5, 3), ['shared_0', 'shared_1', 'shared_2'])
+        """
+        check_is_fitted(self)
+        return representation(self, X)
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the columns of :meth:`transform`: ``shared_<i>`` where every task reads one
+        representation (``"hard"``, ``"omoe"``), else ``<task>_<i>`` per task.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Checked against the fit's feature names (scikit-learn's convention); the output
+            names do not depend on them.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features)
+        return np.asarray(feature_names(self), dtype=object)
+
     def predict_conditional_proba(self, X):
         """Like :meth:`predict_proba`, but cascaded children give ``P(child | parent, x)``.
 
@@ -706,4 +794,11 @@ default="mmoe"
             params["cascade"] = None
         if self.cascade_debias is not None:
             params["cascade_debias"] = None
+        if self.init is not None:  # trained from scratch: a source of another architecture
+            params["init"] = params["freeze"] = None
         return params
+
+    def _fitted_digest(self) -> str | None:
+        """A digest of the fitted weights and encoders (None before fit): what a stored
+        comparison's identity records of a fitted model held as a parameter (``init``)."""
+        return fitted_digest(self) if hasattr(self, "net_") else None

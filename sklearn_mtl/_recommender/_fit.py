@@ -28,6 +28,7 @@ from ._kernel import Batches
 from ._params import check_sample_weight, check_task_weights, resolve_batch_size
 from ._skorch import MultiTaskDataset
 from ._spec import NetShape
+from ._warm_start import start_features
 
 
 def input_schema(X) -> list[tuple]:
@@ -128,6 +129,10 @@ def memory_data(spec, X, y, sample_weight, check) -> FitData:
 
     features = FeatureEncoder(spec.categorical_features, spec.min_frequency, spec.embedding_dim)
     x_num, x_cat = features.fit_encode(X)
+    carried = start_features(spec, features, targets)
+    if carried is not features:  # fine-tuning reads X with the source's encoder, extended
+        features = carried
+        x_num, x_cat = features.encode(X)
     if spec.verbose:
         print(describe_columns(features), flush=True)
     cascade, links = resolve_links(spec, targets)

@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 
 from ._assembly import make_callbacks, restore_net
 from ._skorch import IdDropoutLoader, TensorBatchLoader
+from ._warm_start import carry_parameters, source_model
 
 
 @dataclass
@@ -76,6 +77,8 @@ def fit_net(build, spec, shape, batches: Batches, *, batch_size: int, seeds, dev
             train_split = None if batches.valid is None else predefined_split(batches.valid)
             net = build(spec, shape, batch_size=batch_size, train_split=train_split,
                         callbacks=callbacks, device=device, seeds=seeds)
+            if spec.init is not None:  # fine-tuning: start from the source's weights
+                carry_parameters(net.module, source_model(spec.init), shape, spec.freeze)
             # (attributes: skorch's set_params would not take these on the net)
             net.iterator_train, net.iterator_valid = batches.loader, batches.valid_loader
             if rank is not None:

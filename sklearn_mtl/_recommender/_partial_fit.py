@@ -21,6 +21,7 @@ from ._fit import FitData, check_schema, draw_seeds, encode_targets, input_schem
 from ._kernel import Batches
 from ._params import check_sample_weight, check_task_weights, resolve_batch_size
 from ._skorch import MultiTaskDataset
+from ._warm_start import start_features
 
 
 def check_same_classes(names, fitted_classes, classes) -> None:
@@ -68,6 +69,7 @@ def first_chunk(spec, X, y, classes, sample_weight, check) -> FitData:
     targets = TargetEncoder(spec.tasks).fit(y, classes=classes)
     features = FeatureEncoder(spec.categorical_features, spec.min_frequency,
                               spec.embedding_dim).fit(X)
+    features = start_features(spec, features, targets)  # the source's, with init=
     check_task_weights(spec.task_weights, len(targets.names_))
     cascade, links = resolve_links(spec, targets)
     _, seeds = draw_seeds(spec.random_state)

@@ -17,6 +17,7 @@ import math
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from skorch import NeuralNet
@@ -27,6 +28,7 @@ from torch.utils.data import Dataset, Subset
 
 from ..gradients import balanced_backward
 from ._prescaled import note_training_step
+from ._sparse import SparseRows
 
 
 def rows_of(tensor: torch.Tensor, index) -> torch.Tensor:
@@ -59,7 +61,9 @@ class MultiTaskDataset(Dataset):
         with warnings.catch_warnings():
             # Arrays from pandas may be read-only; the data is only ever read here.
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-            self.x_num = torch.as_tensor(x_num, device=device)
+            # A sparse block stays sparse: each batch is densified when it is read.
+            self.x_num = (SparseRows(x_num, device) if sp.issparse(x_num)
+                          else torch.as_tensor(x_num, device=device))
         if not self.x_num.is_floating_point():
             self.x_num = self.x_num.to(torch.float32)
         self.x_cat = torch.as_tensor(x_cat, dtype=torch.long, device=device)

@@ -24,6 +24,7 @@ from ._kernel import Batches
 from ._params import check_task_weights, resolve_batch_size
 from ._predict import task_outputs
 from ._skorch import MultiTaskDataset, rows_of
+from ._warm_start import start_features
 
 
 class SourceDataset(Dataset):
@@ -214,6 +215,7 @@ def source_data(spec, source, y, sample_weight, check) -> FitData:
     if schema is None:
         raise ValueError(f"{source!r} has no rows.")
     features, targets = feature_stats.finish(), target_stats.finish()
+    features = start_features(spec, features, targets)  # the source's, with init=
     if use_valid and (n_valid == 0 or n_valid == n_rows):
         raise ValueError(
             f"validation_fraction={spec.validation_fraction} picks {n_valid} of the {n_rows} "

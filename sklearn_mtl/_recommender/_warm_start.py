@@ -1,8 +1,9 @@
 """Fine-tuning: a ``MultiTaskRecommender`` that starts from a fitted source model (``init=``).
 
-Plain functions of the source model, the target's fitted encoders and the target's fresh
-module; the fit paths call :func:`carried_features` once the target's encoders are fitted and
-``make_net`` calls :func:`carry_parameters` once the module is built. What carries over:
+Plain functions of the spec, the source model, the target's fitted encoders and the target's
+fresh module: every entry of a fit calls :func:`start_features` once the target's encoders are
+fitted, and the fit kernel calls :func:`carry_parameters` once it has built the net. What
+carries over:
 
 * Categories: the source's vocabularies come first, in the source's order, so an id or
   category the source knew keeps its embedding row; categories that only the target has are
@@ -11,10 +12,11 @@ module; the fit paths call :func:`carried_features` once the target's encoders a
 * Numbers: the source's standardisation (means, scales, medians, missing indicators) is kept,
   so the carried first layer reads its inputs on the scale it was trained on; a target whose
   numbers are shifted reaches the net shifted, as it would reach the source model.
-* Tasks, matched by name: a target task with the source's kind and classes keeps its tower
-  and head (and its gate, experts or bottom where the architecture has per-task ones); a new
-  task, or one whose kind or classes differ, gets fresh ones. Source tasks the target lacks
-  are dropped. A regression task's outputs are read in the target's scaling.
+* Tasks, matched by name: a target task with the source's kind keeps its tower and head (and
+  its gate, experts or bottom where the architecture has per-task ones); a new task, or one
+  of another kind, gets fresh ones. Source tasks the target lacks are dropped. A
+  classification task with other classes than the source's is refused (rename it for a fresh
+  head). A regression task's outputs are read in the target's scaling.
 * Everything else (shared bottom, experts, gates of carried tasks, AITM's transfers) is
   copied as it is; the architecture and every layer width must be the source's.
 
@@ -73,34 +75,57 @@ def source_model(init):
     return model
 
 
-def check_source(est, params: dict):
-    """The source model of ``est.init`` (None without one), checked against ``est``'s layer
+def check_source(spec):
+    """The source model of ``spec.init`` (None without one), checked against the spec's layer
     shapes and ``freeze``; ValueError naming the first parameter that differs."""
-    if est.freeze not in FREEZE_OPTIONS:
-        raise ValueError(f"freeze={est.freeze!r} is not valid: use one of {FREEZE_OPTIONS}.")
-    if est.init is None:
-        if est.freeze is not None:
+    if spec.freeze not in FREEZE_OPTIONS:
+        raise ValueError(f"freeze={spec.freeze!r} is not valid: use one of {FREEZE_OPTIONS}.")
+    if spec.init is None:
+        if spec.freeze is not None:
             raise ValueError(
-                f"freeze={est.freeze!r} needs a source model to freeze layers of: set init= "
+                f"freeze={spec.freeze!r} needs a source model to freeze layers of: set init= "
                 "to a fitted MultiTaskRecommender, or freeze=None."
             )
         return None
-    source = source_model(est.init)
-    if source.architecture != est.architecture:
+    source = source_model(spec.init)
+    if source.architecture != spec.architecture:
         raise ValueError(
-            f"init is a {source.architecture!r} model and this one is {est.architecture!r}: "
+            f"init is a {source.architecture!r} model and this one is {spec.architecture!r}: "
             "fine-tuning carries every layer, so the architecture must be the source's "
             f"(architecture={source.architecture!r}), or train from scratch with init=None."
         )
     theirs = source._check_params()
-    for name in ("hidden_units", "tower_units", *_SHAPE_PARAMS.get(est.architecture, ())):
-        if theirs[name] != params[name]:
+    for name in ("hidden_units", "tower_units", *_SHAPE_PARAMS.get(spec.architecture, ())):
+        mine = getattr(spec, name)
+        if tuple(np.atleast_1d(theirs[name])) != tuple(np.atleast_1d(mine)):
             raise ValueError(
-                f"init has {name}={theirs[name]!r} and this model {name}={params[name]!r}: "
+                f"init has {name}={theirs[name]!r} and this model {name}={mine!r}: "
                 f"fine-tuning carries every layer, so its shape must be the source's (set "
                 f"{name}={theirs[name]!r}), or train from scratch with init=None."
             )
     return source
+
+
+def start_features(spec, features, targets):
+    """``features`` as the fit reads ``X``: without ``init`` the target's own; with one, the
+    source's encoder extended by the target's new categories (:func:`carried_features`).
+    Checks ``init`` and ``freeze`` first, and refuses a classification task whose classes
+    differ from the same-named source task's."""
+    source = check_source(spec)
+    if source is None:
+        return features
+    for name, classes in zip(targets.names_, targets.classes_):
+        if name not in source.task_names_ or classes is None:
+            continue
+        theirs = source.classes_[source.task_names_.index(name)]
+        if theirs is not None and not np.array_equal(np.asarray(theirs, dtype=object),
+                                                     np.asarray(classes, dtype=object)):
+            raise ValueError(
+                f"Task {name!r} has the classes {list(classes)[:10]} in y and "
+                f"{list(theirs)[:10]} in init: its head cannot carry over. Map the labels to "
+                "the source's classes, or rename the task to train a fresh head."
+            )
+    return carried_features(source, features)
 
 
 def carried_features(source, features):
@@ -129,22 +154,19 @@ def carried_features(source, features):
     return carried
 
 
-def _task_map(source, targets) -> list:
+def _task_map(source, shape) -> list:
     """Per target task, the index of the source task it carries (None: fresh)."""
     out = []
-    for name, kind, classes in zip(targets.names_, targets.kinds_, targets.classes_):
+    n_outputs = source.target_encoder_.n_outputs_
+    for name, kind, width in zip(shape.names, shape.kinds, shape.n_outputs):
         k = source.task_names_.index(name) if name in source.task_names_ else None
-        if k is not None:
-            same = kind == source.tasks_[k] and (
-                (classes is None and source.classes_[k] is None)
-                or (classes is not None and source.classes_[k] is not None
-                    and np.array_equal(classes, source.classes_[k])))
-            k = k if same else None
+        if k is not None and (kind != source.tasks_[k] or width != n_outputs[k]):
+            k = None
         out.append(k)
     return out
 
 
-def _link_map(source, targets, links, task_map) -> list:
+def _link_map(source, links, task_map) -> list:
     """Per target link (child, parent), the source link between the same two tasks, or None."""
     theirs = [(source.task_names_.index(c), source.task_names_.index(p))
               for c, p in _source_links(source)]
@@ -194,13 +216,14 @@ def _blocks(tensor, source_tensor, rows_of_target: list, block: int) -> bool:
 
 
 @torch.no_grad()
-def carry_parameters(module, source, targets, links, freeze=None) -> list[str]:
-    """Copy ``source``'s parameters into the fresh target ``module`` (see the module doc) and
-    freeze what ``freeze`` names; returns the names of the frozen parameters."""
+def carry_parameters(module, source, shape, freeze=None) -> list[str]:
+    """Copy ``source``'s parameters into the fresh target ``module`` built for ``shape`` (a
+    :class:`~._spec.NetShape`; see the module doc) and freeze what ``freeze`` names; returns
+    the names of the frozen parameters."""
     src_module = source.net_.module_
     src = {k: v.detach().to("cpu") for k, v in src_module.state_dict().items()}
-    task_map = _task_map(source, targets)
-    link_map = _link_map(source, targets, links, task_map)
+    task_map = _task_map(source, shape)
+    link_map = _link_map(source, shape.links, task_map)
     prefix = ("module." if hasattr(module, "module") else "",
               "module." if hasattr(src_module, "module") else "")
     inner = getattr(module, "module", module)

@@ -199,6 +199,16 @@ class CascadeNet(MultiTaskModule):
     def gate_weights(self, x_num: torch.Tensor, x_cat: torch.Tensor):
         return self.module.gate_weights(x_num, x_cat)
 
+    def tower_inputs(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> list[torch.Tensor]:
+        return self.module.tower_inputs(x_num, x_cat)
+
+    def representation(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
+        return self.module.representation(x_num, x_cat)
+
+    @property
+    def shares_representation(self) -> bool:
+        return self.module.shares_representation
+
     def shared_parameters(self) -> list[nn.Parameter]:
         return self.module.shared_parameters()
 

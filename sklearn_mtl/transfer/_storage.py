@@ -82,8 +82,14 @@ def describe(value, _seen=None):
     if isinstance(value, (set, frozenset)):
         return sorted((describe(v, seen) for v in value), key=str)
     if isinstance(value, BaseEstimator):
-        return {"class": type(value).__qualname__,
-                "params": describe(value.get_params(deep=False), seen)}
+        out = {"class": type(value).__qualname__,
+               "params": describe(value.get_params(deep=False), seen)}
+        # A fitted model held as a parameter (a fine-tuning's init=) by what it learned.
+        digest = getattr(value, "_fitted_digest", None)
+        digest = digest() if callable(digest) else None
+        if digest is not None:
+            out["fitted"] = digest
+        return out
     if isinstance(value, (np.ndarray, pd.DataFrame, pd.Series)) or sp.issparse(value):
         return fingerprint(value)
     if isinstance(value, np.random.RandomState):  # its state decides the draws, not its class
