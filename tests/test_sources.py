@@ -13,10 +13,10 @@ pytest.importorskip("pyarrow")
 
 from sklearn_mtl import MultiTaskRecommender, PerTaskLGBM, load  # noqa: E402
 from sklearn_mtl._recommender._source import SourceDataset, SourceLoader  # noqa: E402
-from sklearn_mtl.sources._encoders import FeatureStatistics, TargetStatistics  # noqa: E402
 from sklearn_mtl.features import FeatureEncoder  # noqa: E402
 from sklearn_mtl.metrics import make_multitask_scorer, per_task_scores  # noqa: E402
 from sklearn_mtl.sources import ParquetSource  # noqa: E402
+from sklearn_mtl.sources._encoders import FeatureStatistics, TargetStatistics  # noqa: E402
 from sklearn_mtl.tasks import TargetEncoder  # noqa: E402
 
 TASKS = ["income", "never_married"]
@@ -298,3 +298,53 @@ def test_per_task_lgbm_says_it_trains_in_memory_and_how(census_files):
         PerTaskLGBM().fit(ParquetSource(folder, targets=TASKS))
     with pytest.raises(ValueError, match="requires y to be passed, but the target y is None"):
         PerTaskLGBM().fit(np.zeros((5, 2)))
+
+
+class FrameSource:
+    """A source of another kind than Parquet: rows of a DataFrame, read in chunks. It has the
+    members of sklearn_mtl.sources.RowSource and nothing from ParquetSource."""
+
+    def __init__(self, frame, targets, batch_rows=500, shuffle_rows=1000):
+        self.frame, self.targets, self.features, self.key = frame, targets, None, None
+        self.batch_rows, self.shuffle_rows = batch_rows, shuffle_rows
+
+    feature_columns = property(lambda self: [c for c in self.frame if c not in self.targets])
+    target_columns = property(lambda self: list(self.targets))
+    one_d = property(lambda self: False)
+    n_rows = property(lambda self: len(self.frame))
+
+    def row_groups(self):
+        return [(None, i, start, self.batch_rows)
+                for i, start in enumerate(range(0, len(self.frame), self.batch_rows))]
+
+    def iter_frames(self, columns=None, order=None, with_targets=True):
+        groups = self.row_groups()
+        for i in range(len(groups)) if order is None else order:
+            start = groups[i][2]
+            chunk = self.frame.iloc[start : start + self.batch_rows].reset_index(drop=True)
+            chunk.index = chunk.index + start
+            yield start, chunk if columns is None else chunk[list(columns)]
+
+    def read_columns(self, columns):
+        return self.frame[list(columns)]
+
+    def check_columns(self, columns, why=""):
+        missing = [c for c in columns if c not in self.frame]
+        if missing:
+            raise ValueError(f"column {missing[0]!r}{why} is missing")
+
+    def validation_mask(self, frame, fraction):
+        return (frame.index.to_numpy() % 10) < 10 * fraction
+
+
+def test_a_source_of_another_kind_fits_and_predicts_through_the_protocol(census_files):
+    from sklearn_mtl.sources import RowSource, is_source
+
+    _, frame, (X_test, Y_test) = census_files
+    source = FrameSource(frame.reset_index(drop=True), TASKS)
+    assert isinstance(source, RowSource) and is_source(source) and not is_source(frame)
+    model = MultiTaskRecommender("hard", **SMALL).fit(source)
+    assert model.n_epochs_ == 3 and np.isfinite(model.history_[-1, "valid_loss"])
+    assert model.score(X_test, Y_test) > 0.8
+    np.testing.assert_allclose(model.predict_proba(FrameSource(X_test.iloc[:300], []))[0],
+                               model.predict_proba(X_test.iloc[:300])[0], rtol=1e-5)

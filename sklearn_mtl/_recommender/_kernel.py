@@ -23,6 +23,7 @@ from skorch.helper import predefined_split
 from torch.utils.data import Dataset
 
 from ._assembly import make_callbacks, restore_net
+from ._distributed import fit_distributed
 from ._skorch import IdDropoutLoader, TensorBatchLoader
 from ._warm_start import carry_parameters, source_model
 
@@ -108,8 +109,6 @@ def train(build, spec, shape, batches: Batches, *, batch_size: int, seeds, data_
     if n_devices <= 1:
         return fit_net(build, spec, shape, batches, batch_size=batch_size, seeds=seeds,
                        device=spec.device)
-    from ._distributed import fit_distributed  # (torch.distributed, only when asked for)
-
     state = fit_distributed(fit_net, build, spec, shape, batches, n_devices,
                             batch_size=batch_size, seeds=seeds, data_seed=data_seed)
     return restore_net(build, spec, shape, state, batch_size=batch_size, device=spec.device,

@@ -76,7 +76,28 @@ class RowSource(Protocol):
 
 
 def is_source(X) -> bool:
-    """Whether the estimators read ``X`` as a :class:`RowSource` (batch by batch)."""
-    # An array or a DataFrame never is one (a DataFrame with columns of these names would
-    # otherwise pass the protocol's attribute check).
-    return not hasattr(X, "__array__") and not hasattr(X, "shape") and isinstance(X, RowSource)
+    """Whether the estimators read ``X`` as a :class:`RowSource` (batch by batch).
+
+    Parameters
+    ----------
+    X : object
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_mtl.sources import ParquetSource, is_source
+    >>> is_source(ParquetSource("rows.parquet", "click")), is_source(np.zeros((2, 2)))
+    (True, False)
+    """
+    # Asked of the class, not the instance: a protocol check on the instance would evaluate its
+    # properties (a ParquetSource reads its files' footers for n_rows), and a DataFrame with
+    # columns of these names would pass an attribute check.
+    return not hasattr(X, "__array__") and all(
+        callable(getattr(type(X), name, None)) for name in _METHODS)
+
+
+_METHODS = ("row_groups", "iter_frames", "read_columns", "check_columns", "validation_mask")
