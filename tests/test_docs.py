@@ -19,7 +19,8 @@ def python_blocks(page: Path) -> list[str]:
 
 
 # The pages whose examples fit for tens of seconds run with the slow tests; the light ones by default.
-SLOW_PAGES = {"README.md", "docs/tuning.md", "docs/negative-transfer.md", "docs/getting-started.md"}
+SLOW_PAGES = {"README.md", "docs/tuning.md", "docs/negative-transfer.md", "docs/getting-started.md",
+              "docs/transfer-learning.md"}
 
 
 def _page(path: Path):
