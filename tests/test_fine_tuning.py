@@ -49,8 +49,9 @@ def _proba(model, X, task=0):
     return np.asarray(proba[task])[:, 1]
 
 
-# Three representatives by default; the other architectures with the slow tests.
-@pytest.mark.parametrize("architecture", slow_except(ARCHITECTURES, keep=("hard", "mmoe", "ple")))
+# Two representatives by default (mmoe's stacked gates, ple's per-task experts and shared gate);
+# the other architectures with the slow tests.
+@pytest.mark.parametrize("architecture", slow_except(ARCHITECTURES, keep=("mmoe", "ple")))
 def test_carried_net_predicts_as_the_source_before_training(domains, architecture):
     # With a learning rate of 1e-12 the fine-tuned net is the carried one: it must give the
     # source's predictions on target rows (new department and items: the unknown rows), task
@@ -147,6 +148,7 @@ def test_save_load_and_pickle_keep_the_weights_and_the_frozen_layers(domains, so
     assert torch.equal(loaded.net_.module_.experts.weights[0], experts)
 
 
+@pytest.mark.slow
 def test_onnx_export_of_a_fine_tuned_model(domains, source_mmoe, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")

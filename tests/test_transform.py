@@ -25,12 +25,13 @@ def census_2000(census_small):
     return X.iloc[:2000].reset_index(drop=True), Y.iloc[:2000].reset_index(drop=True)
 
 
+# hard and mmoe by default; the other layouts with the slow tests.
 @pytest.mark.parametrize("architecture, width, names", [
     ("hard", 8, ["shared_0", "shared_7"]),
-    ("omoe", 8, ["shared_0", "shared_7"]),
+    pytest.param("omoe", 8, ["shared_0", "shared_7"], marks=pytest.mark.slow),
     ("mmoe", 16, ["income_0", "never_married_7"]),
-    ("ple", 16, ["income_0", "never_married_7"]),
-    ("single", 16, ["income_0", "never_married_7"]),
+    pytest.param("ple", 16, ["income_0", "never_married_7"], marks=pytest.mark.slow),
+    pytest.param("single", 16, ["income_0", "never_married_7"], marks=pytest.mark.slow),
 ])
 def test_representation_is_what_the_towers_read(census_2000, architecture, width, names):
     X, Y = census_2000
