@@ -168,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "subsampled, its test rows kept; prints where sharing stops paying and "
                      "writes curve_summary.csv, crossover.csv, learning_curve.png and "
                      "curve.html (transfer_curve)")
+    cmp.add_argument("--sequential", action="store_true",
+                     help="add the repeats one at a time (up to --repeats) and stop once every "
+                     "verdict is settled; O'Brien-Fleming-type alpha spending keeps the "
+                     "verdicts' family-wise error at alpha (compare_transfer(sequential=True))")
     cmp.add_argument("--max-epochs", type=_positive_int, default=None,
                      help="epochs for the nets (default: 30 on the generator, 20 otherwise)")
     cmp.add_argument("--n-jobs", type=int, default=None,
