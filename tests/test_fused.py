@@ -50,6 +50,17 @@ def test_fused_product_is_scored_per_user_like_a_task(movielens):
     assert "fused: click × purchase" in report.verdict_lines()[0]
 
 
+def test_fused_score_per_activity_segment(movielens):
+    X, Y = click_purchase_events(movielens, n=1500)
+    fused = FusedScore(["click", "purchase"])
+    report = compare_transfer({"deep": _lgbm(max_depth=3)}, X, Y, reference=_lgbm(), cv=3,
+                              random_state=0, groups="user_id", fused=fused,
+                              segments="user_activity")
+    table = report.segments()
+    assert set(table.index.get_level_values("task")) == {"click", "purchase", fused.name}
+    assert (table.xs(fused.name, level="task")["metric"] == "gauc").all()
+
+
 def test_fused_weighted_sum_with_ndcg(movielens):
     X, Y = click_purchase_events(movielens, n=900)
     fused = FusedScore(["click", "purchase"], how="sum", weights={"click": 1, "purchase": 3},

@@ -174,3 +174,20 @@ def test_segments_enter_the_storage_identity(census_1500, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no segments: the same identity as before segments=
         compare_transfer({"m": _lgbm(max_depth=2)}, X, Y, **{**run, "storage": tmp_path / "b"})
+
+
+def test_segments_of_tuned_fits_score_the_refitted_best_trial(census_1500):
+    X, Y = census_1500
+    X, Y = X.iloc[:600].reset_index(drop=True), Y.iloc[:600].reset_index(drop=True)
+    folds = _folds(len(X))
+    report = compare_transfer({"m": _lgbm(max_depth=2)}, X, Y, reference=_lgbm(), cv=folds,
+                              tune=2, segments="sex", random_state=0, return_estimators=True)
+    assert len(report.tuning) == 6
+    seg = report.segment_scores
+    sex = X["sex"].astype(str).to_numpy()
+    for split, (_, test) in enumerate(folds):
+        rows = test[sex[test] == "Female"]
+        expected = per_task_scores(report.estimators[("m", split)], X.iloc[rows], Y.iloc[rows])
+        got = seg[(seg["fold"] == split) & (seg["model"] == "m") & (seg["segment"] == "Female")]
+        assert dict(zip(got["task"], got["score"])) == pytest.approx(expected, nan_ok=True)
+        assert np.isfinite(got["score"]).any()
