@@ -92,6 +92,14 @@ def main(argv=None) -> int:
     summary = report.summary().reset_index()
     print(summary[["model", "task", "mean", "reference_mean", "delta", "ci_low", "ci_high",
                    "verdict"]].to_markdown(index=False, floatfmt="+.4f"))
+    scores = report.scores[report.scores["model"].isin(["reference", args.methods[0]])]
+    print("\nper split (the reference and the first remedy):\n"
+          + scores.pivot(index="fold", columns=["model", "task"], values="score").round(4)
+          .to_markdown())
+    print("\nthe reference's chosen parameters per split:")
+    for split, params in report.tuning.loc[report.tuning["model"] == "reference",
+                                           ["split", "best_params"]].itertuples(index=False):
+        print(f"  {split}: {params or 'the defaults'}")
     weights = [p["task_weights"] for p in report.tuning.loc[report.tuning["model"] == "reference",
                                                             "best_params"] if "task_weights" in p]
     print("\nthe reference's tuned weights per split:",
