@@ -229,3 +229,14 @@ def test_fit_on_a_parquet_source_starts_from_the_source_model(domains, source_mm
     j = tuned.categorical_features_.index("department_name")
     assert list(tuned._features.vocabularies_[j])[-1] == "Jackets"
     assert tuned.predict(Xt).shape == (len(Xt), 3)
+
+
+@pytest.mark.slow
+def test_data_parallel_fine_tuning_keeps_the_frozen_layers(domains, source_mmoe):
+    _, _, Xt, Yt = domains
+    tuned = MultiTaskRecommender("mmoe", init=source_mmoe, freeze="bottom", devices=2,
+                                 device="cpu", **TINY).fit(Xt, Yt)
+    frozen = [n for n, p in tuned.net_.module_.named_parameters() if not p.requires_grad]
+    assert "experts.weights.0" in frozen
+    assert torch.equal(tuned.net_.module_.experts.weights[0],
+                       source_mmoe.net_.module_.experts.weights[0])

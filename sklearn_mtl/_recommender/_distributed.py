@@ -200,7 +200,10 @@ def _train_rank(rank: int, world: int, payload_path: str, port: int | None, resu
             module = net.module_.module if isinstance(net.module_, _DDP) else net.module_
             torch.save({"module": {k: v.cpu() for k, v in module.state_dict().items()},
                         "criterion": {k: v.cpu() for k, v in net.criterion_.state_dict().items()},
-                        "history": list(net.history)}, result_path)
+                        "history": list(net.history),
+                        # layers a fine-tuning froze (init=, freeze=) stay frozen when rebuilt
+                        "frozen": [n for n, p in module.named_parameters() if not p.requires_grad]},
+                       result_path)
     except RuntimeError as exc:
         # (A launcher's process group has its own timeout, and the launcher reports.)
         if not (started_here and "Timed out" in str(exc)):
