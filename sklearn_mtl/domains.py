@@ -78,6 +78,11 @@ class PerDomain(MetaEstimatorMixin, BaseEstimator):
         self.estimator = estimator
         self.domain = domain
 
+    def _reference_label(self) -> str:
+        """How a comparison's header names this model as its reference."""
+        inner = self.estimator.steps[-1][1] if hasattr(self.estimator, "steps") else self.estimator
+        return f"one {type(inner).__name__} per {self.domain!r} (PerDomain)"
+
     def _domain_values(self, X) -> np.ndarray:
         domain = self.domain
         if isinstance(X, pd.DataFrame):

@@ -94,6 +94,7 @@ def test_shared_model_against_one_model_per_domain_per_domain_and_task(clothing)
     shared = _lgbm(max_depth=4)
     report = compare_transfer({"shared": shared}, X, Y, cv=folds, segments="department_name",
                               reference=PerDomain(shared, "department_name"))
+    assert "against one PerTaskLGBM per 'department_name' (PerDomain) (" in repr(report)
     table = report.segments()
     departments = set(table.index.get_level_values("segment"))
     assert departments == set(X["department_name"])

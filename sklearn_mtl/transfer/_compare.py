@@ -427,6 +427,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         cascade=cascade, cascade_scoring=cascade_scoring,
         segment_scores=segment_frame(results, splits, segmentations, X, group_values),
         fused=[f.name for f in fused_list],
+        reference_label=getattr(final_step(reference), "_reference_label", lambda: None)(),
         sequential=None if spending is None else looks["sequential"],
     )
 

@@ -87,6 +87,9 @@ class TransferReport:
     fused : list of str
         The names of the fused served scores (``compare_transfer(fused=...)``), which are rows
         of ``scores`` and of the summary like tasks; empty without them.
+    reference_label : str or None
+        What the reference is when it is no single-task model (a ``PerDomain``: one model per
+        domain), named in the header instead of "the single-task reference"; None otherwise.
     fits_reused : int
         With ``compare_transfer(storage=...)``: how many (model, split) fits were taken from
         the storage instead of being fitted again (0 otherwise).
@@ -137,11 +140,13 @@ class TransferReport:
                  task_affinity: pd.DataFrame | None = None, grouped: bool = False,
                  tuning: pd.DataFrame | None = None, fits_reused: int = 0,
                  segment_scores: pd.DataFrame | None = None, fused: list | None = None,
+                 reference_label: str | None = None,
                  cascade: dict | None = None, cascade_scoring: str = "entire_space",
                  sequential: dict | None = None):
         self.scores = scores
         self.segment_scores = segment_scores
         self.fused = list(fused or [])
+        self.reference_label = reference_label
         self.sequential = None if sequential is None else dict(sequential)
         self.metric = dict(metric)
         self.n_folds = n_folds

@@ -76,7 +76,8 @@ def protocol(report, alpha, test, correction) -> str:
     else:
         adjusted = f", {_percent(level)} intervals" + ("" if correction or n_tests <= 1 else
                                                        ", no multiplicity correction")
-    return (f"{resampling}, {named}, against the single-task reference ({TESTS[test]}"
+    against = getattr(report, "reference_label", None) or "the single-task reference"
+    return (f"{resampling}, {named}, against {against} ({TESTS[test]}"
             f"{adjusted}){_cascade_note(report)}{_nan_note(report)}")
 
 
