@@ -29,6 +29,8 @@ SCRIPTS = [
     "bench_tuning.py",
     "bench_balancing.py",
     "bench_fixed_weights.py",
+    "bench_finetune.py",
+    "bench_hybrid.py",
     "bench_esmm.py",
     "bench_esmm_ablation.py",
     "plot_negative_transfer.py",
