@@ -95,7 +95,7 @@ def _is_row(value) -> bool:
     return isinstance(value, (list, tuple, np.ndarray)) and not isinstance(value, str)
 
 
-def _present(column: pd.Series) -> pd.Series:
+def present(column: pd.Series) -> pd.Series:
     return column[~pd.isna(column)]
 
 
@@ -103,7 +103,7 @@ def _is_number(value) -> bool:
     return isinstance(value, (numbers.Number, np.number)) and not isinstance(value, (bool, np.bool_))
 
 
-def _clean_labels(name, values: pd.Series) -> pd.Series:
+def clean_labels(name, values: pd.Series) -> pd.Series:
     """The labelled values of one task, numeric when they all are; clear errors for inf and for
     a mix of numbers and text (which neither sorts nor compares)."""
     if pd.api.types.is_object_dtype(values.dtype) and len(values):
@@ -125,7 +125,7 @@ def _clean_labels(name, values: pd.Series) -> pd.Series:
     return values
 
 
-def _infer_kind(name, values: pd.Series, had_missing: bool = False,
+def infer_kind(name, values: pd.Series, had_missing: bool = False,
                 from_array: bool = False) -> str:
     """Kind of a task under ``tasks="auto"``, from the dtype and the values of its labels.
 
@@ -258,7 +258,7 @@ def _given_classes_kind(name, kind, classes: np.ndarray, values: pd.Series) -> s
     return "binary" if len(classes) == 2 else "multiclass"
 
 
-def _check_kinds(tasks, names: Sequence) -> list:
+def check_kinds(tasks, names: Sequence) -> list:
     n_tasks = len(names)
     if isinstance(tasks, str):
         if tasks == "auto":
@@ -336,26 +336,26 @@ class TargetEncoder:
         """
         frame, self.one_d_ = as_target_frame(Y)
         names = list(frame.columns)
-        kinds = _check_kinds(self.tasks, names)
+        kinds = check_kinds(self.tasks, names)
         given = check_classes(classes, names)
         self.names_, self.kinds_, self.classes_ = names, [], []
         self.mean_ = np.zeros(len(names))
         self.scale_ = np.ones(len(names))
         for t, (name, kind) in enumerate(zip(names, kinds)):
-            values = _present(frame[name])
+            values = present(frame[name])
             had_missing = len(values) < len(frame)
             if len(values) == 0 and given[t] is None:
                 raise ValueError(
                     f"Task {name!r} has no labels: every value of its Y column is missing."
                 )
-            values = _clean_labels(name, values)
+            values = clean_labels(name, values)
             if given[t] is not None:
                 kind = _given_classes_kind(name, kind, given[t], values)
                 self.classes_.append(given[t])
                 self.kinds_.append(kind)
                 continue
             if kind is None:
-                kind = _infer_kind(name, values, had_missing,
+                kind = infer_kind(name, values, had_missing,
                                    from_array=not isinstance(Y, (pd.DataFrame, pd.Series)))
             if kind == "regression":
                 if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(
@@ -410,7 +410,7 @@ class TargetEncoder:
         for t, (kind, classes) in enumerate(zip(self.kinds_, self.classes_)):
             column = frame.iloc[:, t]
             mask = ~pd.isna(column).to_numpy()
-            values = _clean_labels(self.names_[t], column[mask]).to_numpy()
+            values = clean_labels(self.names_[t], column[mask]).to_numpy()
             if kind == "regression":
                 values = values.astype(float)
                 if standardize:

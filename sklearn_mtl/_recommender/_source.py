@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .._cascade import apply_cascade_labels
-from ..sources._encoders import FeatureStatistics, TargetStatistics
+from ..sources import FeatureStatistics, TargetStatistics
 from ._fit import FitData, check_schema, draw_seeds, input_schema, resolve_links
 from ._kernel import Batches
 from ._params import check_task_weights, resolve_batch_size

@@ -126,7 +126,7 @@ def make_multitask_data(
     noise = _check_real("noise", noise)
     if noise < 0:
         raise ValueError(f"noise={noise!r} must be >= 0 (it is the noise variance).")
-    kinds = _check_kinds(task_kinds, n_tasks)
+    kinds = check_kinds(task_kinds, n_tasks)
     if not isinstance(return_weights, bool | np.bool_):
         raise ValueError(f"return_weights={return_weights!r} must be True or False.")
     rng = check_random_state(random_state)
@@ -189,7 +189,7 @@ def _check_real(name: str, value) -> float:
     return float(value)
 
 
-def _check_kinds(task_kinds, n_tasks: int) -> list[str]:
+def check_kinds(task_kinds, n_tasks: int) -> list[str]:
     if isinstance(task_kinds, str):
         if task_kinds not in _KINDS:
             raise ValueError(

@@ -5,10 +5,12 @@
 * :class:`RowSource`: the protocol the estimators read a source through (:func:`is_source`),
   which ``ParquetSource`` implements and a source of another format can.
 
-The encoders fitted in one pass over a source's batches are in ``sources._encoders``.
+* :class:`FeatureStatistics`, :class:`TargetStatistics`: the feature and target encoders'
+  statistics gathered in one pass over a source's batches (what the estimators fit on a source).
 """
 
+from ._encoders import FeatureStatistics, TargetStatistics
 from ._parquet import ParquetSource
 from ._protocol import RowSource, is_source
 
-__all__ = ["ParquetSource", "RowSource", "is_source"]
+__all__ = ["FeatureStatistics", "ParquetSource", "RowSource", "TargetStatistics", "is_source"]

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .._checks import value_kind
 from ..features import FeatureEncoder, categorical_columns, category_counts, merge_category_counts
-from ..tasks import TargetEncoder, _check_kinds, _clean_labels, _infer_kind, _present
+from ..tasks import TargetEncoder, check_kinds, clean_labels, infer_kind, present
 
 # Rows sampled for the medians of columns with NaN.
 MEDIAN_SAMPLE = 100_000
@@ -186,17 +186,17 @@ class TargetStatistics:
     def update(self, Y: pd.DataFrame) -> None:
         if self.names is None:
             self.names = list(Y.columns)
-            self.kinds = _check_kinds(self.tasks, self.names)
+            self.kinds = check_kinds(self.tasks, self.names)
             T = len(self.names)
             self.classes = [None] * T
             self.count, self.mean, self.m2 = np.zeros(T), np.zeros(T), np.zeros(T)
         for t, name in enumerate(self.names):
             column = Y[name]
-            values = _clean_labels(name, _present(column))
+            values = clean_labels(name, present(column))
             if len(values) == 0:
                 continue
             if self.kinds[t] is None:
-                self.kinds[t] = _infer_kind(name, values, len(values) < len(column))
+                self.kinds[t] = infer_kind(name, values, len(values) < len(column))
             if self.kinds[t] == "regression":
                 if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(
                     values.dtype

@@ -219,6 +219,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         how many and why it stopped. The stopping look is a function of the scores, so a
         compare resumed from ``storage=`` stops where an uninterrupted one does. Not with
         ``test="wilcoxon"``.
+
     Returns
     -------
     TransferReport
