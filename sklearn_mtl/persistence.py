@@ -63,6 +63,10 @@ FORMAT_VERSION = 5
 MAX_MANIFEST_BYTES = 1 << 20
 MAX_STATE_BYTES = 4 << 30
 MAX_INFLATION = 50
+# LightGBM's names for its thread count, and the most a saved model may ask for: a forged
+# n_jobs of a million makes LightGBM's OpenMP runtime crash the process in predict.
+_THREAD_PARAMS = ("n_jobs", "num_threads", "num_thread", "nthread", "nthreads")
+MAX_THREADS = 1024
 # A saved estimator nests a dozen levels (estimator, its list of models, their state, ...).
 MAX_DEPTH = 64
 
@@ -291,6 +295,13 @@ class _Reader:
 
     def _check_lgbm(self, model, where: str) -> None:
         """A LightGBM scikit-learn model whose booster reads the features it says it was fit on."""
+        params = model.get_params()
+        for name in _THREAD_PARAMS:
+            value = params.get(name)
+            if value is not None and (type(value) is not int or abs(value) > MAX_THREADS):
+                self.fail(f"the LightGBM model at {where} asks for {name}={str(value)[:20]} "
+                          f"threads (at most {MAX_THREADS} load; LightGBM would start them in "
+                          "predict)")
         booster = getattr(model, "_Booster", None)
         if booster is None:
             return

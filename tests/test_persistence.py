@@ -498,3 +498,21 @@ def test_truncated_file_is_refused(lgbm_file, tmp_path, cut):
     short.write_bytes(data[:int(len(data) * cut)])
     with pytest.raises(ValueError, match="is not a valid sklearn-mtl model file|is damaged"):
         load(short)
+
+
+@pytest.mark.parametrize("value", [1_000_000, -5000, "8", 2.0])
+def test_a_lightgbm_thread_count_past_the_limit_is_refused_naming_it(lgbm_file, tmp_path, value):
+    # LightGBM starts n_jobs OpenMP threads in predict: a million crash the process.
+    path, X = lgbm_file
+
+    def threads(state):
+        state["state"]["estimators_"][1]["state"]["n_jobs"] = value
+
+    with pytest.raises(ValueError, match=r"the LightGBM model at .* asks for n_jobs=.* threads "
+                                         r"\(at most 1024 load"):
+        load(forged(path, tmp_path / "threads.skmtl", threads))
+
+    def many(state):
+        state["state"]["estimators_"][1]["state"]["n_jobs"] = 64
+
+    assert load(forged(path, tmp_path / "64.skmtl", many)).predict(X).shape == (len(X), 2)

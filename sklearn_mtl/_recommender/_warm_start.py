@@ -37,6 +37,8 @@ import pandas as pd
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from .._architectures import architecture_of
+
 FREEZE_OPTIONS = (None, "embeddings", "bottom")
 
 # Module lists indexed by task, and by link of a chain (AITM, a cascade's imputation towers).
@@ -45,12 +47,6 @@ _LINK_LISTS = {"transfers", "ait", "imputation"}
 # Parameters that are part of a task's head, never frozen by freeze="bottom".
 _HEAD = re.compile(r"(^|\.)(heads\.\d+|columns\.\d+\.head|imputation)\.")
 _EMBEDDING = re.compile(r"(^|\.)embeddings\.(\d+)\.weight$")
-# The layer shapes a source must share with its target, by architecture.
-_SHAPE_PARAMS = {
-    "mmoe": ("n_experts",), "omoe": ("n_experts",),
-    "cgc": ("n_shared_experts", "n_task_experts"),
-    "ple": ("n_levels", "n_shared_experts", "n_task_experts"),
-}
 
 
 def source_model(init):
@@ -95,7 +91,12 @@ def check_source(spec):
             f"(architecture={source.architecture!r}), or train from scratch with init=None."
         )
     theirs = source._check_params()
-    for name in ("hidden_units", "tower_units", *_SHAPE_PARAMS.get(spec.architecture, ())):
+    # The layer shapes a source must share with its target: the widths, and the counts among
+    # the net's own parameters in the registry (integers; a float such as AITM's
+    # calibration_strength is a setting, free to differ).
+    counts = [name for name in architecture_of(spec.architecture).net_params
+              if isinstance(theirs[name], (int, np.integer))]
+    for name in ("hidden_units", "tower_units", *counts):
         mine = getattr(spec, name)
         if tuple(np.atleast_1d(theirs[name])) != tuple(np.atleast_1d(mine)):
             raise ValueError(

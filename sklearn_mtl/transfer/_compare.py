@@ -155,6 +155,9 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         intervals are simultaneous over all tested (segment, model, task) triples (Bonferroni,
         a family apart from the report's). A segment with fewer than 30 test rows a split is
         named "too small to test". At most 30 segments per column: bin a numeric one first.
+        With ``sequential=``, the segments are read at the look where the compare stopped, at
+        the fixed design's level: they do not decide the stop, and their intervals are not
+        adjusted for it (read them as exploratory there).
     fused : FusedScore or list of FusedScore, default=None
         The served score: tasks fused into one ranking score (a product along a cascade, or
         a weighted sum with given weights) and scored per user of ``groups=`` by GAUC or NDCG
