@@ -122,6 +122,7 @@ def test_compare_on_the_generator_writes_table_csv_and_png(tmp_path):
         assert "task_correlation=" in (results / f"{stem}report.html").read_text("utf-8")
 
 
+@pytest.mark.slow
 def test_compare_with_no_data_ends_on_census_where_lgbm_is_at_home(data_home, tmp_path):
     env = {**os.environ, "SKLEARN_MTL_DATA": str(data_home)}
     out = run("compare", "--n-rows", "400", "--max-epochs", "2", "--cv", "2", "--repeats", "1",
@@ -166,6 +167,7 @@ def test_compare_on_a_csv_file(tmp_path, capsys):
     assert "<th>reference</th><td>MultiTaskRecommender(architecture=&#x27;single&#x27;" in page
 
 
+@pytest.mark.slow
 def test_tune_on_a_csv_file_writes_trials_and_resumes_from_its_storage(tmp_path, capsys):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x1": rng.normal(size=500), "x2": rng.normal(size=500),
@@ -297,6 +299,7 @@ def events_csv(movielens, tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_compare_prints_the_inferred_schema_and_takes_overrides(events_csv, tmp_path, capsys):
     argv = ["compare", "--data", str(events_csv), "--targets", "click,purchase", "--models", "hard",
             "--max-epochs", "2", "--cv", "2", "--out", str(tmp_path / "out")]
@@ -323,6 +326,7 @@ def test_compare_prints_the_inferred_schema_and_takes_overrides(events_csv, tmp_
     assert "--tasks names ['clicks']" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_tuned_parameters_reach_the_comparison(events_csv, tmp_path, capsys):
     tuned = tmp_path / "tuned"
     assert main(["tune", "--data", str(events_csv), "--targets", "click,purchase", "--model", "hard",
@@ -344,6 +348,7 @@ def test_tuned_parameters_reach_the_comparison(events_csv, tmp_path, capsys):
     assert "model 'mmoe' is not compared (--models hard)" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_group_by_scores_binary_tasks_per_user(events_csv, tmp_path, capsys):
     argv = ["compare", "--data", str(events_csv), "--targets", "click,purchase", "--models", "lgbm,hard",
             "--max-epochs", "2", "--cv", "2", "--out", str(tmp_path / "out"), "--quiet"]
@@ -445,6 +450,7 @@ def test_compare_with_storage_takes_finished_fits_on_the_second_run(events_csv, 
     assert "holds the fits of another comparison" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_progress_in_a_log_file_is_one_line_per_fit_not_redraws(events_csv, tmp_path):
     argv = [sys.executable, "-m", "sklearn_mtl", "compare", "--data", str(events_csv),
             "--targets", "click,purchase", "--models", "hard", "--max-epochs", "2", "--cv", "2",

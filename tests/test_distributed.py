@@ -238,6 +238,7 @@ def test_an_exception_that_cannot_be_rebuilt_is_named_with_its_message(tmp_path)
                         "<locals>.Unbuildable on data-parallel rank 1: the message")
 
 
+@pytest.mark.slow
 def test_a_script_without_a_main_guard_fits_and_a_script_class_is_named_first(tmp_path):
     # The ranks never import the caller's script: no `if __name__ == "__main__":` is needed, as
     # for scikit-learn's n_jobs. Only a class defined in the script cannot reach them.

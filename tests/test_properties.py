@@ -321,6 +321,7 @@ def fold_cases(draw):
     return X, Y, kwargs, names, warns, fault
 
 
+@pytest.mark.slow
 @settings(CI, max_examples=90)
 @given(fold_cases())
 def test_compare_folds_are_right_or_named(case):
