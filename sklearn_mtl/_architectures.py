@@ -78,6 +78,8 @@ REGISTRY: Mapping[str, Architecture] = MappingProxyType({a.name: a for a in (
 )})
 
 ARCHITECTURES = tuple(REGISTRY)
+# The single-task reference: the one architecture through which no task changes another.
+REFERENCE_ARCHITECTURE = next(a.name for a in REGISTRY.values() if not a.transfers)
 # Architectures that chain binary tasks by themselves (cascade=None chains the tasks of Y).
 CHAIN_ARCHITECTURES = tuple(a.name for a in REGISTRY.values() if a.chain)
 # Architectures whose tasks read a mixture of experts: their experts need a hidden layer.

@@ -28,6 +28,14 @@ TINY_NET = dict(hidden_units=(16,), tower_units=(8,), n_experts=2, lr=5e-3, max_
 TINY_LGBM = dict(n_estimators=20, n_jobs=1, random_state=0, verbose=-1)
 
 
+def pytest_configure(config):
+    """One torch thread for the whole run: the suite's nets are small, where a second intra-op
+    thread costs more than it gives (and a test that set it would change every later test)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def _require(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"real data not found at {path}; set SKLEARN_MTL_DATA to ../shared/data")

@@ -93,6 +93,16 @@ def test_two_cpu_processes_fit_an_ordinary_model(split, tmp_path):
                                    rtol=1e-6)
 
 
+def test_the_ranks_build_from_the_class_and_parameters_not_the_fitted_state(split):
+    (X, Y), _ = split
+    model = MultiTaskRecommender("hard", max_epochs=1, **SMALL).fit(X.iloc[:500], Y.iloc[:500])
+    sent = pickle.dumps(_distributed.RankBuilder(model._make_net))
+    assert len(sent) < len(pickle.dumps(model)) / 5  # no net_, no encoders
+    builder = pickle.loads(sent)
+    assert builder.cls is MultiTaskRecommender and builder.build == "_make_net"
+    assert builder.params == model.get_params(deep=False)
+
+
 def test_early_stopping_stops_every_rank_at_the_same_epoch(split):
     (X, Y), _ = split
     # lr this high stops improving within a few epochs (without diverging); the ranks check at

@@ -20,3 +20,48 @@ def test_the_net_pruning_callback_loads_torch_only_when_asked_for():
             "print(NetPruningCallback.__name__, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["NetPruningCallback", "True"]
+
+
+def _imported(path, package_root):
+    """``(importer, target)`` dotted names of every import of the package in one file, those
+    inside functions too; a ``from m import name`` gives ``m.name``."""
+    import ast
+
+    parts = list(path.relative_to(package_root.parent).with_suffix("").parts)
+    here = parts[:-1] if parts[-1] == "__init__" else parts
+    pkg = here if parts[-1] == "__init__" else here[:-1]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = pkg[: len(pkg) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+            elif node.module and node.module.split(".")[0] == "sklearn_mtl":
+                base = node.module.split(".")
+            else:
+                continue
+            for alias in node.names:
+                yield here, base + [alias.name]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "sklearn_mtl":
+                    yield here, alias.name.split(".")
+
+
+def test_no_module_reaches_into_another_packages_private_names():
+    """A subpackage (or top-level module) uses another one through its public names only:
+    ``from ..metrics import per_task_scores``, never ``from ..metrics._scores import ...`` or a
+    private name; the low private modules at the top (``_checks``, ``_architectures``, ...) are
+    the shared floor everyone may read."""
+    from pathlib import Path
+
+    import sklearn_mtl
+
+    root = Path(sklearn_mtl.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for here, target in _imported(path, root):
+            unit = lambda dotted: dotted[1] if len(dotted) > 1 else None  # noqa: E731
+            if unit(here) == unit(target):
+                continue
+            if any(p.startswith("_") and not p.startswith("__") for p in target[2:]):
+                found.append(f"{'.'.join(here)} imports {'.'.join(target)}")
+    assert found == []

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import sklearn_mtl
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -22,3 +24,5 @@ def test_pyproject_is_read_without_a_warning():
         dist = apply_configuration(Distribution(), ROOT / "pyproject.toml")
     assert [f"{w.category.__name__}: {w.message}" for w in caught] == []
     assert dist.metadata.license_expression == "BSD-3-Clause"
+    # one version string: the package's leaf module, which pyproject names
+    assert dist.metadata.version == sklearn_mtl.__version__

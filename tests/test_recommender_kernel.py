@@ -132,7 +132,6 @@ def test_small_census_learns_in_four_epochs_at_the_default_batch_size(census_sma
     X, Y = census_small
     X_tr, X_te, Y_tr, Y_te = train_test_split(X, Y, test_size=0.3, random_state=0,
                                               stratify=Y["income"])
-    torch.set_num_threads(1)
     model = MultiTaskRecommender("hard", max_epochs=4, random_state=0).fit(X_tr, Y_tr)
     assert model.batch_size_ == 32
     assert per_task_scores(model, X_te, Y_te)["income"] > 0.85

@@ -263,6 +263,26 @@ class RankPlan:
         net.initialize_optimizer()
 
 
+class RankBuilder:
+    """How a rank builds its net: ``build`` itself, or, for an estimator's bound ``_make_net``,
+    the same method of an unfitted twin (the estimator's class and parameters). The payload
+    then carries no fitted state of the caller: a refit would otherwise send every rank the
+    previous fit's net along with the method's estimator."""
+
+    def __init__(self, build):
+        owner = getattr(build, "__self__", None)
+        if owner is not None and hasattr(owner, "get_params"):
+            self.build, self.cls = build.__name__, type(owner)
+            self.params = owner.get_params(deep=False)
+        else:
+            self.build, self.cls, self.params = build, None, None
+
+    def __call__(self, *args, **kwargs):
+        if self.cls is None:
+            return self.build(*args, **kwargs)
+        return getattr(self.cls(**self.params), self.build)(*args, **kwargs)
+
+
 def _rank_net(payload, rank, world, device):
     valid = payload["valid"]
     batches = payload["batches_type"](_on_device(payload["data"], device),
@@ -281,7 +301,7 @@ def fit_distributed(kernel, build, spec, shape, batches, world: int, *, batch_si
     with tempfile.TemporaryDirectory(prefix="sklearn_mtl_ddp_") as tmp:
         payload_path, result_path = str(Path(tmp) / "payload.pt"), str(Path(tmp) / "result.pt")
         valid = batches.valid
-        torch.save({"kernel": kernel, "build": build, "spec": spec, "shape": shape,
+        torch.save({"kernel": kernel, "build": RankBuilder(build), "spec": spec, "shape": shape,
                     "batches_type": type(batches), "device": device,
                     "data": _on_device(batches.train, "cpu"),
                     "valid": None if valid is None else _on_device(valid, "cpu"),

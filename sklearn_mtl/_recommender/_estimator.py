@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
+from .._architectures import REFERENCE_ARCHITECTURE
 from .._base import MultiTaskEstimator
 from .._cascade import cascade_links
 from .._checks import explain_non_numeric
@@ -23,9 +24,16 @@ from ._kernel import fit_net, train
 from ._outputs import binary_proba, concat_gate_weights, proba_or_values
 from ._params import PARAMETER_CONSTRAINTS
 from ._partial_fit import check_chunk_call, first_chunk, next_chunk, streaming_net
-from ._predict import encoded_rows, module_method, module_outputs, predict_batch_size, task_outputs
+from ._predict import (
+    FittedNet,
+    encoded_rows,
+    module_method,
+    module_outputs,
+    predict_batch_size,
+    task_outputs,
+)
 from ._skorch import as_numpy
-from ._source import source_data, source_frames, source_outputs
+from ._source import source_data, source_frames
 from ._spec import NetShape, RecommenderSpec, count_parameters
 from ._transform import feature_names, representation
 from ._warm_start import fitted_digest
@@ -614,20 +622,40 @@ default="mmoe"
         self._follow_net()
 
     # ------------------------------------------------------------------ predict
+    def _fitted_net(self) -> FittedNet:
+        """What prediction reads of the fitted model, as one plain value (raises before fit)."""
+        check_is_fitted(self)
+        return FittedNet(self.net_.module_, self._features, self.device_,
+                         predict_batch_size(self.predict_batch_size, self.batch_size_),
+                         tuple(self.target_encoder_.n_outputs_))
+
+    def _checked_rows(self, X):
+        """``X`` checked against the fit: itself, or a source's record batches in turn."""
+        if not is_source(X):
+            yield self._validate_X(X, reset=False)
+            return
+        for frame in source_frames(X, self._fit_columns):
+            yield self._validate_X(frame, reset=False)
+
     def _dataset(self, X, check=True):
-        return encoded_rows(self, X, check)
+        """The rows of ``X`` encoded as the module reads them."""
+        fitted = self._fitted_net()
+        return encoded_rows(fitted, self._validate_X(X, reset=False), check)
 
     def _predict_batch_size(self) -> int:
-        return predict_batch_size(self)
+        return predict_batch_size(self.predict_batch_size, self.batch_size_)
 
     def _forward(self, data) -> np.ndarray:
-        return module_outputs(self, data)
+        return module_outputs(self._fitted_net(), data)
 
     def _task_outputs(self, X) -> list[np.ndarray]:
-        check_is_fitted(self)
-        if is_source(X):
-            return source_outputs(self, X)  # record batch by record batch
-        return task_outputs(self, X)
+        """Per task, the module's raw outputs for the rows of ``X`` (a source's record batch by
+        record batch)."""
+        fitted = self._fitted_net()
+        parts = [task_outputs(fitted, rows) for rows in self._checked_rows(X)]
+        if len(parts) == 1:
+            return parts[0]
+        return [np.concatenate([p[t] for p in parts]) for t in range(len(parts[0]))]
 
     def _proba_or_values(self, X):
         check_is_fitted(self)
@@ -663,11 +691,8 @@ default="mmoe"
     def _run_module(self, X, method: str) -> list:
         """Call ``module_.<method>(x_num, x_cat)`` batch by batch in eval mode; one result a batch
         (a source's record batches in turn)."""
-        if is_source(X):
-            check_is_fitted(self)
-            return [out for frame in source_frames(self, X)
-                    for out in module_method(self, frame, method)]
-        return module_method(self, X, method)
+        fitted = self._fitted_net()
+        return [out for rows in self._checked_rows(X) for out in module_method(fitted, rows, method)]
 
     def gate_weights(self, X):
         """Gate weights of the mixture-of-experts architectures (mmoe, omoe, cgc, ple).
@@ -731,7 +756,10 @@ default="mmoe"
         ((5, 3), ['shared_0', 'shared_1', 'shared_2'])
         """
         check_is_fitted(self)
-        return representation(self, X)
+        parts = self._run_module(X, "representation")
+        if not parts:  # no rows
+            return np.zeros((0, len(self.get_feature_names_out())), dtype=np.float32)
+        return representation(parts)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Names of the columns of :meth:`transform`: ``shared_<i>`` where every task reads one
@@ -749,7 +777,7 @@ default="mmoe"
         """
         check_is_fitted(self)
         _check_feature_names_in(self, input_features)
-        return np.asarray(feature_names(self), dtype=object)
+        return np.asarray(feature_names(self._fitted_net(), self.task_names_), dtype=object)
 
     def predict_conditional_proba(self, X):
         """Like :meth:`predict_proba`, but cascaded children give ``P(child | parent, x)``.
@@ -789,7 +817,7 @@ default="mmoe"
         direct entire-space model, and for one written NaN off the parent's positives is the
         naive model trained on the parent's positive rows only.
         """
-        params = {"architecture": "single"}
+        params = {"architecture": REFERENCE_ARCHITECTURE}
         if self.cascade is not None or self.architecture in CHAIN_ARCHITECTURES:
             params["cascade"] = None
         if self.cascade_debias is not None:
@@ -801,4 +829,6 @@ default="mmoe"
     def _fitted_digest(self) -> str | None:
         """A digest of the fitted weights and encoders (None before fit): what a stored
         comparison's identity records of a fitted model held as a parameter (``init``)."""
-        return fitted_digest(self) if hasattr(self, "net_") else None
+        if not hasattr(self, "net_"):
+            return None
+        return fitted_digest(self.net_.module_, self.task_names_, self._features.vocabularies_)

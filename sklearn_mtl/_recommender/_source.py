@@ -22,7 +22,6 @@ from ..sources import FeatureStatistics, TargetStatistics
 from ._fit import FitData, check_schema, draw_seeds, input_schema, resolve_links
 from ._kernel import Batches
 from ._params import check_task_weights, resolve_batch_size
-from ._predict import task_outputs
 from ._skorch import MultiTaskDataset, rows_of
 from ._warm_start import start_features
 
@@ -239,10 +238,11 @@ def source_data(spec, source, y, sample_weight, check) -> FitData:
                       schema=schema)
 
 
-def source_frames(est, source):
-    """The record batches of ``source`` as frames of the fitted model's feature columns (those
-    of ``fit`` when ``source.features`` is None, whatever else the files hold)."""
-    columns = est._fit_columns if source.features is None and est._fit_columns else None
+def source_frames(source, fit_columns: list | None):
+    """The record batches of ``source`` as frames of a fitted model's feature columns
+    (``fit_columns``, those of ``fit``, when ``source.features`` is None, whatever else the files
+    hold)."""
+    columns = fit_columns if source.features is None and fit_columns else None
     columns = source.feature_columns if columns is None else list(columns)
     source.check_columns(columns)
     empty = True
@@ -251,9 +251,3 @@ def source_frames(est, source):
         yield frame
     if empty:
         raise ValueError(f"{source!r} has no rows.")
-
-
-def source_outputs(est, source) -> list[np.ndarray]:
-    """Per task, the raw outputs of every row of ``source``, predicted record batch by batch."""
-    parts = [task_outputs(est, frame) for frame in source_frames(est, source)]
-    return [np.concatenate([p[t] for p in parts]) for t in range(len(parts[0]))]

@@ -23,22 +23,20 @@ import torch
 from ._skorch import as_numpy
 
 
-def representation(est, X) -> np.ndarray:
-    """The (n, n_features_out) float32 representation of the rows of ``X`` (see the module doc)."""
-    parts = est._run_module(X, "representation")
-    if not parts:
-        return np.zeros((0, len(feature_names(est))), dtype=np.float32)
+def representation(parts: list) -> np.ndarray:
+    """The (n, n_features_out) float32 representation from the module's ``representation``
+    outputs, one a batch (see the module doc)."""
     return as_numpy(torch.cat(parts)).astype(np.float32, copy=False)
 
 
-def representation_widths(est) -> list[int]:
-    """The width of each block of the representation: one block when the tasks share it, else
-    one per task."""
-    module = est.net_.module_
+def representation_widths(fitted) -> list[int]:
+    """The width of each block of the representation of a fitted net (:class:`._predict.FittedNet`):
+    one block when the tasks share it, else one per task."""
+    module, features = fitted.module, fitted.features
     with torch.no_grad():
-        x_num = torch.zeros(1, est._features.n_numeric_inputs_, device=est.device_)
-        x_cat = torch.zeros(1, len(est._features.cardinalities_), dtype=torch.long,
-                            device=est.device_)
+        x_num = torch.zeros(1, features.n_numeric_inputs_, device=fitted.device)
+        x_cat = torch.zeros(1, len(features.cardinalities_), dtype=torch.long,
+                            device=fitted.device)
         training = module.training
         module.eval()
         try:
@@ -49,10 +47,10 @@ def representation_widths(est) -> list[int]:
     return widths[:1] if module.shares_representation else widths
 
 
-def feature_names(est) -> list[str]:
+def feature_names(fitted, task_names) -> list[str]:
     """``shared_0, shared_1, ...`` for a representation every task reads, else
     ``<task>_0, <task>_1, ...`` per task (task names as text)."""
-    widths = representation_widths(est)
-    if est.net_.module_.shares_representation:
+    widths = representation_widths(fitted)
+    if fitted.module.shares_representation:
         return [f"shared_{i}" for i in range(widths[0])]
-    return [f"{name}_{i}" for name, width in zip(est.task_names_, widths) for i in range(width)]
+    return [f"{name}_{i}" for name, width in zip(task_names, widths) for i in range(width)]

@@ -284,13 +284,13 @@ def freeze_parameters(module, names) -> None:
             param.requires_grad_(False)
 
 
-def fitted_digest(est) -> str:
+def fitted_digest(module, task_names, vocabularies) -> str:
     """SHA-256 (16 hex digits) of a fitted model's weights, task names and vocabularies."""
     digest = hashlib.sha256()
-    for name, tensor in est.net_.module_.state_dict().items():
+    for name, tensor in module.state_dict().items():
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    digest.update(repr(list(est.task_names_)).encode())
-    for vocabulary in est._features.vocabularies_:
+    digest.update(repr(list(task_names)).encode())
+    for vocabulary in vocabularies:
         digest.update(repr(list(vocabulary)).encode())
     return digest.hexdigest()[:16]

@@ -8,6 +8,7 @@ import time
 import warnings
 from pathlib import Path
 
+from .._architectures import REFERENCE_ARCHITECTURE
 from ._data import _categorical, _check_out_folder, _load, describe_schema
 from ._where import where_files, where_options, write_where
 
@@ -35,7 +36,7 @@ def _read_params(entries, models: list[str], fingerprint: str | None = None) -> 
         if name is None:
             raise ValueError(f"--params {path} does not say its model (written by an older "
                              "'sklearn-mtl tune'): write --params MODEL=FILE")
-        if name not in (*models, "single"):
+        if name not in (*models, REFERENCE_ARCHITECTURE):
             raise ValueError(f"--params {entry}: model {name!r} is not compared "
                              f"(--models {','.join(models)})")
         if fingerprint is not None and content.get("data_fingerprint") == fingerprint:
@@ -66,7 +67,7 @@ def _models(names, tasks, max_epochs, seed, categorical="auto", params=None, pro
             models[name] = MultiTaskRecommender(
                 name, tasks=tasks, categorical_features=categorical, callbacks=callbacks,
                 **{"max_epochs": max_epochs, "lr": 3e-3, "random_state": seed, **net,
-                   **((balancing or {}) if name != "single" else {})}
+                   **((balancing or {}) if name != REFERENCE_ARCHITECTURE else {})}
             ).set_params(**params.get(name, {}))
     return models
 
@@ -75,10 +76,10 @@ def _reference(tasks, max_epochs, seed, categorical="auto", params=None, progres
     from .._recommender import MultiTaskRecommender
 
     return MultiTaskRecommender(
-        "single", tasks=tasks, categorical_features=categorical,
+        REFERENCE_ARCHITECTURE, tasks=tasks, categorical_features=categorical,
         callbacks=None if progress is None else [progress("reference")],
         **{"max_epochs": max_epochs, "lr": 3e-3, "random_state": seed, **net},
-    ).set_params(**(params or {}).get("single", {}))
+    ).set_params(**(params or {}).get(REFERENCE_ARCHITECTURE, {}))
 
 
 def _described(model) -> str:
@@ -134,7 +135,8 @@ def _compare_one(title, X, Y, tasks, args, out: Path, stem: str, data: str, *,
     from ..transfer import compare_transfer
 
     max_epochs = args.max_epochs or default_epochs
-    names = [m for m in args.models if m != "single"] or ["single"]
+    names = ([m for m in args.models if m != REFERENCE_ARCHITECTURE]
+             or [REFERENCE_ARCHITECTURE])
     from .._fingerprint import fingerprint  # the digest storage= keys its fits by
 
     params = _read_params(args.params, names, fingerprint(X, Y) if args.params else None)
