@@ -7,6 +7,10 @@ PY := $(VENV)/bin/python
 # (install it first, then `make`: an installed torch is kept).
 TORCH ?= torch==2.13.0
 SKLEARN_MTL_DATA ?= $(abspath ../shared/data)
+# pytest workers for `make test` (pytest-xdist, one test file at a time each, so a file's
+# fixtures are built once): one per core of the 2-core machines the suite is sized for.
+# TEST_WORKERS=0 runs every test in one process.
+TEST_WORKERS ?= 2
 export SKLEARN_MTL_DATA
 
 .PHONY: run test lint docs bench bench-quick clean
@@ -25,7 +29,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 docs: $(VENV)/.installed
 	$(VENV)/bin/mkdocs build --strict

@@ -1,4 +1,4 @@
-"""Assembly of MultiTaskRecommender's skorch net from its spec: validation split, callbacks, net.
+"""Assembly of MultiTaskRecommender's skorch net from its spec: callbacks, net, its rebuild.
 
 Every function here takes plain values (a :class:`~._spec.RecommenderSpec`, a
 :class:`~._spec.NetShape`), never the estimator. :func:`make_net` is what the estimator's
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import torch
 from skorch.callbacks import EarlyStopping
 from skorch.history import History
@@ -30,20 +29,6 @@ from ._skorch import (
 )
 from ._spec import NetShape, RecommenderSpec, build_spec_module
 from ._warm_start import freeze_parameters
-
-
-def split_validation(data, validation_fraction: float, rng: np.random.RandomState):
-    """Hold out ``ceil(validation_fraction * n)`` random rows: (training rows, validation rows)."""
-    n = len(data)
-    n_valid = int(np.ceil(validation_fraction * n))
-    if n - n_valid < 1:
-        raise ValueError(
-            f"validation_fraction={validation_fraction} leaves no training rows "
-            f"out of {n}; lower it or set validation_fraction=None."
-        )
-    order = rng.permutation(n)
-    valid = data.subset(order[:n_valid])
-    return data.subset(np.sort(order[n_valid:])), valid
 
 
 def make_callbacks(spec: RecommenderSpec, shape: NetShape, *, validation: bool,

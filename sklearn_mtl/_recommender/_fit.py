@@ -22,7 +22,6 @@ from sklearn.utils.validation import check_consistent_length
 from .._cascade import apply_cascade_labels, cascade_links, check_debias, resolve_cascade
 from ..features import FeatureEncoder, describe_columns
 from ..tasks import TargetEncoder, check_task_sample_weight
-from ._assembly import split_validation
 from ._distributed import check_devices
 from ._kernel import Batches
 from ._params import check_sample_weight, check_task_weights, resolve_batch_size
@@ -109,6 +108,20 @@ def encode_targets(y, targets, sw, links) -> np.ndarray:
             stacklevel=4,  # the caller of fit or partial_fit
         )
     return y_enc
+
+
+def split_validation(data, validation_fraction: float, rng: np.random.RandomState):
+    """Hold out ``ceil(validation_fraction * n)`` random rows: (training rows, validation rows)."""
+    n = len(data)
+    n_valid = int(np.ceil(validation_fraction * n))
+    if n - n_valid < 1:
+        raise ValueError(
+            f"validation_fraction={validation_fraction} leaves no training rows "
+            f"out of {n}; lower it or set validation_fraction=None."
+        )
+    order = rng.permutation(n)
+    valid = data.subset(order[:n_valid])
+    return data.subset(np.sort(order[n_valid:])), valid
 
 
 def memory_data(spec, X, y, sample_weight, check) -> FitData:
