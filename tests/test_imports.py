@@ -65,3 +65,22 @@ def test_no_module_reaches_into_another_packages_private_names():
             if any(p.startswith("_") and not p.startswith("__") for p in target[2:]):
                 found.append(f"{'.'.join(here)} imports {'.'.join(target)}")
     assert found == []
+
+
+def test_every_subpackage_map_names_each_of_its_modules():
+    """Each subpackage's docstring is its module map: a module it does not name is one a reader
+    of the file tree cannot place (the package root's map is docs/architecture.md)."""
+    import ast
+    from pathlib import Path
+
+    import sklearn_mtl
+
+    root = Path(sklearn_mtl.__file__).parent
+    unnamed = {}
+    for init in sorted(root.glob("*/__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text())) or ""
+        modules = [p.stem for p in init.parent.glob("*.py") if p.stem != "__init__"]
+        missing = [m for m in modules if m not in doc]
+        if missing:
+            unnamed[init.parent.name] = missing
+    assert unnamed == {}

@@ -11,7 +11,9 @@ errors answer at once.
 
 The parser, its argument types and the error handling live here; one module per concept:
 ``_data`` (``--data``, ``--out`` and the schema printout), ``_compare``, ``_tune`` and
-``_datasets`` (one per subcommand).
+``_datasets`` (one per subcommand), ``_where`` (``compare --segments / --fused / --domains``),
+``_curve`` (``compare --train-sizes``), ``_progress`` (the progress bars); ``__main__`` makes
+``python -m sklearn_mtl.cli`` the command.
 """
 
 from __future__ import annotations

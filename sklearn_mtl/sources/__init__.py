@@ -7,6 +7,9 @@
 
 * :class:`FeatureStatistics`, :class:`TargetStatistics`: the feature and target encoders'
   statistics gathered in one pass over a source's batches (what the estimators fit on a source).
+
+Modules: ``_parquet`` (``ParquetSource``), ``_protocol`` (``RowSource``, ``is_source``),
+``_encoders`` (the one-pass statistics).
 """
 
 from ._encoders import FeatureStatistics, TargetStatistics

@@ -6,6 +6,11 @@ optuna-integration's ``OptunaSearchCV`` (score them with
 default search space of each estimator, pruning after every epoch, one objective per task
 (Pareto front), and studies in a database that survive a killed run and are shared by workers.
 See ``docs/tuning.md``.
+
+Modules: ``_tune`` (``tune()``), ``_study`` (objectives, directions, storage, the progress log),
+``_spaces`` (search spaces), ``_pruning`` (the pruning callbacks and the pruner choice),
+``_net_pruning`` (the skorch pruning callback, apart so that importing tuning loads no torch),
+``_result`` (``TuneResult``).
 """
 
 from typing import TYPE_CHECKING
