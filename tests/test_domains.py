@@ -86,7 +86,7 @@ def test_bad_domains_are_refused(clothing):
         model.predict(X)
 
 
-def test_shared_model_against_one_model_per_domain_per_domain_and_task(clothing):
+def test_shared_model_against_one_model_per_domain_per_domain_and_task(clothing, tmp_path):
     X, Y = clothing
     keep = (X["department_name"] != "Trend").to_numpy()  # too few rows for every fold
     X, Y = X[keep].reset_index(drop=True), Y[keep].reset_index(drop=True)
@@ -95,6 +95,10 @@ def test_shared_model_against_one_model_per_domain_per_domain_and_task(clothing)
     report = compare_transfer({"shared": shared}, X, Y, cv=folds, segments="department_name",
                               reference=PerDomain(shared, "department_name"))
     assert "against one PerTaskLGBM per 'department_name' (PerDomain) (" in repr(report)
+    report.to_html(tmp_path / "report.html")
+    html = (tmp_path / "report.html").read_text()
+    assert "Each model against one PerTaskLGBM per &#x27;department_name&#x27; (PerDomain)" in html
+    assert "single-task reference" not in html
     table = report.segments()
     departments = set(table.index.get_level_values("segment"))
     assert departments == set(X["department_name"])
