@@ -96,6 +96,10 @@ def main(argv=None) -> int:
     print("\nper split (the reference and the first remedy):\n"
           + scores.pivot(index="fold", columns=["model", "task"], values="score").round(4)
           .to_markdown())
+    suspect = report.suspect_fits()
+    if len(suspect):
+        print("\nsuspect fits (below chance where the model's other splits are not):\n"
+              + suspect.to_markdown(index=False, floatfmt=".4f"))
     print("\nthe reference's chosen parameters per split:")
     for split, params in report.tuning.loc[report.tuning["model"] == "reference",
                                            ["split", "best_params"]].itertuples(index=False):

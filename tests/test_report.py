@@ -326,3 +326,57 @@ def test_no_mde_where_nothing_was_tested():
     assert summary["mde"].isna().all()
     assert report.verdict_lines() == ["hard: undecided. ctr: untested (fewer than 3 usable pairs "
                                       "(2)); cvr: untested (fewer than 3 usable pairs (2))."]
+
+
+# ---------------------------------------------------------------- suspect fits
+def _split_scores(model_scores: dict, reference=(0.90, 0.91, 0.90, 0.92), task="ctr") -> pd.DataFrame:
+    rows = [dict(model=m, task=task, fold=f, score=s)
+            for m, values in {**model_scores, "reference": reference}.items()
+            for f, s in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_a_fit_below_chance_where_the_others_did_well_is_named_in_every_output(tmp_path):
+    report = TransferReport(_split_scores({"hard": (0.90, 0.91, 0.32, 0.90)}),
+                            metric={"ctr": "roc_auc"}, n_folds=4)
+    table = report.suspect_fits()
+    assert table[["model", "split", "task", "metric"]].values.tolist() == [
+        ["hard", 2, "ctr", "roc_auc"]]
+    assert table["score"].iloc[0] == 0.32 and table["others_median"].iloc[0] == 0.90
+    line = "suspect fits, below chance where the model's other splits are not: hard in split 2"
+    assert line in repr(report) and line in report.to_markdown()
+    report.to_html(tmp_path / "r.html")
+    assert line.replace("'", "&#x27;") in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize("values, metric", [
+    ((0.52, 0.47, 0.49, 0.51), "roc_auc"),  # a task without signal: every split near chance
+    ((0.90, 0.91, 0.85, 0.90), "roc_auc"),  # a weak split above chance
+    ((0.40, 0.41, -0.30, 0.40), "r2"),      # no chance level the report can know
+    ((0.30, 0.55, 0.75, 0.60), "roc_auc"),  # small test folds: far apart, one below chance
+])
+def test_no_suspect_fit_without_a_collapse_below_a_known_chance(values, metric):
+    report = TransferReport(_split_scores({"hard": values}, reference=(0.5, 0.5, 0.5, 0.5)),
+                            metric={"ctr": metric}, n_folds=4)
+    assert report.suspect_fits().empty
+    assert "suspect fits" not in repr(report)
+
+
+@pytest.mark.slow
+def test_the_collapsed_census_fit_is_flagged_by_the_comparison(census):
+    """The fit found by benchmarks/bench_fixed_weights.py: in split 2 of these 6,000 rows the
+    income tower's ReLUs die in the second epoch (validation AUC 0.5 from then on) and the
+    refit ranks income worse than chance, AUC 0.316, against 0.92 in the other splits."""
+    X, Y = census
+    rows = np.random.default_rng(0).choice(len(X), size=6000, replace=False)
+    X, Y = X.iloc[rows].reset_index(drop=True), Y.iloc[rows].reset_index(drop=True)
+    model = MultiTaskRecommender("hard", hidden_units=(32,), tower_units=(8,), batch_size=128,
+                                 patience=2, max_epochs=8, random_state=0,
+                                 lr=0.0019661337429594697, dropout=0.1133711626950416,
+                                 task_weights=[0.9098880680808685, 1.0901119319191315])
+    with pytest.warns(UserWarning, match=r"1 fit\(s\) ranked their test rows worse than chance"
+                                         r".*hard in split 2 on income \(roc_auc 0\.316"):
+        report = compare_transfer({"hard": model}, X, Y, reference=PerTaskLGBM(**TINY_LGBM),
+                                  cv=3, n_repeats=2, random_state=0)
+    assert report.suspect_fits()[["model", "split", "task"]].values.tolist() == [
+        ["hard", 2, "income"]]

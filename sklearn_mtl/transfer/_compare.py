@@ -413,7 +413,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     metrics = {**dict(zip(targets.names_, reference_run["metrics"])),
                **{f.name: f.metric for f in fused_list}}
     _warn_nan_scores(scores, metrics)
-    return TransferReport(
+    report = TransferReport(
         scores,
         metric=metrics,
         n_folds=len(splits) // int(n_repeats),
@@ -434,6 +434,17 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         reference_label=getattr(final_step(reference), "_reference_label", lambda: None)(),
         sequential=None if spending is None else looks["sequential"],
     )
+    suspect = report.suspect_fits()
+    if len(suspect):
+        warnings.warn(
+            f"{len(suspect)} fit(s) ranked their test rows worse than chance while the same "
+            "model's other splits did well: " + "; ".join(
+                f"{r.model} in split {r.split} on {r.task} ({r.metric} {r.score:.3f}, other "
+                f"splits' median {r.others_median:.3f})" for r in suspect.itertuples())
+            + ". They are kept in the report and widen those intervals; refit the split with "
+            "another seed to tell a failed fit from the data (report.suspect_fits()).",
+            UserWarning, stacklevel=2)
+    return report
 
 
 def _warn_nan_scores(scores: pd.DataFrame, metrics: dict) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ._text import _P_NAMES, _percent, summary_columns, tuning_line
+from ._text import _P_NAMES, _percent, summary_columns, suspect_line, tuning_line
 from ._where import where_html
 
 # The libraries a verdict's numbers depend on; read from the installed distributions, so that
@@ -204,6 +204,9 @@ def render_html(report, path, *, title: str | None = None, settings: dict | None
     summary = report.summary()
     overall = report.overall().reset_index()
     lines = report.verdict_lines()
+    suspect = suspect_line(report)
+    if suspect:
+        lines = [*lines, suspect]
     table = summary.reset_index()
     heading = "Negative transfer" if title is None else f"Negative transfer: {title}"
     p_name = _P_NAMES[report.correction]

@@ -28,6 +28,13 @@ _CONFLICT_COLUMNS = ["model", "fold", "epoch", "pair", "task_a", "task_b", "cosi
 _AFFINITY_COLUMNS = ["model", "fold", "epoch", "source", "target", "affinity"]
 
 
+# Metrics whose chance level is known whatever the data: ranking metrics. A fit below chance
+# by at least _SUSPECT_GAP under the median of its model's other splits is suspect.
+_CHANCE = {"roc_auc": 0.5, "gauc": 0.5}
+_SUSPECT_GAP = 0.1
+_SUSPECT_SPREADS = 5
+
+
 class _ReportSetting:
     """Default of ``correction=`` in the report's methods: the report's own (None means none)."""
 
@@ -248,6 +255,57 @@ class TransferReport:
 
     def _models(self) -> list:
         return [m for m in dict.fromkeys(self.scores["model"]) if m != REFERENCE]
+
+    def suspect_fits(self) -> pd.DataFrame:
+        """Fits that ranked their test rows worse than chance while the same model's other
+        splits did well: a fit that learned nothing of the task, or its reverse.
+
+        A task scored by ranking (``roc_auc``, ``gauc``) has chance at 0.5. A fit is suspect
+        when it scores below chance while the same model's other splits on that task (at least
+        three) all score above it, and it lies under their median by at least 0.1 and by at
+        least five times their spread (1.4826 times their median absolute deviation): a task
+        without signal, or test folds too small to rank reliably, flag nothing. Such
+        a fit stays in the report as it was scored (dropping it would pick results), but its one
+        pair widens that task's interval; refit that split with another seed to see whether it
+        was a failed fit (a tower whose ReLUs all died, for one) or the data.
+
+        Returns
+        -------
+        DataFrame
+            One row per suspect fit: ``model``, ``split``, ``task``, ``metric``, ``score`` and
+            ``others_median`` (the median of the model's other splits on the task); empty when
+            none.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> scores = pd.DataFrame({"model": ["hard"] * 4 + ["reference"] * 4, "task": "ctr",
+        ...                        "fold": [0, 1, 2, 3] * 2,
+        ...                        "score": [.90, .91, .32, .90, .90, .91, .90, .92]})
+        >>> report = TransferReport(scores, metric={"ctr": "roc_auc"}, n_folds=4)
+        >>> report.suspect_fits()[["model", "split", "task", "score", "others_median"]]
+          model  split task  score  others_median
+        0  hard      2  ctr   0.32            0.9
+        """
+        rows = []
+        for (model, task), part in self.scores.groupby(["model", "task"], sort=False):
+            metric = self.metric.get(task)
+            if metric not in _CHANCE:
+                continue
+            scored = part.dropna(subset=["score"])
+            chance = _CHANCE[metric]
+            for fold, score in zip(scored["fold"], scored["score"]):
+                others = scored.loc[scored["fold"] != fold, "score"]
+                if score >= chance or len(others) < 3 or (others <= chance).any():
+                    continue
+                median = float(others.median())
+                spread = 1.4826 * float((others - median).abs().median())  # robust sd
+                if median - score >= max(_SUSPECT_GAP, _SUSPECT_SPREADS * spread):
+                    rows.append({"model": model, "split": int(fold), "task": task,
+                                 "metric": metric, "score": float(score),
+                                 "others_median": median})
+        return pd.DataFrame(rows, columns=["model", "split", "task", "metric", "score",
+                                           "others_median"])
 
     def _differences(self) -> pd.DataFrame:
         """Per split (rows) and (model, task) (columns): model minus reference, NaN kept."""

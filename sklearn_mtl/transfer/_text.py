@@ -195,6 +195,18 @@ def tuning_line(report) -> str | None:
     return line
 
 
+def suspect_line(report) -> str | None:
+    """The fits below chance where their model's other splits are not (``suspect_fits``)."""
+    table = report.suspect_fits()
+    if not len(table):
+        return None
+    fits = "; ".join(f"{r.model} in split {r.split}, {r.task}: {r.metric} {r.score:.3f} against "
+                     f"{r.others_median:.3f} in its other splits" for r in table.itertuples())
+    return (f"suspect fits, below chance where the model's other splits are not: {fits}. They are "
+            "kept in (each widens its task's interval); refit that split with another seed to "
+            "tell a failed fit from the data (report.suspect_fits()).")
+
+
 def _cell(value, column) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "**yes**" if value else "no"
@@ -230,8 +242,8 @@ def markdown(report, summary: pd.DataFrame, lines: list[str]) -> str:
     out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in table[columns].itertuples(index=False):
         out.append("| " + " | ".join(_cell(v, c) for v, c in zip(row, columns)) + " |")
-    tuned = tuning_line(report)
-    lines = [*lines, *where_lines(report)]
+    tuned, suspect = tuning_line(report), suspect_line(report)
+    lines = [*lines, *where_lines(report), *([suspect] if suspect else [])]
     return "\n".join([*out, "", *(f"- {line}" for line in lines),
                       *([f"- {tuned}"] if tuned else [])])
 
@@ -245,6 +257,9 @@ def text(report) -> str:
     lines = report.verdict_lines()
     out = f"TransferReport: {report._protocol()}\n{body}\n" + "\n".join(lines)
     out += "".join(f"\n{line}" for line in where_lines(report))
+    suspect = suspect_line(report)
+    if suspect:
+        out += f"\n{suspect}"
     tuned = tuning_line(report)
     if tuned:
         out += f"\n{tuned}"
