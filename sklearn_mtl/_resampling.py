@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import numbers
 import warnings
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -20,9 +21,17 @@ from sklearn.model_selection import KFold, check_cv, train_test_split
 from ._routing import uses_groups
 
 
-def derived_seed(seed: int, index: int) -> int:
-    """A seed for resampling step ``index`` that depends only on ``seed`` (reproducible)."""
-    return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0] % (2**31 - 1))
+def derived_seed(seed: int, *index: int) -> int:
+    """A seed for the step ``index`` (one or more ints) that depends only on ``seed`` and
+    ``index`` (reproducible)."""
+    return int(np.random.SeedSequence([int(seed), *map(int, index)]).generate_state(1)[0]
+               % (2**31 - 1))
+
+
+def name_key(name) -> int:
+    """A stable int for a name (CRC-32 of its text): seeds derived per model by name stay the
+    same whatever other models a run holds, and in every process."""
+    return zlib.crc32(str(name).encode("utf-8"))
 
 
 DEFAULT_REPEATS = 2

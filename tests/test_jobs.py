@@ -79,6 +79,28 @@ def test_report_tuning_has_a_study_per_model_and_split_with_the_same_budget():
         assert all(model.get_params()[k] == v for k, v in best.items())
 
 
+def test_a_models_studies_do_not_depend_on_the_other_models_compared():
+    """Each study's seed comes from the model's name and the split: adding a model (or
+    reordering them) leaves every other model's and the reference's searches as they were."""
+    X, Y = make_multitask_data(n_samples=300, n_features=5, random_state=0)
+    space = {"num_leaves": optuna_int(4, 64)}
+    kwargs = dict(reference=PerTaskLGBM(**TINY_LGBM), cv=3, n_repeats=1, random_state=0)
+    alone = compare_transfer({"b": PerTaskLGBM(**TINY_LGBM)}, X, Y, **kwargs, tune={
+        "n_trials": 3, "space": {"b": space, "reference": space}})
+    beside = compare_transfer({"a": PerTaskLGBM(**TINY_LGBM), "b": PerTaskLGBM(**TINY_LGBM)},
+                              X, Y, **kwargs, tune={
+        "n_trials": 3, "space": {"a": space, "b": space, "reference": space}})
+
+    def searched(report, model):
+        rows = report.tuning[report.tuning["model"] == model].sort_values("split")
+        return rows[["best_params", "best_value"]].to_dict("records")
+
+    for model in ("b", "reference"):
+        assert searched(alone, model) == searched(beside, model)
+    # (a and b are the same estimator: their searches differ only by their names' seeds)
+    assert searched(beside, "a") != searched(beside, "b")
+
+
 @pytest.mark.parametrize(("tune", "match"), [
     (0, r"tune=0 is not valid: use None, an int >= 1 \(the trials of every model in every "
         r"split\) or a dict of tune\(\)'s arguments"),

@@ -13,7 +13,7 @@ from sklearn.utils.validation import _num_samples
 from .._checks import in_range
 from .._fingerprint import fingerprint
 from .._pipeline import final_step
-from .._resampling import cv_splits, derived_seed
+from .._resampling import cv_splits, derived_seed, name_key
 from .._routing import fit_params_for, uses_groups
 from .._validation import resolve_groups, resolve_sample_weight
 from ..metrics import is_grouped, resolve_metrics
@@ -340,7 +340,8 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
             **extras_identity(segmentations, fused_list)))
     # Each study gets its own seed, different per split and model, reproducible from
     # random_state; without one, from the user's sampler, so that a seeded sampler copied into
-    # every study does not replay one search in all of them.
+    # every study does not replay one search in all of them. The model enters by its name, not
+    # its position: adding, removing or reordering other models leaves its studies as they were.
     study_seed = random_state
     if study_seed is None and tuning is not None and tuning.get("sampler") is not None:
         study_seed = seed_of(tuning["sampler"])
@@ -359,7 +360,7 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
                         conditional)))
                 else:
                     seed = None if study_seed is None else derived_seed(
-                        study_seed, 1_000 * (split + 1) + k)
+                        study_seed, split, name_key(name))
                     todo.append(((split, k), delayed(_stored)(
                         store, with_extras(_tune_fit_and_score, seg_labels[split], fused_list),
                         name, est, X, Y, train, rows, split, metric,
