@@ -98,7 +98,7 @@ def main(argv=None) -> int:
           .to_markdown())
     suspect = report.suspect_fits()
     if len(suspect):
-        print("\nsuspect fits (below chance where the model's other splits are not):\n"
+        print("\nsuspect fits (far below the same model's other splits):\n"
               + suspect.to_markdown(index=False, floatfmt=".4f"))
     print("\nthe reference's chosen parameters per split:")
     for split, params in report.tuning.loc[report.tuning["model"] == "reference",

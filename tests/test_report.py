@@ -336,14 +336,14 @@ def _split_scores(model_scores: dict, reference=(0.90, 0.91, 0.90, 0.92), task="
     return pd.DataFrame(rows)
 
 
-def test_a_fit_below_chance_where_the_others_did_well_is_named_in_every_output(tmp_path):
+def test_a_fit_far_below_its_models_other_splits_is_named_in_every_output(tmp_path):
     report = TransferReport(_split_scores({"hard": (0.90, 0.91, 0.32, 0.90)}),
                             metric={"ctr": "roc_auc"}, n_folds=4)
     table = report.suspect_fits()
     assert table[["model", "split", "task", "metric"]].values.tolist() == [
         ["hard", 2, "ctr", "roc_auc"]]
     assert table["score"].iloc[0] == 0.32 and table["others_median"].iloc[0] == 0.90
-    line = "suspect fits, below chance where the model's other splits are not: hard in split 2"
+    line = "suspect fits, far below the same model's other splits: hard in split 2"
     assert line in repr(report) and line in report.to_markdown()
     report.to_html(tmp_path / "r.html")
     assert line.replace("'", "&#x27;") in (tmp_path / "r.html").read_text()
@@ -355,11 +355,19 @@ def test_a_fit_below_chance_where_the_others_did_well_is_named_in_every_output(t
     ((0.40, 0.41, -0.30, 0.40), "r2"),      # no chance level the report can know
     ((0.30, 0.55, 0.75, 0.60), "roc_auc"),  # small test folds: far apart, one below chance
 ])
-def test_no_suspect_fit_without_a_collapse_below_a_known_chance(values, metric):
+def test_no_suspect_fit_without_a_collapse_under_a_known_chance(values, metric):
     report = TransferReport(_split_scores({"hard": values}, reference=(0.5, 0.5, 0.5, 0.5)),
                             metric={"ctr": metric}, n_folds=4)
     assert report.suspect_fits().empty
     assert "suspect fits" not in repr(report)
+
+
+def test_a_fit_at_chance_among_good_splits_is_suspect_too():
+    # a dead tower predicts one constant: AUC 0.5, not below it
+    report = TransferReport(_split_scores({"hard": (0.93, 0.91, 0.50, 0.92, 0.93, 0.91)},
+                                          reference=(0.9,) * 6),
+                            metric={"ctr": "roc_auc"}, n_folds=3, n_repeats=2)
+    assert report.suspect_fits()["split"].tolist() == [2]
 
 
 @pytest.mark.slow
@@ -374,8 +382,8 @@ def test_the_collapsed_census_fit_is_flagged_by_the_comparison(census):
                                  patience=2, max_epochs=8, random_state=0,
                                  lr=0.0019661337429594697, dropout=0.1133711626950416,
                                  task_weights=[0.9098880680808685, 1.0901119319191315])
-    with pytest.warns(UserWarning, match=r"1 fit\(s\) ranked their test rows worse than chance"
-                                         r".*hard in split 2 on income \(roc_auc 0\.316"):
+    with pytest.warns(UserWarning, match=r"1 fit\(s\) scored far below the same model's other "
+                                         r"splits.*hard in split 2 on income \(roc_auc 0\.316"):
         report = compare_transfer({"hard": model}, X, Y, reference=PerTaskLGBM(**TINY_LGBM),
                                   cv=3, n_repeats=2, random_state=0)
     assert report.suspect_fits()[["model", "split", "task"]].values.tolist() == [

@@ -438,8 +438,8 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
     suspect = report.suspect_fits()
     if len(suspect):
         warnings.warn(
-            f"{len(suspect)} fit(s) ranked their test rows worse than chance while the same "
-            "model's other splits did well: " + "; ".join(
+            f"{len(suspect)} fit(s) scored far below the same model's other splits (a fit that "
+            "learned little or nothing of the task): " + "; ".join(
                 f"{r.model} in split {r.split} on {r.task} ({r.metric} {r.score:.3f}, other "
                 f"splits' median {r.others_median:.3f})" for r in suspect.itertuples())
             + ". They are kept in the report and widen those intervals; refit the split with "

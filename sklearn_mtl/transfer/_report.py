@@ -28,8 +28,8 @@ _CONFLICT_COLUMNS = ["model", "fold", "epoch", "pair", "task_a", "task_b", "cosi
 _AFFINITY_COLUMNS = ["model", "fold", "epoch", "source", "target", "affinity"]
 
 
-# Metrics whose chance level is known whatever the data: ranking metrics. A fit below chance
-# by at least _SUSPECT_GAP under the median of its model's other splits is suspect.
+# Metrics whose chance level is known whatever the data: ranking metrics. A fit at least
+# _SUSPECT_GAP and _SUSPECT_SPREADS robust sds under its model's other splits is suspect.
 _CHANCE = {"roc_auc": 0.5, "gauc": 0.5}
 _SUSPECT_GAP = 0.1
 _SUSPECT_SPREADS = 5
@@ -257,14 +257,14 @@ class TransferReport:
         return [m for m in dict.fromkeys(self.scores["model"]) if m != REFERENCE]
 
     def suspect_fits(self) -> pd.DataFrame:
-        """Fits that ranked their test rows worse than chance while the same model's other
-        splits did well: a fit that learned nothing of the task, or its reverse.
+        """Fits that scored far below the same model's other splits: a fit that learned little
+        or nothing of the task (a tower whose ReLUs all died scores at chance), or its reverse.
 
-        A task scored by ranking (``roc_auc``, ``gauc``) has chance at 0.5. A fit is suspect
-        when it scores below chance while the same model's other splits on that task (at least
-        three) all score above it, and it lies under their median by at least 0.1 and by at
-        least five times their spread (1.4826 times their median absolute deviation): a task
-        without signal, or test folds too small to rank reliably, flag nothing. Such
+        On a task scored by ranking (``roc_auc``, ``gauc``: chance at 0.5), a fit is suspect
+        when the same model's other splits on that task (at least three) all score above
+        chance and it lies under their median by at least 0.1 and by at least five times their
+        spread (1.4826 times their median absolute deviation): a task without signal, or test
+        folds too small to rank reliably, flag nothing. Such
         a fit stays in the report as it was scored (dropping it would pick results), but its one
         pair widens that task's interval; refit that split with another seed to see whether it
         was a failed fit (a tower whose ReLUs all died, for one) or the data.
@@ -296,7 +296,7 @@ class TransferReport:
             chance = _CHANCE[metric]
             for fold, score in zip(scored["fold"], scored["score"]):
                 others = scored.loc[scored["fold"] != fold, "score"]
-                if score >= chance or len(others) < 3 or (others <= chance).any():
+                if len(others) < 3 or (others <= chance).any():
                     continue
                 median = float(others.median())
                 spread = 1.4826 * float((others - median).abs().median())  # robust sd

@@ -196,13 +196,13 @@ def tuning_line(report) -> str | None:
 
 
 def suspect_line(report) -> str | None:
-    """The fits below chance where their model's other splits are not (``suspect_fits``)."""
+    """The fits far below their model's other splits (``suspect_fits``)."""
     table = report.suspect_fits()
     if not len(table):
         return None
     fits = "; ".join(f"{r.model} in split {r.split}, {r.task}: {r.metric} {r.score:.3f} against "
                      f"{r.others_median:.3f} in its other splits" for r in table.itertuples())
-    return (f"suspect fits, below chance where the model's other splits are not: {fits}. They are "
+    return (f"suspect fits, far below the same model's other splits: {fits}. They are "
             "kept in (each widens its task's interval); refit that split with another seed to "
             "tell a failed fit from the data (report.suspect_fits()).")
 
