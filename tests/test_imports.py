@@ -55,11 +55,13 @@ def test_no_module_reaches_into_another_packages_private_names():
 
     import sklearn_mtl
 
+    def unit(dotted):  # the subpackage or top-level module a dotted name is in
+        return dotted[1] if len(dotted) > 1 else None
+
     root = Path(sklearn_mtl.__file__).parent
     found = []
     for path in sorted(root.rglob("*.py")):
         for here, target in _imported(path, root):
-            unit = lambda dotted: dotted[1] if len(dotted) > 1 else None  # noqa: E731
             if unit(here) == unit(target):
                 continue
             if any(p.startswith("_") and not p.startswith("__") for p in target[2:]):

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -202,7 +201,6 @@ def _raised_in_package(exc: BaseException) -> bool:
 
 
 def check(case: Case, make) -> None:
-    torch.set_num_threads(1)
     model = make(case.params)
     try:
         with warnings.catch_warnings(record=True) as caught:

@@ -17,7 +17,6 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-import torch
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 from sklearn.model_selection import GridSearchCV
@@ -40,15 +39,6 @@ LGBM = dict(n_estimators=20, n_jobs=1, random_state=0)
 NET = dict(max_epochs=3, batch_size=256, random_state=0, device="cpu")
 LGBM_SPACE = {"num_leaves": IntDistribution(4, 16),
               "learning_rate": FloatDistribution(0.05, 0.3, log=True)}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # The CI machine has two cores; torch's second thread only adds contention for tiny nets.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

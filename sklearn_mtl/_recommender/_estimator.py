@@ -658,7 +658,7 @@ default="mmoe"
         return [np.concatenate([p[t] for p in parts]) for t in range(len(parts[0]))]
 
     def _proba_or_values(self, X):
-        check_is_fitted(self)
+        check_is_fitted(self)  # before tasks_ is read
         return proba_or_values(self.tasks_, self._task_outputs(X),
                                self.target_encoder_.inverse_regression)
 
@@ -755,8 +755,7 @@ default="mmoe"
         >>> model.transform(X[:5]).shape, list(model.get_feature_names_out())
         ((5, 3), ['shared_0', 'shared_1', 'shared_2'])
         """
-        check_is_fitted(self)
-        parts = self._run_module(X, "representation")
+        parts = self._run_module(X, "representation")  # checks that the model is fitted
         if not parts:  # no rows
             return np.zeros((0, len(self.get_feature_names_out())), dtype=np.float32)
         return representation(parts)
@@ -777,7 +776,8 @@ default="mmoe"
         """
         check_is_fitted(self)
         _check_feature_names_in(self, input_features)
-        return np.asarray(feature_names(self._fitted_net(), self.task_names_), dtype=object)
+        return np.asarray(feature_names(self.net_.module_, self._features, self.device_,
+                                        self.task_names_), dtype=object)
 
     def predict_conditional_proba(self, X):
         """Like :meth:`predict_proba`, but cascaded children give ``P(child | parent, x)``.

@@ -29,14 +29,12 @@ def representation(parts: list) -> np.ndarray:
     return as_numpy(torch.cat(parts)).astype(np.float32, copy=False)
 
 
-def representation_widths(fitted) -> list[int]:
-    """The width of each block of the representation of a fitted net (:class:`._predict.FittedNet`):
-    one block when the tasks share it, else one per task."""
-    module, features = fitted.module, fitted.features
+def representation_widths(module, features, device: str) -> list[int]:
+    """The width of each block of the representation of a fitted module (``features``: its
+    fitted encoder): one block when the tasks share it, else one per task."""
     with torch.no_grad():
-        x_num = torch.zeros(1, features.n_numeric_inputs_, device=fitted.device)
-        x_cat = torch.zeros(1, len(features.cardinalities_), dtype=torch.long,
-                            device=fitted.device)
+        x_num = torch.zeros(1, features.n_numeric_inputs_, device=device)
+        x_cat = torch.zeros(1, len(features.cardinalities_), dtype=torch.long, device=device)
         training = module.training
         module.eval()
         try:
@@ -47,10 +45,10 @@ def representation_widths(fitted) -> list[int]:
     return widths[:1] if module.shares_representation else widths
 
 
-def feature_names(fitted, task_names) -> list[str]:
+def feature_names(module, features, device: str, task_names) -> list[str]:
     """``shared_0, shared_1, ...`` for a representation every task reads, else
     ``<task>_0, <task>_1, ...`` per task (task names as text)."""
-    widths = representation_widths(fitted)
-    if fitted.module.shares_representation:
+    widths = representation_widths(module, features, device)
+    if module.shares_representation:
         return [f"shared_{i}" for i in range(widths[0])]
     return [f"{name}_{i}" for name, width in zip(task_names, widths) for i in range(width)]

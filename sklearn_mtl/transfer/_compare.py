@@ -47,6 +47,7 @@ from ._segments import (
 from ._sequential import check_sequential, run_looks
 from ._stats import CORRECTIONS, TESTS
 from ._storage import FitStore, describe, seed_of, splits_fingerprint
+from ._text import suspect_line
 
 
 def _check_choice(name, value, options):
@@ -435,16 +436,9 @@ def compare_transfer(models: dict, X, Y, *, reference=None, cv=5, n_repeats: int
         reference_label=getattr(final_step(reference), "_reference_label", lambda: None)(),
         sequential=None if spending is None else looks["sequential"],
     )
-    suspect = report.suspect_fits()
-    if len(suspect):
-        warnings.warn(
-            f"{len(suspect)} fit(s) scored far below the same model's other splits (a fit that "
-            "learned little or nothing of the task): " + "; ".join(
-                f"{r.model} in split {r.split} on {r.task} ({r.metric} {r.score:.3f}, other "
-                f"splits' median {r.others_median:.3f})" for r in suspect.itertuples())
-            + ". They are kept in the report and widen those intervals; refit the split with "
-            "another seed to tell a failed fit from the data (report.suspect_fits()).",
-            UserWarning, stacklevel=2)
+    suspect = suspect_line(report)
+    if suspect:
+        warnings.warn(suspect[0].upper() + suspect[1:], UserWarning, stacklevel=2)
     return report
 
 

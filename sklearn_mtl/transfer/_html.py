@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ._text import _P_NAMES, _percent, summary_columns, suspect_line, tuning_line
+from ._text import (
+    _P_NAMES,
+    _percent,
+    reference_name,
+    summary_columns,
+    suspect_line,
+    tuning_line,
+)
 from ._where import where_html
 
 # The libraries a verdict's numbers depend on; read from the installed distributions, so that
@@ -219,14 +226,13 @@ def render_html(report, path, *, title: str | None = None, settings: dict | None
     overall_columns = ["model", "mean_delta", "ci_low", "ci_high", "p_adjusted", "n_pairs",
                        "verdict", "worst_task"]
     written = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    against = getattr(report, "reference_label", None) or "the single-task reference"
     body = [
         f"<h1>{_e(heading)}</h1>",
         f'<p class="protocol">{_e(report._protocol())}</p>',
         "<h2>Can each model ship?</h2>",
         '<ul class="verdicts">' + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>",
         "<h2>Per task</h2>",
-        f"<p>Each model against {_e(against)} on each task: delta = model − "
+        f"<p>Each model against {_e(reference_name(report))} on each task: delta = model − "
         f"reference (raw metric difference), its interval ({_e(level)}), the adjusted p-value "
         f"({_e(p_name)}) and the verdict read off the interval.</p>",
         _table(table, summary_columns(table), "summary"),

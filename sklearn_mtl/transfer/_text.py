@@ -54,6 +54,11 @@ def _nan_note(report) -> str:
         f"{m} on {t} ({n} of {n_splits})" for (m, t), n in counts.items())
 
 
+def reference_name(report) -> str:
+    """How the report names its reference: a ``PerDomain`` reference names itself."""
+    return getattr(report, "reference_label", None) or "the single-task reference"
+
+
 def protocol(report, alpha, test, correction) -> str:
     """The header: resampling, metric, reference, test, correction, and the NaN folds."""
     metrics = set(report.metric.values())
@@ -76,8 +81,7 @@ def protocol(report, alpha, test, correction) -> str:
     else:
         adjusted = f", {_percent(level)} intervals" + ("" if correction or n_tests <= 1 else
                                                        ", no multiplicity correction")
-    against = getattr(report, "reference_label", None) or "the single-task reference"
-    return (f"{resampling}, {named}, against {against} ({TESTS[test]}"
+    return (f"{resampling}, {named}, against {reference_name(report)} ({TESTS[test]}"
             f"{adjusted}){_cascade_note(report)}{_nan_note(report)}")
 
 
