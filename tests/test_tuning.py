@@ -343,10 +343,11 @@ def _storage_and_data(small, tmp_path, name: str) -> tuple[Path, str]:
     return data_file, f"sqlite:///{tmp_path / name}"
 
 
-def _worker(data_file, url, study_name, n_trials, seed) -> subprocess.Popen:
+def _worker(data_file, url, study_name, n_trials, seed, *hang_at) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(
-        [sys.executable, str(WORKER), str(data_file), url, study_name, str(n_trials), str(seed)],
+        [sys.executable, str(WORKER), str(data_file), url, study_name, str(n_trials), str(seed),
+         *map(str, hang_at)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -397,6 +398,43 @@ def test_resume_after_sigkill(small, tmp_path):
     # The trial the kill interrupted is no longer listed as running.
     assert all(after[k].state == TrialState.FAIL for k in killed)
     assert not [t for t in after if t.state == TrialState.RUNNING]
+
+
+def test_resume_fails_a_trial_killed_before_it_named_its_worker(small, tmp_path):
+    # Optuna creates a trial RUNNING before the objective's first step records its worker; a
+    # kill in between leaves a trial that names no worker. The worker hangs there (in its
+    # sampler's before_trial) until the test kills it.
+    X, Y = small
+    data_file, url = _storage_and_data(small, tmp_path, "window.db")
+    process = _worker(data_file, url, "window", 10, 0, 2)
+    try:
+        assert process.stdout.readline().strip() == "hanging", process.stderr.read()
+        process.send_signal(signal.SIGKILL)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    before = optuna.load_study(study_name="window", storage=url)
+    (hung,) = before.get_trials(states=(TrialState.RUNNING,))
+    assert hung.number == 2 and "worker" not in hung.user_attrs
+
+    result = tune(PerTaskLGBM(**LGBM), X, Y, n_trials=2, search_space=LGBM_SPACE, storage=url,
+                  study_name="window", refit=False)
+    trials = result.study.trials
+    assert trials[2].state == TrialState.FAIL
+    assert "before the trial named its own" in trials[2].user_attrs["failed_because"]
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    assert [t.user_attrs.get("redo_of") for t in trials[3:]] == [2, None]
+
+
+def test_a_trial_without_worker_is_left_while_a_registered_worker_runs(small, tmp_path):
+    X, Y = small
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    kwargs = dict(search_space=LGBM_SPACE, storage=url, study_name="live", refit=False)
+    tune(PerTaskLGBM(**LGBM), X, Y, n_trials=1, **kwargs)  # registers this (running) process
+    unnamed = optuna.load_study(study_name="live", storage=url).ask()
+    trials = tune(PerTaskLGBM(**LGBM), X, Y, n_trials=1, **kwargs).study.trials
+    assert trials[unnamed.number].state == TrialState.RUNNING  # it may still name itself
 
 
 def _dead_pid() -> int:

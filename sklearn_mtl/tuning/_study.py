@@ -212,24 +212,48 @@ def _process_gone(pid: int) -> bool:
         return False
 
 
+def register_worker(study) -> None:
+    """Record this process on ``study`` (study system attribute ``worker:host:pid``) before it
+    runs a trial, so that a later run can judge a trial it left before naming itself."""
+    study._storage.set_study_system_attr(study._study_id, WORKER_PREFIX + worker_name(), True)
+
+
+def _worker_gone(name: str, host: str) -> bool:
+    """Whether worker ``host:pid`` ran on this machine and no longer runs."""
+    worker_host, _, pid = name.rpartition(":")
+    return worker_host == host and pid.isdigit() and _process_gone(int(pid))
+
+
 def fail_dead_trials(study) -> int:
     """Mark FAIL the RUNNING trials whose worker was a process of this machine that is gone.
 
     A worker killed mid-trial (SIGKILL, out of memory) leaves its trial RUNNING; Optuna's
     heartbeat fails it only once the grace period has passed, so a run resumed at once would
-    list it, and ``trials.csv`` with it, as still running. Trials of other machines, and of
-    processes that still run, are left to the heartbeat. Returns how many were marked.
+    list it, and ``trials.csv`` with it, as still running. A trial names its worker in its
+    first step (user attribute ``worker``); one killed before that step names none, and is
+    marked when every worker registered on the study (``register_worker``) ran on this
+    machine and is gone. Trials of other machines, and of processes that still run, are left
+    to the heartbeat. Returns how many were marked.
     """
     host, marked = socket.gethostname(), 0
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        name, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
-        if name != host or not pid.isdigit() or not _process_gone(int(pid)):
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    # Read after the trials: a worker registers before it creates any trial, so every
+    # creator of a trial read above is in this list.
+    workers = [key[len(WORKER_PREFIX):] for key in
+               study._storage.get_study_system_attrs(study._study_id)
+               if key.startswith(WORKER_PREFIX)]
+    all_gone = bool(workers) and all(_worker_gone(name, host) for name in workers)
+    for trial in running:
+        name = trial.user_attrs.get("worker")
+        if name is None and all_gone:
+            why = "every worker of this study stopped before the trial named its own"
+        elif name is not None and _worker_gone(str(name), host):
+            why = f"its worker {name} stopped during the trial"
+        else:
             continue
         # Optuna has no public call to finish another process's trial; its storage does it.
-        storage, trial_id = study._storage, trial._trial_id
-        storage.set_trial_user_attr(trial_id, DEAD_ATTR,
-                                    f"its worker {name}:{pid} stopped during the trial")
-        storage.set_trial_state_values(trial_id, TrialState.FAIL)
+        study._storage.set_trial_user_attr(trial._trial_id, DEAD_ATTR, why)
+        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
         marked += 1
     return marked
 
@@ -289,6 +313,8 @@ DEFAULTS_ATTR = "defaults"
 REDO_ATTR = "redo_of"
 # What fail_dead_trials writes on a trial whose worker died.
 DEAD_ATTR = "failed_because"
+# Prefix of the study system attribute naming each worker that ran on the study.
+WORKER_PREFIX = "sklearn_mtl:worker:"
 
 
 def is_dead(trial) -> bool:

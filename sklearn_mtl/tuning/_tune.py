@@ -34,6 +34,7 @@ from ._study import (
     make_storage,
     objective_value,
     prepare_trials,
+    register_worker,
     resolve_objectives,
     worker_name,
 )
@@ -243,8 +244,10 @@ def tune(
     exclusive : bool, default=False
         This call is the only process working on the study (no other worker): a trial it
         finds ``RUNNING`` was left by a killed run, so it is marked ``FAIL`` at once and redone,
-        whichever machine ran it (otherwise only trials of gone processes of this machine are,
-        and others wait for Optuna's heartbeat). ``compare_transfer(storage=...)`` sets it.
+        whichever machine ran it. ``compare_transfer(storage=...)`` sets it. Otherwise only
+        trials of gone processes of this machine are, and others wait for Optuna's heartbeat;
+        a trial killed before it named its worker is marked when every worker that ran on the
+        study was of this machine and is gone.
 
     Returns
     -------
@@ -315,6 +318,7 @@ def tune(
             fail_running_trials(study, "a run of this study was stopped during the trial")
         else:
             fail_dead_trials(study)
+        register_worker(study)
         prepare_trials(study, defaults=start_from_defaults)
         objective = _Objective(
             estimator, X, Y, space,
