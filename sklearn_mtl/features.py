@@ -508,8 +508,9 @@ class FeatureEncoder:
         codes = np.zeros((X.shape[0], len(self.categorical_columns_)), dtype=np.int64)
         kinds = getattr(self, "category_kinds_", [None] * len(self.vocabularies_))
         for j, (c, vocab) in enumerate(zip(self.categorical_columns_, self.vocabularies_)):
-            check_category_kind(c, kinds[j], _column(X, c))
-            codes[:, j] = category_indices(vocab, _column(X, c))
+            column = _column(X, c)
+            check_category_kind(c, kinds[j], column)
+            codes[:, j] = category_indices(vocab, column)
         return self._numeric_inputs(values, has_nan), codes
 
     def _numeric_inputs(self, values, has_nan) -> np.ndarray:

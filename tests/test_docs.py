@@ -20,7 +20,7 @@ def python_blocks(page: Path) -> list[str]:
 
 # The pages whose examples fit for tens of seconds run with the slow tests; the light ones by default.
 SLOW_PAGES = {"README.md", "docs/tuning.md", "docs/negative-transfer.md", "docs/getting-started.md",
-              "docs/transfer-learning.md"}
+              "docs/transfer-learning.md", "docs/user-guide.md"}
 
 
 def _page(path: Path):
@@ -61,6 +61,7 @@ def readme_commands() -> list[str]:
                               if command.match(c.strip())))
 
 
+@pytest.mark.slow  # a small comparison through the CLI: tens of seconds
 def test_readme_commands_run_as_written(tmp_path):
     """Each typed in the clone's root with SKLEARN_MTL_DATA unset, as a newcomer does; a comparison
     gets options appended that make it small (the last of an option wins), pytest only collects."""
