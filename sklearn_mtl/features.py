@@ -322,15 +322,16 @@ class FeatureEncoder:
         self.numeric_columns_ = [c for c in all_columns if c not in cat_set]
         min_count = self._min_count(n)
 
-        self.vocabularies_, factorized = [], []
+        self.vocabularies_, self.category_kinds_, factorized = [], [], []
         for c in self.categorical_columns_:
-            factorized.append(_factorized(_column(X, c)))
+            column = _column(X, c)
+            self.category_kinds_.append(value_kind(column))
+            factorized.append(_factorized(column))
             codes, uniques = factorized[-1]
             counts = pd.Series(np.bincount(codes, minlength=len(uniques)), index=uniques)
             counts = counts.sort_values(ascending=False, kind="stable")
             kept = counts[counts >= min_count].index
             self.vocabularies_.append(pd.Index(kept, dtype=object))
-        self.category_kinds_ = [value_kind(_column(X, c)) for c in self.categorical_columns_]
         self.cardinalities_ = [len(v) + 1 for v in self.vocabularies_]
         self.embedding_dims_ = [self._embedding_dim(k) for k in self.cardinalities_]
 
