@@ -150,6 +150,7 @@ def test_refused_inputs_name_the_parameter(split, tmp_path, monkeypatch):
         check_devices(MultiTaskRecommender(devices=3), "cuda")
 
 
+@pytest.mark.slow  # a torchrun launch of two processes: 12 s
 def test_inside_a_torchrun_launch_every_rank_returns_the_same_model(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent("""

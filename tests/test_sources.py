@@ -197,6 +197,7 @@ def cascade_files(census_small, tmp_path_factory):
     return folder, frame, list(X.columns)
 
 
+@pytest.mark.slow  # eleven streamed passes over 4,000 rows: 14 s
 def test_score_gates_and_conditional_proba_on_a_source_equal_those_on_its_rows(cascade_files):
     folder, frame, features = cascade_files
     tasks = ["never_married", "income"]
